@@ -1,0 +1,37 @@
+# skipjax: `make test` and `make demo` are the two commands a user needs (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.skipjax-installed
+PYTEST_ARGS ?=
+
+.PHONY: install test demo bench clean
+
+install: $(STAMP)
+
+# (Re)install whenever the pinned requirements or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	@# torch is a test-only reference. Install the CPU build only where its wheel lies on this
+	@# machine (pip's find-links); elsewhere a plain `pip install torch` pulls a multi-GB CUDA
+	@# build, so the torch comparison tests skip instead (install torch yourself to run them).
+	@if $(PY) -m pip download -q --no-deps --no-index -d $(VENV)/.torch-probe torch==2.13.0 >/dev/null 2>&1; then \
+		$(PY) -m pip install -q torch==2.13.0; \
+	else echo "torch CPU wheel not found locally: torch reference tests will be skipped"; fi
+	rm -rf $(VENV)/.torch-probe
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS) tests
+
+demo: $(STAMP)
+	$(PY) -m skipjax.demo
+
+bench: $(STAMP)
+	$(PY) -m skipjax.bench all --json experiments/bench/cpu.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache

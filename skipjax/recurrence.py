@@ -1,0 +1,146 @@
+"""Sequence drivers: masked updates and `lax.scan` over time with per-example lengths.
+
+Conventions: sequences are batch-major, `xs` of shape [B, T, ...] (any pytree of such arrays);
+`lengths` [B] int gives each example's true length, and steps t >= lengths[b] leave the carry
+unchanged and emit zeros, so padding never changes the result. Step functions have the signature
+`step(params, carry, x_t) -> (carry, y_t)` and act on the whole batch (leading axis B).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from skipjax import cells
+from skipjax import validation
+
+Array = jax.Array
+Carry = TypeVar("Carry")
+StepFn = Callable[[Any, Any, Any], tuple[Any, Any]]
+
+
+def masked_update(mask: Array, new: Carry, old: Carry) -> Carry:
+  """`where(mask, new, old)` over any carry pytree.
+
+  `mask` has the leading (batch) shape of the leaves, e.g. [B], and is broadcast over their
+  trailing axes. This saves no work: both `new` and `old` have been computed.
+  """
+  mask = jnp.asarray(mask)
+
+  def pick(n, o):
+    m = mask.reshape(mask.shape + (1,) * (jnp.ndim(n) - mask.ndim))
+    return jnp.where(m, n, o)
+
+  return jax.tree_util.tree_map(pick, new, old)
+
+
+def sequence_mask(lengths: Array, max_len: int) -> Array:
+  """[B, T] bool, True where t < lengths[b]."""
+  return jnp.arange(max_len)[None, :] < jnp.asarray(lengths)[:, None]
+
+
+def _time_major(tree):
+  return jax.tree_util.tree_map(lambda x: jnp.swapaxes(x, 0, 1), tree)
+
+
+def scan_rnn(step_fn: StepFn, params: Any, init_carry: Carry, xs: Any,
+             lengths: Array | None = None, *, reverse: bool = False,
+             unroll: int = 1) -> tuple[Carry, Any]:
+  """Runs `step_fn` over time with `lax.scan`, masking steps past each example's length.
+
+  Args:
+    step_fn: `step(params, carry, x_t) -> (carry, y_t)`, batched over a leading axis B.
+    params: passed unchanged to every step.
+    init_carry: pytree with leading axis B.
+    xs: pytree of [B, T, ...] arrays.
+    lengths: optional [B] int in [0, T]; None means every example has length T.
+    reverse: run from the last real step to the first (each sequence reversed within its own
+      length, so padding stays at the end): the backward half of a bidirectional RNN.
+    unroll: passed to `lax.scan`.
+  Returns:
+    (final carry, ys) with ys [B, T, ...]; the final carry is the one after each example's last
+    real step, and ys are zero at padded steps.
+  """
+  leaves = jax.tree_util.tree_leaves(xs)
+  if not leaves:
+    raise ValueError("xs must contain at least one array")
+  for leaf in leaves:
+    validation.check_rank("xs", leaf, tuple(range(2, 8)))
+  batch, max_len = leaves[0].shape[:2]
+  for leaf in leaves:
+    if leaf.shape[:2] != (batch, max_len):
+      raise ValueError(f"every xs leaf must have the same [B, T]; got {leaf.shape[:2]} and "
+                       f"{(batch, max_len)}")
+  if lengths is None:
+    lengths = jnp.full((batch,), max_len, jnp.int32)
+  validation.check_lengths(lengths, batch, max_len)
+  if reverse:
+    xs = reverse_sequences(xs, lengths)
+  mask = sequence_mask(lengths, max_len)
+
+  def body(carry, inp):
+    x_t, m_t = inp
+    new_carry, y_t = step_fn(params, carry, x_t)
+    carry = masked_update(m_t, new_carry, carry)
+    y_t = masked_update(m_t, y_t, jax.tree_util.tree_map(jnp.zeros_like, y_t))
+    return carry, y_t
+
+  carry, ys = lax.scan(body, init_carry, (_time_major(xs), mask.T), unroll=unroll)
+  ys = _time_major(ys)
+  if reverse:
+    ys = reverse_sequences(ys, lengths)
+  return carry, ys
+
+
+def reverse_sequences(xs: Any, lengths: Array) -> Any:
+  """Reverses each [B, T, ...] sequence within its own length; padding stays at the end."""
+  def rev(x):
+    max_len = x.shape[1]
+    t = jnp.arange(max_len)[None, :]
+    idx = jnp.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
+    idx = idx.reshape(idx.shape + (1,) * (x.ndim - 2))
+    return jnp.take_along_axis(x, idx, axis=1)
+  return jax.tree_util.tree_map(rev, xs)
+
+
+def _check_layer_inputs(xs, input_dim, what):
+  validation.check_rank("xs", xs, 3)
+  validation.check_floating("xs", xs)
+  validation.check_last_dim("xs", xs, input_dim, f"the {what}'s input_dim")
+
+
+def lstm_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None = None,
+               initial_state: cells.LSTMState | None = None, *, reverse: bool = False,
+               unroll: int = 1) -> tuple[cells.LSTMState, Array]:
+  """An LSTM over a batch of sequences: the input projection of all steps is one matmul outside
+  the loop, so each step inside `lax.scan` does a single [B, H] x [H, 4H] matmul.
+
+  Args: xs [B, T, D] float; lengths [B] int; initial_state LSTMState of [B, H] (zeros if None).
+  Returns: (final LSTMState after each example's last real step, hs [B, T, H] float32).
+  """
+  _check_layer_inputs(xs, params.w_i.shape[0], "LSTM")
+  hidden = params.w_h.shape[0]
+  if initial_state is None:
+    initial_state = cells.lstm_zero_state((xs.shape[0],), hidden)
+  x_proj = cells.lstm_input_projection(params, xs)
+  return scan_rnn(cells.lstm_step_projected, params, initial_state, x_proj, lengths,
+                  reverse=reverse, unroll=unroll)
+
+
+def gru_layer(params: cells.GRUParams, xs: Array, lengths: Array | None = None,
+              initial_state: Array | None = None, *, reverse: bool = False,
+              unroll: int = 1) -> tuple[Array, Array]:
+  """A GRU over a batch of sequences (input projection hoisted out of the loop).
+
+  Args: xs [B, T, D]; lengths [B]; initial_state [B, H]. Returns (final h [B, H], hs [B, T, H]).
+  """
+  _check_layer_inputs(xs, params.w_i.shape[0], "GRU")
+  hidden = params.w_h.shape[0]
+  if initial_state is None:
+    initial_state = cells.gru_zero_state((xs.shape[0],), hidden)
+  x_proj = cells.gru_input_projection(params, xs)
+  return scan_rnn(cells.gru_step_projected, params, initial_state, x_proj, lengths,
+                  reverse=reverse, unroll=unroll)
