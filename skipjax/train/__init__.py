@@ -1,0 +1,1 @@
+"""Training infrastructure: state, jitted train step, data parallelism, sweeps, checkpoints."""
