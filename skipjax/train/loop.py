@@ -1,0 +1,338 @@
+"""The training loop: train for N steps, evaluate, stop early, checkpoint, log, resume, test.
+
+`fit` drives any model that follows the loss protocol of `skipjax.train.state`, through a
+`train_step(state, batch, key) -> (state, metrics)` (from `skipjax.train.step.make_train_step`)
+and an `eval_step(state, batch) -> metrics`.
+
+Exact resumption: the key of step `s` (the step whose update takes `state.step` from s to s+1)
+is `fold_in(key, s)`, and a checkpoint stores the TrainState together with the train iterator's
+`get_state()`, so a run killed at any point and restarted with the same arguments reaches the
+same parameters, bit for bit, as one that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import time
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
+
+import jax
+import numpy as np
+
+from skipjax import validation
+from skipjax.train import checkpoint as checkpoint_lib
+from skipjax.train import metrics_log
+from skipjax.train.state import TrainState
+
+Batch = Mapping[str, Any]
+Metrics = Mapping[str, Any]
+TrainStep = Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]
+EvalStep = Callable[[TrainState, Batch], Metrics]
+Batches = Iterable[Batch] | Callable[[], Iterable[Batch]]
+
+SUMMARY_NAME = "summary.json"
+
+
+class ResumableIterator(Protocol):
+  """A train iterator whose position can be saved and restored (JSON-serialisable state)."""
+
+  def __next__(self) -> Batch: ...
+  def get_state(self) -> Any: ...
+  def set_state(self, state: Any) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopConfig:
+  """What `fit` needs to know about the schedule. Fields are named as in the experiment configs.
+
+  Attributes:
+    num_steps: number of optimiser updates in total (a resumed run continues up to it).
+    eval_every: evaluate on dev (and save a ranked checkpoint) every this many steps; the last
+      step is always evaluated. 0: only at the end.
+    log_every: write mean training metrics of the last `log_every` steps.
+    checkpoint_every: also save a checkpoint every this many steps (0: only at evaluations and
+      at the end).
+    keep_checkpoints: how many of the latest checkpoints to keep (the best is kept as well).
+    best_metric: dev metric that ranks checkpoints and drives early stopping.
+    best_mode: 'max' (accuracy) or 'min' (loss, perplexity).
+    early_stopping_patience: stop after this many evaluations without improvement (0: never).
+    progress: show a tqdm progress bar.
+    tensorboard: write TensorBoard event files.
+  """
+  num_steps: int
+  eval_every: int = 0
+  log_every: int = 50
+  checkpoint_every: int = 0
+  keep_checkpoints: int = 2
+  best_metric: str = "accuracy"
+  best_mode: str = "max"
+  early_stopping_patience: int = 0
+  progress: bool = True
+  tensorboard: bool = True
+
+  def __post_init__(self):
+    validation.check_positive_int("num_steps", self.num_steps)
+    validation.check_positive_int("log_every", self.log_every)
+    validation.check_positive_int("keep_checkpoints", self.keep_checkpoints)
+    validation.check_nonneg_int("eval_every", self.eval_every)
+    validation.check_nonneg_int("checkpoint_every", self.checkpoint_every)
+    validation.check_nonneg_int("early_stopping_patience", self.early_stopping_patience)
+    if self.best_mode not in ("max", "min"):
+      raise ValueError(f"best_mode must be 'max' or 'min', got {self.best_mode!r}")
+    if not isinstance(self.best_metric, str) or not self.best_metric:
+      raise ValueError(f"best_metric must be a metric name, got {self.best_metric!r}")
+
+  @classmethod
+  def from_config(cls, config: Mapping[str, Any] | Any) -> "LoopConfig":
+    """Takes the fields it knows from a dict or ml_collections.ConfigDict, ignoring the rest."""
+    get = config.get if hasattr(config, "get") else lambda k, d=None: getattr(config, k, d)
+    fields = {f.name: get(f.name) for f in dataclasses.fields(cls) if get(f.name) is not None}
+    return cls(**fields)
+
+
+class FitResult(NamedTuple):
+  state: TrainState           # the state after the last step
+  best_state: TrainState | None  # restored from the best dev checkpoint (None without dev)
+  summary: dict[str, Any]     # also written to <workdir>/summary.json
+
+
+def _batch_weight(batch: Batch) -> float:
+  """Number of real examples in a (possibly padded) batch."""
+  for name in ("weights", "mask"):
+    if name in batch:
+      return float(np.sum(np.asarray(batch[name], dtype=np.float64)))
+  leaves = jax.tree.leaves(batch.get("labels", batch))
+  return float(np.shape(leaves[0])[0])
+
+
+def _fresh_iterable(batches: Batches, name: str) -> Iterable[Batch]:
+  iterable = batches() if callable(batches) else batches
+  if iter(iterable) is iterable:  # pylint: disable=comparison-with-itself
+    if not callable(batches):
+      raise TypeError(f"{name} must be re-iterable (a list, or a function returning a fresh "
+                      "iterator per pass), not a one-shot iterator: it is read at every evaluation")
+  return iterable
+
+
+def evaluate(eval_step: EvalStep, state: TrainState, batches: Batches, *, desc: str = "eval",
+             show_progress: bool = True) -> dict[str, float]:
+  """Exact metrics over a whole evaluation set, padded last batch included.
+
+  `eval_step(state, batch)` returns metric means over the batch's real examples (those with
+  `batch['weights']`/`batch['mask']` nonzero). Each is weighted by the batch's number of real
+  examples, so the result is the mean over the dataset, whatever the batch sizes. A metric that
+  is a mean over other units (tokens) can set its own weight by also returning `'weight'`.
+
+  Returns: {metric: dataset mean} plus 'num_examples' (the total weight), as Python floats.
+  """
+  totals: dict[str, float] = {}
+  count = 0.0
+  for batch in metrics_log.progress(_fresh_iterable(batches, desc), desc=desc,
+                                    enabled=show_progress):
+    metrics = dict(jax.device_get(eval_step(state, batch)))
+    weight = float(metrics.pop("weight")) if "weight" in metrics else _batch_weight(batch)
+    if weight == 0:
+      continue
+    for name, value in metrics.items():
+      totals[name] = totals.get(name, 0.0) + float(value) * weight
+    count += weight
+  if count == 0:
+    raise ValueError(f"evaluation set {desc!r} has no examples")
+  means = {name: total / count for name, total in totals.items()}
+  means["num_examples"] = count
+  return means
+
+
+def _is_better(value: float, best: float | None, mode: str) -> bool:
+  if not math.isfinite(value):
+    return False
+  if best is None:
+    return True
+  return value > best if mode == "max" else value < best
+
+
+def _new_loop_state() -> dict[str, Any]:
+  return {"step": 0, "data": None, "best_value": None, "best_step": None, "best_dev": None,
+          "evals_since_best": 0, "stopped_early": False, "train_seconds": 0.0,
+          "examples_seen": 0.0}
+
+
+def _prefixed(prefix: str, metrics: Mapping[str, Any]) -> dict[str, float]:
+  return {f"{prefix}/{k}": float(v) for k, v in metrics.items()}
+
+
+def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathLike[str],
+        train_step: TrainStep, init_state: TrainState, train_iter: ResumableIterator,
+        key: jax.Array, eval_step: EvalStep | None = None, dev_batches: Batches | None = None,
+        test_batches: Batches | None = None) -> FitResult:
+  """Trains, evaluating on dev, checkpointing and logging; resumes if `workdir` has a checkpoint.
+
+  Args:
+    config: a LoopConfig, or a dict/ConfigDict with its fields (others are ignored).
+    workdir: run directory: `checkpoints/`, `metrics.jsonl`, `tensorboard/`, `summary.json`.
+    train_step: `(state, batch, key) -> (state, metrics)`; may donate `state`.
+    init_state: the TrainState to start from when there is no checkpoint (also the template
+      restored checkpoints must match).
+    train_iter: iterator of training batches with `get_state()`/`set_state()` (JSON state); it
+      must not run out before `num_steps`.
+    key: base PRNG key; step s uses `fold_in(key, s)`.
+    eval_step: `(state, batch) -> metrics` (means over the batch's real examples).
+    dev_batches, test_batches: a re-iterable of batches or a function returning a fresh one.
+
+  Returns:
+    FitResult(state, best_state, summary); the summary has 'steps', 'best_step', 'best_dev',
+    'test' (metrics of the best checkpoint, or of the final state without dev), 'stopped_early',
+    'resumed_from', 'train_seconds' (summed over resumed runs), 'examples_per_second'.
+  """
+  cfg = config if isinstance(config, LoopConfig) else LoopConfig.from_config(config)
+  if (dev_batches is not None or test_batches is not None) and eval_step is None:
+    raise ValueError("eval_step is required when dev_batches or test_batches is given")
+  for method in ("get_state", "set_state"):
+    if not callable(getattr(train_iter, method, None)):
+      raise TypeError(f"train_iter must provide {method}() so that a resumed run continues from "
+                      f"the same batch; got {type(train_iter).__name__}")
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  t_start = time.perf_counter()
+  best_metric = cfg.best_metric if dev_batches is not None else None
+  manager = checkpoint_lib.CheckpointManager(workdir / "checkpoints", keep=cfg.keep_checkpoints,
+                                             best_metric=best_metric, best_mode=cfg.best_mode)
+  # Abstract template taken before the first step can donate init_state's buffers.
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  template = jax.tree.map(ocp.utils.to_shape_dtype_struct, init_state)
+
+  restored = manager.restore_latest(template)
+  if restored is None:
+    state, loop = init_state, _new_loop_state()
+    resumed_from = None
+  else:
+    state, loop, resumed_from = restored.state, restored.loop, restored.step
+    if int(state.step) != restored.step:
+      raise ValueError(f"checkpoint {manager.step_dir(restored.step)} holds a state at step "
+                       f"{int(state.step)}")
+    if loop["data"] is not None:
+      train_iter.set_state(loop["data"])
+    manager.delete_after(restored.step)
+  step = int(state.step)
+
+  writer = metrics_log.MetricsWriter(workdir, resume_step=resumed_from,
+                                     tensorboard=cfg.tensorboard)
+  bar = metrics_log.Progress(cfg.num_steps, initial=min(step, cfg.num_steps),
+                             enabled=cfg.progress)
+  seconds_before = float(loop["train_seconds"])
+  examples_before = float(loop["examples_seen"])
+  examples_now = 0.0
+  window: list[Metrics] = []
+  last_saved = resumed_from
+
+  def save(new_best: bool = False) -> None:
+    nonlocal last_saved
+    loop["step"] = step
+    loop["data"] = train_iter.get_state()
+    loop["train_seconds"] = seconds_before + time.perf_counter() - t_start
+    loop["examples_seen"] = examples_before + examples_now
+    # Only a new best carries metrics: the ranked values then strictly improve, so orbax's
+    # keep-best keeps exactly loop["best_step"] (no ties to break differently from ours).
+    ranked = {cfg.best_metric: loop["best_value"]} if new_best else None
+    manager.save(step, state, loop, metrics=ranked)
+    last_saved = step
+
+  try:
+    while step < cfg.num_steps and not loop["stopped_early"]:
+      try:
+        batch = next(train_iter)
+      except StopIteration:
+        raise ValueError(f"train_iter ran out of batches after step {step}; fit needs "
+                         f"{cfg.num_steps} (use a repeating iterator)") from None
+      state, metrics = train_step(state, batch, jax.random.fold_in(key, step))
+      step += 1
+      weight = _batch_weight(batch)
+      examples_now += weight
+      window.append(metrics)
+      bar.update(1, weight)
+
+      record: dict[str, float] = {}
+      if step % cfg.log_every == 0 or step == cfg.num_steps:
+        means = {k: float(np.mean([float(m[k]) for m in jax.device_get(window)]))
+                 for k in window[0]}
+        window = []
+        bar.set_metrics({k: means[k] for k in ("loss", "accuracy") if k in means})
+        record.update(_prefixed("train", means))
+        record["train/examples_per_second"] = bar.examples_per_second
+
+      evaluated = None
+      new_best = False
+      if dev_batches is not None and (step == cfg.num_steps or
+                                      (cfg.eval_every and step % cfg.eval_every == 0)):
+        evaluated = evaluate(eval_step, state, dev_batches, desc=f"dev@{step}",
+                             show_progress=cfg.progress)
+        if cfg.best_metric not in evaluated:
+          raise ValueError(f"best_metric {cfg.best_metric!r} is not among the dev metrics "
+                           f"{sorted(evaluated)}")
+        value = evaluated[cfg.best_metric]
+        if _is_better(value, loop["best_value"], cfg.best_mode):
+          loop.update(best_value=value, best_step=step, best_dev=evaluated, evals_since_best=0)
+          new_best = True
+        else:
+          loop["evals_since_best"] += 1
+          if cfg.early_stopping_patience and (loop["evals_since_best"]
+                                              >= cfg.early_stopping_patience):
+            loop["stopped_early"] = True
+            bar.write(f"early stopping at step {step}: dev {cfg.best_metric} has not improved "
+                      f"for {loop['evals_since_best']} evaluations (best "
+                      f"{loop['best_value']:.4f} at step {loop['best_step']})")
+        record.update(_prefixed("dev", evaluated))
+        bar.write(f"step {step}: " + ", ".join(f"dev/{k}={v:.4f}" for k, v in evaluated.items()))
+      if record:
+        writer.write(step, record)
+
+      if (evaluated is not None or step == cfg.num_steps or loop["stopped_early"] or
+          (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)):
+        save(new_best)
+    if last_saved != step:  # e.g. init_state already at num_steps
+      save()
+  finally:
+    bar.close()
+    writer.flush()
+
+  summary: dict[str, Any] = {
+      "steps": step, "resumed_from": resumed_from, "stopped_early": loop["stopped_early"],
+      "best_metric": cfg.best_metric if dev_batches is not None else None,
+      "best_step": loop["best_step"], "best_dev": loop["best_dev"],
+      "train_seconds": loop["train_seconds"], "examples_seen": loop["examples_seen"],
+      "examples_per_second": (loop["examples_seen"] / loop["train_seconds"]
+                              if loop["train_seconds"] > 0 else None),
+      "test": None, "test_step": None}
+  best_state = None
+  try:
+    if loop["best_step"] is not None:
+      if loop["best_step"] == step:
+        best_state = state
+      else:
+        best = manager.restore_latest(template, max_step=loop["best_step"])
+        if best is None:
+          raise checkpoint_lib.CorruptCheckpointError(
+              f"no readable checkpoint at or before the best step {loop['best_step']}")
+        best_state = best.state
+    if test_batches is not None:
+      eval_state = best_state if best_state is not None else state
+      summary["test"] = evaluate(eval_step, eval_state, test_batches, desc="test",
+                                 show_progress=cfg.progress)
+      summary["test_step"] = int(eval_state.step)
+      writer.write(step, _prefixed("test", summary["test"]))
+  finally:
+    writer.close()
+    manager.close()
+  summary["total_seconds_this_run"] = time.perf_counter() - t_start
+  (workdir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1, sort_keys=True))
+  return FitResult(state=state, best_state=best_state, summary=summary)
+
+
+def iterate_forever(make_iterator: Callable[[], Iterator[Batch]]) -> Iterator[Batch]:
+  """Restarts `make_iterator()` whenever it runs out (for non-repeating test stand-ins)."""
+  while True:
+    yield from make_iterator()

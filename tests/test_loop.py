@@ -1,0 +1,197 @@
+"""fit(): exact evaluation over padded batches, early stopping, best-checkpoint test, logging."""
+
+from __future__ import annotations
+
+import pathlib
+import struct
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from skipjax.train import loop
+from skipjax.train import metrics_log
+from skipjax.train.state import TrainState
+
+from test_checkpoint import toy_data, toy_eval_step, toy_fit  # pylint: disable=g-bad-import-order
+
+
+# A scripted stand-in: the "model" is just the step counter, and dev accuracy at step s is
+# DEV_CURVE[s], so the expected best step and early-stopping point can be worked out by hand.
+DEV_CURVE = {2: 0.5, 4: 0.7, 6: 0.6, 8: 0.7, 10: 0.65, 12: 0.9}
+
+
+class CountingIterator:
+  def __init__(self):
+    self.pos = 0
+
+  def __next__(self):
+    self.pos += 1
+    return {"inputs": np.zeros((3, 1), np.float32), "labels": np.zeros(3, np.int32)}
+
+  def get_state(self):
+    return {"pos": self.pos}
+
+  def set_state(self, state):
+    self.pos = state["pos"]
+
+
+def counting_step(state, batch, key):
+  del batch, key
+  step = int(state.step)
+  return state._replace(step=jnp.int32(step + 1),
+                        params={"x": state.params["x"] + 1.0}), {"loss": float(step)}
+
+
+def scripted_eval(state, batch):
+  step = int(state.step)
+  if batch["split"] == "dev":
+    return {"accuracy": DEV_CURVE[step]}
+  return {"accuracy": step / 100.0}  # test accuracy reveals which checkpoint was evaluated
+
+
+def counting_state():
+  return TrainState(step=jnp.int32(0), params={"x": jnp.float32(0.0)}, opt_state={},
+                    model_state={}, hparams={})
+
+
+def counting_fit(workdir, train_step=counting_step, **config):
+  config = dict(dict(num_steps=12, eval_every=2, log_every=2, progress=False), **config)
+  return loop.fit(config, workdir=workdir, train_step=train_step, init_state=counting_state(),
+                  train_iter=CountingIterator(), key=jax.random.key(0), eval_step=scripted_eval,
+                  dev_batches=[{"split": "dev", "labels": np.zeros(5)}],
+                  test_batches=[{"split": "test", "labels": np.zeros(5)}])
+
+
+def test_evaluate_counts_padded_last_batch_exactly():
+  x, y = toy_data(seed=3, n=10)
+  params = {"w": jnp.array([[1.0, -1.0], [0.5, 0.0], [0.0, 0.3]]), "b": jnp.array([0.1, -0.1])}
+  state = TrainState(jnp.int32(0), params, {}, {}, {})
+  batches = []
+  for start in range(0, 10, 4):  # 4, 4, then 2 real + 2 padding rows full of garbage
+    xb, yb = x[start:start + 4], y[start:start + 4]
+    pad = 4 - len(xb)
+    batches.append({"inputs": np.concatenate([xb, np.full((pad, 3), 50.0, np.float32)]),
+                    "labels": np.concatenate([yb, np.ones(pad, np.int32)]),
+                    "weights": np.array([1.0] * len(xb) + [0.0] * pad, np.float32)})
+  got = loop.evaluate(toy_eval_step, state, batches, show_progress=False)
+  # Independent reference: NumPy over the 10 real examples at once.
+  logits = x @ np.asarray(params["w"]) + np.asarray(params["b"])
+  logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  want_loss = -logp[np.arange(10), y].mean()
+  want_acc = (logits.argmax(-1) == y).mean()
+  assert got["num_examples"] == 10
+  np.testing.assert_allclose(got["loss"], want_loss, rtol=1e-6)
+  np.testing.assert_allclose(got["accuracy"], want_acc, rtol=1e-6)
+
+
+def test_evaluate_uses_returned_weight():
+  batches = [{"labels": np.zeros(2)}, {"labels": np.zeros(2)}]
+  values = iter([({"nll": 1.0, "weight": 3.0}), ({"nll": 2.0, "weight": 1.0})])
+  got = loop.evaluate(lambda s, b: next(values), None, batches, show_progress=False)
+  assert got == {"nll": (3 * 1.0 + 1 * 2.0) / 4, "num_examples": 4.0}
+
+
+def test_evaluate_rejects_one_shot_iterator_and_empty_set():
+  with pytest.raises(TypeError, match="re-iterable"):
+    loop.evaluate(toy_eval_step, None, iter([{"labels": np.zeros(1)}]), show_progress=False)
+  with pytest.raises(ValueError, match="no examples"):
+    loop.evaluate(lambda s, b: {"a": 1.0}, None, [{"labels": np.zeros(2), "weights": np.zeros(2)}],
+                  show_progress=False)
+
+
+def test_best_checkpoint_and_logged_means(tmp_path):
+  result = counting_fit(tmp_path)
+  s = result.summary
+  assert s["steps"] == 12 and not s["stopped_early"]
+  assert s["best_step"] == 12 and s["best_dev"]["accuracy"] == 0.9
+  assert s["test"]["accuracy"] == pytest.approx(0.12)
+  records = metrics_log.read_jsonl(tmp_path / metrics_log.JSONL_NAME)
+  assert [r["step"] for r in records] == [2, 4, 6, 8, 10, 12, 12]
+  # Training loss logged at step 4 is the mean over steps 2 and 3 (loss = step index).
+  assert records[1]["train/loss"] == 2.5
+  assert records[1]["dev/accuracy"] == 0.7
+  assert records[-1]["test/accuracy"] == pytest.approx(0.12)
+
+
+def test_early_stopping_tests_best_checkpoint(tmp_path):
+  # Best 0.7 at step 4; step 6 (0.6), 8 (0.7, not strictly better) -> patience 2 stops at 8.
+  result = counting_fit(tmp_path, early_stopping_patience=2)
+  s = result.summary
+  assert s["stopped_early"] and s["steps"] == 8
+  assert s["best_step"] == 4 and s["best_dev"]["accuracy"] == 0.7
+  assert s["test"]["accuracy"] == pytest.approx(0.04)  # evaluated on the step-4 checkpoint
+  assert float(result.best_state.params["x"]) == 4.0
+  assert float(result.state.params["x"]) == 8.0
+
+  def must_not_train(*args):
+    raise AssertionError("a finished run must not train again")
+
+  again = counting_fit(tmp_path, train_step=must_not_train, early_stopping_patience=2)
+  assert again.summary["resumed_from"] == 8 and again.summary["best_step"] == 4
+  assert again.summary["test"]["accuracy"] == pytest.approx(0.04)
+
+
+def _read_tfrecords(path: pathlib.Path) -> list[bytes]:
+  data, records, i = path.read_bytes(), [], 0
+  while i < len(data):
+    (length,) = struct.unpack("<Q", data[i:i + 8])
+    records.append(data[i + 12:i + 12 + length])
+    i += 12 + length + 4
+  return records
+
+
+def test_tensorboard_events_hold_scalars(tmp_path):
+  counting_fit(tmp_path, num_steps=4)
+  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
+  files = list((tmp_path / metrics_log.TENSORBOARD_DIR).glob("events.out.tfevents.*"))
+  assert len(files) == 1
+  scalars = {}
+  for raw in _read_tfrecords(files[0]):
+    event = event_pb2.Event.FromString(raw)
+    for value in event.summary.value:
+      scalars[(value.tag, event.step)] = value.simple_value
+  assert scalars[("train/loss", 2)] == 0.5
+  assert scalars[("dev/accuracy", 4)] == pytest.approx(0.7)
+  assert scalars[("test/accuracy", 4)] == pytest.approx(0.04)
+
+
+def test_real_training_improves_toy(tmp_path):
+  result, _ = toy_fit(tmp_path, 12)
+  dev_losses = [r["dev/loss"] for r in metrics_log.read_jsonl(tmp_path / metrics_log.JSONL_NAME)
+                if "dev/loss" in r]
+  assert len(dev_losses) == 3 and dev_losses[-1] < dev_losses[0]
+  assert result.summary["examples_seen"] == 48
+  assert result.summary["train_seconds"] > 0
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("num_steps", 0, "num_steps"), ("eval_every", -1, "eval_every"),
+    ("log_every", 0, "log_every"), ("best_mode", "up", "best_mode"),
+    ("keep_checkpoints", 0, "keep_checkpoints"), ("early_stopping_patience", 1.5, "patience")])
+def test_bad_loop_config(field, value, match):
+  config = {"num_steps": 10, field: value}
+  with pytest.raises(ValueError, match=match):
+    loop.LoopConfig.from_config(config)
+
+
+def test_iterator_requirements(tmp_path):
+  with pytest.raises(TypeError, match="get_state"):
+    loop.fit({"num_steps": 2, "progress": False}, workdir=tmp_path, train_step=counting_step,
+             init_state=counting_state(), train_iter=iter([]), key=jax.random.key(0))
+
+  class Finite(CountingIterator):
+    def __next__(self):
+      if self.pos == 3:
+        raise StopIteration
+      return super().__next__()
+
+  with pytest.raises(ValueError, match="ran out of batches after step 3"):
+    loop.fit({"num_steps": 5, "progress": False}, workdir=tmp_path / "f", train_step=counting_step,
+             init_state=counting_state(), train_iter=Finite(), key=jax.random.key(0))
+
+
+def test_best_metric_must_exist(tmp_path):
+  with pytest.raises(ValueError, match="best_metric 'f1'"):
+    counting_fit(tmp_path, best_metric="f1")
