@@ -1,13 +1,12 @@
 """Checkpoints: round trip, keep-N + best, damaged checkpoints, and exact resumption of fit().
 
-The toy problem defined here (a softmax regression trained with Adam plus per-step gradient noise
-drawn from the step key, fed by a shuffling iterator with get_state/set_state) is a stand-in for
-skipjax.train.step and skipjax.data, so these tests do not depend on them. test_loop.py reuses it.
+The toy problem defined here (a softmax regression trained by skipjax.train.step with Adam, plus
+per-step gradient noise drawn from the step key, fed by a small shuffling iterator with
+get_state/set_state standing in for skipjax.data) is reused by test_loop.py.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import pathlib
@@ -19,9 +18,13 @@ import numpy as np
 import optax
 import pytest
 
+from skipjax import layers
 from skipjax.train import checkpoint as ckpt
 from skipjax.train import loop
 from skipjax.train import metrics_log
+from skipjax.train import optim
+from skipjax.train import state as state_lib
+from skipjax.train import step as step_lib
 from skipjax.train.state import TrainState
 
 NUM_EXAMPLES, DIM, CLASSES, BATCH = 10, 3, 2, 4
@@ -63,41 +66,30 @@ class ToyIterator:
     self.epoch, self.pos = state["epoch"], state["pos"]
 
 
-def toy_loss(params, batch):
+def toy_loss_fn(params, model_state, batch, key, hparams):
+  """Softmax regression following the loss protocol, plus a noise term drawn from `key`."""
+  del hparams
   logits = batch["inputs"] @ params["w"] + params["b"]
-  logp = jax.nn.log_softmax(logits)
-  nll = -jnp.take_along_axis(logp, batch["labels"][:, None], axis=-1)[:, 0]
-  acc = (jnp.argmax(logits, -1) == batch["labels"]).astype(jnp.float32)
-  weights = batch.get("weights", jnp.ones_like(nll))
-  total = jnp.sum(weights)
-  return jnp.sum(nll * weights) / total, {"loss": jnp.sum(nll * weights) / total,
-                                          "accuracy": jnp.sum(acc * weights) / total}
+  nll = layers.softmax_cross_entropy(logits, batch["labels"])
+  w = state_lib.example_weights(batch, logits.shape[0])
+  loss = state_lib.weighted_mean(nll, w)
+  acc = state_lib.weighted_mean(layers.accuracy(logits, batch["labels"]), w)
+  # Gradient noise 0.5 * N(0, 1) from the step key: a resumed run that used other keys would end
+  # elsewhere.
+  leaves, treedef = jax.tree.flatten(params)
+  noise = [jax.random.normal(k, p.shape) for p, k in zip(leaves, jax.random.split(key, len(leaves)))]
+  noisy = loss + 0.5 * sum(jnp.vdot(n, p) for n, p in zip(noise, leaves))
+  return noisy, (model_state, {"loss": loss, "accuracy": acc, "count": jnp.sum(w)})
 
 
-OPTIMIZER = optax.adam(0.1)
-
-
-@functools.partial(jax.jit, donate_argnums=0)
-def toy_train_step(state, batch, key):
-  (_, metrics), grads = jax.value_and_grad(toy_loss, has_aux=True)(state.params, batch)
-  # Noise from the step key: a resumed run that used other keys would end elsewhere.
-  leaves, treedef = jax.tree.flatten(grads)
-  keys = jax.random.split(key, len(leaves))
-  grads = treedef.unflatten([g + 0.5 * jax.random.normal(k, g.shape) for g, k in zip(leaves, keys)])
-  updates, opt_state = OPTIMIZER.update(grads, state.opt_state, state.params)
-  params = optax.apply_updates(state.params, updates)
-  return state._replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
-
-
-@jax.jit
-def toy_eval_step(state, batch):
-  return toy_loss(state.params, batch)[1]
+OPTIMIZER = optim.make_optimizer("adam", 0.1)
+toy_train_step = step_lib.jit_train_step(step_lib.make_train_step(toy_loss_fn, OPTIMIZER))
+toy_eval_step = jax.jit(step_lib.make_eval_step(toy_loss_fn))
 
 
 def toy_init_state():
   params = {"w": jnp.zeros((DIM, CLASSES)), "b": jnp.zeros((CLASSES,))}
-  return TrainState(step=jnp.int32(0), params=params, opt_state=OPTIMIZER.init(params),
-                    model_state={}, hparams={"scale": jnp.float32(1.0)})
+  return step_lib.init_train_state(params, OPTIMIZER, hparams={"scale": 1.0})
 
 
 def toy_fit(workdir, num_steps, *, train_step=toy_train_step, seed=1, dev=None, **config):

@@ -44,11 +44,13 @@ def counting_step(state, batch, key):
                         params={"x": state.params["x"] + 1.0}), {"loss": float(step)}
 
 
-def scripted_eval(state, batch):
+def scripted_eval(state, batch, key):
+  """Sums and count, as skipjax.train.step.make_eval_step returns them (5 examples a batch)."""
+  del key
   step = int(state.step)
-  if batch["split"] == "dev":
-    return {"accuracy": DEV_CURVE[step]}
-  return {"accuracy": step / 100.0}  # test accuracy reveals which checkpoint was evaluated
+  # Test accuracy reveals which checkpoint was evaluated.
+  accuracy = DEV_CURVE[step] if batch["split"] == "dev" else step / 100.0
+  return {"accuracy": 5 * accuracy, "count": 5.0}
 
 
 def counting_state():
@@ -75,30 +77,27 @@ def test_evaluate_counts_padded_last_batch_exactly():
     batches.append({"inputs": np.concatenate([xb, np.full((pad, 3), 50.0, np.float32)]),
                     "labels": np.concatenate([yb, np.ones(pad, np.int32)]),
                     "weights": np.array([1.0] * len(xb) + [0.0] * pad, np.float32)})
-  got = loop.evaluate(toy_eval_step, state, batches, show_progress=False)
+  got = loop.evaluate(toy_eval_step, state, batches, jax.random.key(0), show_progress=False)
   # Independent reference: NumPy over the 10 real examples at once.
   logits = x @ np.asarray(params["w"]) + np.asarray(params["b"])
   logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
   want_loss = -logp[np.arange(10), y].mean()
   want_acc = (logits.argmax(-1) == y).mean()
-  assert got["num_examples"] == 10
+  assert got["count"] == 10
   np.testing.assert_allclose(got["loss"], want_loss, rtol=1e-6)
   np.testing.assert_allclose(got["accuracy"], want_acc, rtol=1e-6)
 
 
-def test_evaluate_uses_returned_weight():
-  batches = [{"labels": np.zeros(2)}, {"labels": np.zeros(2)}]
-  values = iter([({"nll": 1.0, "weight": 3.0}), ({"nll": 2.0, "weight": 1.0})])
-  got = loop.evaluate(lambda s, b: next(values), None, batches, show_progress=False)
-  assert got == {"nll": (3 * 1.0 + 1 * 2.0) / 4, "num_examples": 4.0}
-
-
 def test_evaluate_rejects_one_shot_iterator_and_empty_set():
+  key = jax.random.key(0)
   with pytest.raises(TypeError, match="re-iterable"):
-    loop.evaluate(toy_eval_step, None, iter([{"labels": np.zeros(1)}]), show_progress=False)
-  with pytest.raises(ValueError, match="no examples"):
-    loop.evaluate(lambda s, b: {"a": 1.0}, None, [{"labels": np.zeros(2), "weights": np.zeros(2)}],
-                  show_progress=False)
+    loop.evaluate(toy_eval_step, None, iter([{"labels": np.zeros(1)}]), key, show_progress=False)
+  with pytest.raises(ValueError, match="'dev' has no batches"):
+    loop.evaluate(scripted_eval, None, [], key, desc="dev", show_progress=False)
+  # A function returning a fresh iterator per pass is accepted.
+  got = loop.evaluate(scripted_eval, counting_state()._replace(step=jnp.int32(4)),
+                      lambda: iter([{"split": "dev"}] * 2), key, show_progress=False)
+  assert got == {"accuracy": 0.7, "count": 10.0}
 
 
 def test_best_checkpoint_and_logged_means(tmp_path):

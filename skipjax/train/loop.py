@@ -21,20 +21,24 @@ import time
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from skipjax import validation
 from skipjax.train import checkpoint as checkpoint_lib
+from skipjax.train import early_stopping
 from skipjax.train import metrics_log
+from skipjax.train import step as step_lib
 from skipjax.train.state import TrainState
 
 Batch = Mapping[str, Any]
 Metrics = Mapping[str, Any]
 TrainStep = Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]
-EvalStep = Callable[[TrainState, Batch], Metrics]
+EvalStep = Callable[[TrainState, Batch, jax.Array], Metrics]
 Batches = Iterable[Batch] | Callable[[], Iterable[Batch]]
 
 SUMMARY_NAME = "summary.json"
+EVAL_KEY_DATA = 2**31 - 1  # evaluation key = fold_in(key, this): never a training step's key
 
 
 class ResumableIterator(Protocol):
@@ -60,6 +64,7 @@ class LoopConfig:
     best_metric: dev metric that ranks checkpoints and drives early stopping.
     best_mode: 'max' (accuracy) or 'min' (loss, perplexity).
     early_stopping_patience: stop after this many evaluations without improvement (0: never).
+    early_stopping_min_delta: an improvement must beat the best by more than this.
     progress: show a tqdm progress bar.
     tensorboard: write TensorBoard event files.
   """
@@ -71,6 +76,7 @@ class LoopConfig:
   best_metric: str = "accuracy"
   best_mode: str = "max"
   early_stopping_patience: int = 0
+  early_stopping_min_delta: float = 0.0
   progress: bool = True
   tensorboard: bool = True
 
@@ -83,6 +89,9 @@ class LoopConfig:
     validation.check_nonneg_int("early_stopping_patience", self.early_stopping_patience)
     if self.best_mode not in ("max", "min"):
       raise ValueError(f"best_mode must be 'max' or 'min', got {self.best_mode!r}")
+    if not self.early_stopping_min_delta >= 0:
+      raise ValueError("early_stopping_min_delta must be >= 0, got "
+                       f"{self.early_stopping_min_delta!r}")
     if not isinstance(self.best_metric, str) or not self.best_metric:
       raise ValueError(f"best_metric must be a metric name, got {self.best_metric!r}")
 
@@ -101,64 +110,63 @@ class FitResult(NamedTuple):
 
 
 def _batch_weight(batch: Batch) -> float:
-  """Number of real examples in a (possibly padded) batch."""
-  for name in ("weights", "mask"):
-    if name in batch:
-      return float(np.sum(np.asarray(batch[name], dtype=np.float64)))
+  """Number of real examples in a (possibly padded) batch, for the examples/s counter."""
   leaves = jax.tree.leaves(batch.get("labels", batch))
-  return float(np.shape(leaves[0])[0])
+  batch_size = np.shape(leaves[0])[0]
+  weight = np.ones(batch_size)
+  for name in ("mask", "weights"):
+    if name in batch:
+      weight = weight * np.asarray(batch[name], dtype=np.float64)
+  return float(weight.sum())
 
 
 def _fresh_iterable(batches: Batches, name: str) -> Iterable[Batch]:
   iterable = batches() if callable(batches) else batches
-  if iter(iterable) is iterable:  # pylint: disable=comparison-with-itself
-    if not callable(batches):
-      raise TypeError(f"{name} must be re-iterable (a list, or a function returning a fresh "
-                      "iterator per pass), not a one-shot iterator: it is read at every evaluation")
+  if iter(iterable) is iterable and not callable(batches):  # pylint: disable=comparison-with-itself
+    raise TypeError(f"{name} batches must be re-iterable (a list, or a function returning a fresh "
+                    "iterator per pass), not a one-shot iterator: they are read at every "
+                    "evaluation")
   return iterable
 
 
-def evaluate(eval_step: EvalStep, state: TrainState, batches: Batches, *, desc: str = "eval",
-             show_progress: bool = True) -> dict[str, float]:
-  """Exact metrics over a whole evaluation set, padded last batch included.
+def evaluate(eval_step: EvalStep, state: TrainState, batches: Batches, key: jax.Array, *,
+             desc: str = "eval", show_progress: bool = True) -> dict[str, float]:
+  """Exact metrics over a whole evaluation set (padded last batch included), with a progress bar.
 
-  `eval_step(state, batch)` returns metric means over the batch's real examples (those with
-  `batch['weights']`/`batch['mask']` nonzero). Each is weighted by the batch's number of real
-  examples, so the result is the mean over the dataset, whatever the batch sizes. A metric that
-  is a mean over other units (tokens) can set its own weight by also returning `'weight'`.
-
-  Returns: {metric: dataset mean} plus 'num_examples' (the total weight), as Python floats.
+  `eval_step` is `skipjax.train.step.make_eval_step(loss_fn)` (jitted or not): per batch it
+  returns metric sums and 'count' (the weight of the batch's real examples), so the result is
+  the mean over the real examples whatever the batch sizes. `batches`: a re-iterable, or a
+  function returning a fresh iterable. Returns {metric: mean} plus 'count', as Python floats.
   """
-  totals: dict[str, float] = {}
-  count = 0.0
-  for batch in metrics_log.progress(_fresh_iterable(batches, desc), desc=desc,
-                                    enabled=show_progress):
-    metrics = dict(jax.device_get(eval_step(state, batch)))
-    weight = float(metrics.pop("weight")) if "weight" in metrics else _batch_weight(batch)
-    if weight == 0:
-      continue
-    for name, value in metrics.items():
-      totals[name] = totals.get(name, 0.0) + float(value) * weight
-    count += weight
-  if count == 0:
-    raise ValueError(f"evaluation set {desc!r} has no examples")
-  means = {name: total / count for name, total in totals.items()}
-  means["num_examples"] = count
-  return means
+  iterable = metrics_log.progress(_fresh_iterable(batches, desc), desc=desc,
+                                  enabled=show_progress)
+  try:
+    return step_lib.evaluate(eval_step, state, iterable, key)
+  except ValueError as e:
+    if "empty" in str(e):
+      raise ValueError(f"evaluation set {desc!r} has no batches") from e
+    raise
 
 
-def _is_better(value: float, best: float | None, mode: str) -> bool:
-  if not math.isfinite(value):
-    return False
+def _es_to_json(es: early_stopping.EarlyStoppingState) -> dict[str, Any]:
+  best = float(es.best)
+  return {"best": best if math.isfinite(best) else None, "best_step": int(es.best_step),
+          "num_bad": int(es.num_bad), "should_stop": bool(es.should_stop)}
+
+
+def _es_from_json(es_json: dict[str, Any], mode: str) -> early_stopping.EarlyStoppingState:
+  best = es_json["best"]
   if best is None:
-    return True
-  return value > best if mode == "max" else value < best
+    best = -math.inf if mode == "max" else math.inf
+  return early_stopping.EarlyStoppingState(
+      best=jnp.asarray(best, jnp.float32), best_step=jnp.asarray(es_json["best_step"], jnp.int32),
+      num_bad=jnp.asarray(es_json["num_bad"], jnp.int32), improved=jnp.zeros((), bool),
+      should_stop=jnp.asarray(es_json["should_stop"]))
 
 
-def _new_loop_state() -> dict[str, Any]:
-  return {"step": 0, "data": None, "best_value": None, "best_step": None, "best_dev": None,
-          "evals_since_best": 0, "stopped_early": False, "train_seconds": 0.0,
-          "examples_seen": 0.0}
+def _new_loop_state(es_init: Callable[[], early_stopping.EarlyStoppingState]) -> dict[str, Any]:
+  return {"step": 0, "data": None, "early_stopping": _es_to_json(es_init()), "best_dev": None,
+          "train_seconds": 0.0, "examples_seen": 0.0}
 
 
 def _prefixed(prefix: str, metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -180,7 +188,8 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
     train_iter: iterator of training batches with `get_state()`/`set_state()` (JSON state); it
       must not run out before `num_steps`.
     key: base PRNG key; step s uses `fold_in(key, s)`.
-    eval_step: `(state, batch) -> metrics` (means over the batch's real examples).
+    eval_step: `(state, batch, key) -> metric sums and 'count'` (`step.make_eval_step`); its key
+      is fixed, `fold_in(key, EVAL_KEY_DATA)`.
     dev_batches, test_batches: a re-iterable of batches or a function returning a fresh one.
 
   Returns:
@@ -205,9 +214,14 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
   template = jax.tree.map(ocp.utils.to_shape_dtype_struct, init_state)
 
+  # patience 0 (no early stopping) still tracks the best evaluation.
+  es_init, es_update = early_stopping.early_stopping(
+      cfg.early_stopping_patience or 2**31 - 1, cfg.best_mode, cfg.early_stopping_min_delta)
+  eval_key = jax.random.fold_in(key, EVAL_KEY_DATA)
+
   restored = manager.restore_latest(template)
   if restored is None:
-    state, loop = init_state, _new_loop_state()
+    state, loop = init_state, _new_loop_state(es_init)
     resumed_from = None
   else:
     state, loop, resumed_from = restored.state, restored.loop, restored.step
@@ -218,6 +232,7 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
       train_iter.set_state(loop["data"])
     manager.delete_after(restored.step)
   step = int(state.step)
+  es = _es_from_json(loop["early_stopping"], cfg.best_mode)
 
   writer = metrics_log.MetricsWriter(workdir, resume_step=resumed_from,
                                      tensorboard=cfg.tensorboard)
@@ -235,14 +250,15 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
     loop["data"] = train_iter.get_state()
     loop["train_seconds"] = seconds_before + time.perf_counter() - t_start
     loop["examples_seen"] = examples_before + examples_now
+    loop["early_stopping"] = _es_to_json(es)
     # Only a new best carries metrics: the ranked values then strictly improve, so orbax's
-    # keep-best keeps exactly loop["best_step"] (no ties to break differently from ours).
-    ranked = {cfg.best_metric: loop["best_value"]} if new_best else None
+    # keep-best keeps exactly the early-stopping best step (no ties broken differently).
+    ranked = {cfg.best_metric: float(es.best)} if new_best else None
     manager.save(step, state, loop, metrics=ranked)
     last_saved = step
 
   try:
-    while step < cfg.num_steps and not loop["stopped_early"]:
+    while step < cfg.num_steps and not bool(es.should_stop):
       try:
         batch = next(train_iter)
       except StopIteration:
@@ -258,7 +274,7 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
       record: dict[str, float] = {}
       if step % cfg.log_every == 0 or step == cfg.num_steps:
         means = {k: float(np.mean([float(m[k]) for m in jax.device_get(window)]))
-                 for k in window[0]}
+                 for k in window[0] if k != "count"}
         window = []
         bar.set_metrics({k: means[k] for k in ("loss", "accuracy") if k in means})
         record.update(_prefixed("train", means))
@@ -268,29 +284,25 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
       new_best = False
       if dev_batches is not None and (step == cfg.num_steps or
                                       (cfg.eval_every and step % cfg.eval_every == 0)):
-        evaluated = evaluate(eval_step, state, dev_batches, desc=f"dev@{step}",
+        evaluated = evaluate(eval_step, state, dev_batches, eval_key, desc=f"dev@{step}",
                              show_progress=cfg.progress)
         if cfg.best_metric not in evaluated:
           raise ValueError(f"best_metric {cfg.best_metric!r} is not among the dev metrics "
                            f"{sorted(evaluated)}")
-        value = evaluated[cfg.best_metric]
-        if _is_better(value, loop["best_value"], cfg.best_mode):
-          loop.update(best_value=value, best_step=step, best_dev=evaluated, evals_since_best=0)
-          new_best = True
-        else:
-          loop["evals_since_best"] += 1
-          if cfg.early_stopping_patience and (loop["evals_since_best"]
-                                              >= cfg.early_stopping_patience):
-            loop["stopped_early"] = True
-            bar.write(f"early stopping at step {step}: dev {cfg.best_metric} has not improved "
-                      f"for {loop['evals_since_best']} evaluations (best "
-                      f"{loop['best_value']:.4f} at step {loop['best_step']})")
+        es = es_update(es, evaluated[cfg.best_metric], step)
+        new_best = bool(es.improved)
+        if new_best:
+          loop["best_dev"] = evaluated
+        if bool(es.should_stop):
+          bar.write(f"early stopping at step {step}: dev {cfg.best_metric} has not improved "
+                    f"for {int(es.num_bad)} evaluations (best {float(es.best):.4f} at step "
+                    f"{int(es.best_step)})")
         record.update(_prefixed("dev", evaluated))
         bar.write(f"step {step}: " + ", ".join(f"dev/{k}={v:.4f}" for k, v in evaluated.items()))
       if record:
         writer.write(step, record)
 
-      if (evaluated is not None or step == cfg.num_steps or loop["stopped_early"] or
+      if (evaluated is not None or step == cfg.num_steps or bool(es.should_stop) or
           (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)):
         save(new_best)
     if last_saved != step:  # e.g. init_state already at num_steps
@@ -299,28 +311,29 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
     bar.close()
     writer.flush()
 
+  best_step = int(es.best_step) if int(es.best_step) >= 0 else None
   summary: dict[str, Any] = {
-      "steps": step, "resumed_from": resumed_from, "stopped_early": loop["stopped_early"],
+      "steps": step, "resumed_from": resumed_from, "stopped_early": bool(es.should_stop),
       "best_metric": cfg.best_metric if dev_batches is not None else None,
-      "best_step": loop["best_step"], "best_dev": loop["best_dev"],
+      "best_step": best_step, "best_dev": loop["best_dev"],
       "train_seconds": loop["train_seconds"], "examples_seen": loop["examples_seen"],
       "examples_per_second": (loop["examples_seen"] / loop["train_seconds"]
                               if loop["train_seconds"] > 0 else None),
       "test": None, "test_step": None}
   best_state = None
   try:
-    if loop["best_step"] is not None:
-      if loop["best_step"] == step:
+    if best_step is not None:
+      if best_step == step:
         best_state = state
       else:
-        best = manager.restore_latest(template, max_step=loop["best_step"])
+        best = manager.restore_latest(template, max_step=best_step)
         if best is None:
           raise checkpoint_lib.CorruptCheckpointError(
-              f"no readable checkpoint at or before the best step {loop['best_step']}")
+              f"no readable checkpoint at or before the best step {best_step}")
         best_state = best.state
     if test_batches is not None:
       eval_state = best_state if best_state is not None else state
-      summary["test"] = evaluate(eval_step, eval_state, test_batches, desc="test",
+      summary["test"] = evaluate(eval_step, eval_state, test_batches, eval_key, desc="test",
                                  show_progress=cfg.progress)
       summary["test_step"] = int(eval_state.step)
       writer.write(step, _prefixed("test", summary["test"]))
