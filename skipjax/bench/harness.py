@@ -1,0 +1,229 @@
+"""Benchmark harness: timing, result rows, ratios against a baseline, table and JSON output.
+
+A benchmark is a module `skipjax/bench/<name>.py` with `run(quick: bool = False) -> list[Row]`.
+Each `Row` times one case at one batch size and may name a `baseline` case (at the same batch, in
+the same run); the harness turns that into `time_ratio = median / baseline median`, so speed claims
+are always relative to a reference timed side by side under the same machine load.
+
+    python -m skipjax.bench NAME [--json PATH] [--quick]     # NAME = a module name, or `all`
+
+JSON written by `--json` (one object per run; with `all`, rows carry an extra "bench" key):
+
+    {"bench": NAME, "device": {...},
+     "rows": [{"case", "batch", "median_ms", "iqr_ms": [q25, q75], "baseline", "time_ratio",
+               "fraction_computed", "flops", ...extra}]}
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import math
+import os
+import pkgutil
+import sys
+import time
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
+
+import jax
+import numpy as np
+
+from skipjax import validation
+
+# Modules of skipjax.bench that are infrastructure, not benchmarks.
+_NOT_BENCHMARKS = frozenset({"harness", "__main__"})
+_ROW_KEYS = ("case", "batch", "median_ms", "iqr_ms", "baseline", "time_ratio",
+             "fraction_computed", "flops")
+
+
+class Timing(NamedTuple):
+  """Wall-clock statistics of repeated calls, in milliseconds (compilation excluded)."""
+  median_ms: float
+  q25_ms: float
+  q75_ms: float
+  samples_ms: tuple[float, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+  """One timed case.
+
+  Attributes:
+    case: name of the case, unique per batch size within one benchmark.
+    batch: batch size it was timed at.
+    timing: `Timing` from `time_fn`.
+    baseline: name of the case (same batch, same run) this one is compared to; None for a
+      baseline itself.
+    fraction_computed: fraction of recurrent steps actually computed (1.0 for a dense LSTM);
+      None where it does not apply.
+    flops: analytic FLOPs of one timed call (the whole batch); None if not counted.
+    extra: further JSON-serialisable fields copied into the row (e.g. settings, accuracy).
+  """
+  case: str
+  batch: int
+  timing: Timing
+  baseline: str | None = None
+  fraction_computed: float | None = None
+  flops: float | None = None
+  extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _block(tree: Any) -> Any:
+  return jax.block_until_ready(tree)
+
+
+def time_fn(fn: Callable[..., Any], *args: Any, warmup: int = 2, repeats: int = 10) -> Timing:
+  """Times `fn(*args)`: `warmup` untimed calls (the first compiles a jitted fn), then `repeats`
+  timed calls, each waiting for every output array (`jax.block_until_ready`).
+
+  Pass a jitted function; with warmup >= 1 compilation is never timed.
+  Returns: Timing with the median and the 25th/75th percentiles of the per-call milliseconds.
+  """
+  validation.check_nonneg_int("warmup", warmup)
+  validation.check_positive_int("repeats", repeats)
+  for _ in range(warmup):
+    _block(fn(*args))
+  samples = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    _block(fn(*args))
+    samples.append((time.perf_counter() - start) * 1e3)
+  q25, median, q75 = np.percentile(samples, [25, 50, 75])
+  return Timing(median_ms=float(median), q25_ms=float(q25), q75_ms=float(q75),
+                samples_ms=tuple(float(s) for s in samples))
+
+
+def time_ratios(rows: Sequence[Row]) -> list[float | None]:
+  """`median / median of the baseline row` for each row (None where `baseline` is None).
+
+  The baseline row is the one whose `case` equals `row.baseline` at the same `batch`; a missing
+  or ambiguous baseline is an error in the benchmark, not something to skip silently.
+  """
+  by_key: dict[tuple[str, int], Row] = {}
+  for row in rows:
+    key = (row.case, row.batch)
+    if key in by_key:
+      raise ValueError(f"duplicate row: case {row.case!r} at batch {row.batch}")
+    by_key[key] = row
+  ratios = []
+  for row in rows:
+    if row.baseline is None:
+      ratios.append(None)
+      continue
+    base = by_key.get((row.baseline, row.batch))
+    if base is None:
+      raise ValueError(f"row {row.case!r} (batch {row.batch}) names baseline {row.baseline!r}, "
+                       f"but no such case was timed at batch {row.batch}")
+    ratios.append(row.timing.median_ms / base.timing.median_ms)
+  return ratios
+
+
+def device_info() -> dict[str, Any]:
+  """Where the numbers were taken: platform, device kind, device and CPU count, jax version."""
+  dev = jax.devices()[0]
+  return {"platform": dev.platform, "device_kind": dev.device_kind,
+          "num_devices": jax.device_count(), "cpu_count": os.cpu_count(),
+          "jax_version": jax.__version__}
+
+
+def _json_value(x: Any) -> Any:
+  if isinstance(x, (np.generic, jax.Array)):
+    x = np.asarray(x).item()
+  if isinstance(x, float) and not math.isfinite(x):
+    return None
+  return x
+
+
+def row_dicts(rows: Sequence[Row]) -> list[dict[str, Any]]:
+  """Rows as JSON-ready dicts (schema in the module docstring), time_ratio filled in."""
+  out = []
+  for row, ratio in zip(rows, time_ratios(rows)):
+    clash = set(row.extra) & set(_ROW_KEYS)
+    if clash:
+      raise ValueError(f"row {row.case!r}: extra keys {sorted(clash)} clash with the row schema")
+    d = {"case": row.case, "batch": int(row.batch), "median_ms": row.timing.median_ms,
+         "iqr_ms": [row.timing.q25_ms, row.timing.q75_ms], "baseline": row.baseline,
+         "time_ratio": ratio, "fraction_computed": _json_value(row.fraction_computed),
+         "flops": _json_value(row.flops)}
+    d.update({k: _json_value(v) for k, v in row.extra.items()})
+    out.append(d)
+  return out
+
+
+def to_json(name: str, rows: Sequence[Row], device: Mapping[str, Any] | None = None) -> dict:
+  """The JSON document of one benchmark run."""
+  return {"bench": name, "device": dict(device_info() if device is None else device),
+          "rows": row_dicts(rows)}
+
+
+def _fmt(x: float | None, spec: str) -> str:
+  return "-" if x is None else format(x, spec)
+
+
+def format_table(rows: Sequence[Row]) -> str:
+  """A plain-text table: case, batch, median ms, IQR, time_ratio, fraction_computed, flops."""
+  header = ("case", "batch", "median_ms", "iqr_ms", "time_ratio", "fraction", "flops")
+  lines = [[row.case, str(row.batch), f"{row.timing.median_ms:.3f}",
+            f"{row.timing.q25_ms:.3f}-{row.timing.q75_ms:.3f}", _fmt(ratio, ".3f"),
+            _fmt(row.fraction_computed, ".3f"), _fmt(row.flops, ".3g")]
+           for row, ratio in zip(rows, time_ratios(rows))]
+  widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
+            for i, h in enumerate(header)]
+  fmt = lambda cols: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(cols, widths)))
+  return "\n".join([fmt(header)] + [fmt(line) for line in lines])
+
+
+def available() -> list[str]:
+  """Names of the benchmark modules in skipjax/bench/ (every module except the harness)."""
+  import skipjax.bench as package  # pylint: disable=import-outside-toplevel
+  return sorted(m.name for m in pkgutil.iter_modules(package.__path__)
+                if m.name not in _NOT_BENCHMARKS and not m.name.startswith("_"))
+
+
+def run_benchmark(name: str, quick: bool = False) -> list[Row]:
+  """Imports `skipjax.bench.<name>` and returns its `run(quick)` rows."""
+  names = available()
+  if name not in names:
+    raise ValueError(f"unknown benchmark {name!r}; available: {', '.join(names + ['all'])}")
+  module = importlib.import_module(f"skipjax.bench.{name}")
+  rows = list(module.run(quick=quick))
+  time_ratios(rows)  # fail early on a bad baseline
+  return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+  """Command line: `python -m skipjax.bench NAME [--json PATH] [--quick]`."""
+  names = available()
+  parser = argparse.ArgumentParser(
+      prog="python -m skipjax.bench",
+      description="Run a skipjax benchmark; prints a table, optionally writes JSON.")
+  parser.add_argument("name", help=f"one of: {', '.join(names + ['all'])}")
+  parser.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
+  parser.add_argument("--quick", action="store_true",
+                      help="tiny sizes and few repeats (a smoke test, not a measurement)")
+  args = parser.parse_args(argv)
+  if args.name != "all" and args.name not in names:
+    parser.error(f"unknown benchmark {args.name!r}; available: {', '.join(names + ['all'])}")
+
+  device = device_info()
+  print(f"device: {device}")
+  todo = names if args.name == "all" else [args.name]
+  dict_rows = []
+  for name in todo:
+    rows = run_benchmark(name, quick=args.quick)
+    print(f"\n== {name}{' (quick)' if args.quick else ''}")
+    print(format_table(rows))
+    for d in row_dicts(rows):
+      dict_rows.append({**d, "bench": name} if args.name == "all" else d)
+    sys.stdout.flush()
+  if args.json:
+    doc = {"bench": args.name, "device": device, "rows": dict_rows}
+    directory = os.path.dirname(os.path.abspath(args.json))
+    os.makedirs(directory, exist_ok=True)
+    with open(args.json, "w") as f:
+      json.dump(doc, f, indent=1)
+    print(f"\nwrote {args.json}")
+  return 0
