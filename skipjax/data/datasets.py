@@ -1,0 +1,436 @@
+"""One entry point for the real datasets: `load(name, split, ...) -> (arrays, info)`.
+
+Every dataset goes through tfds: prepared once (tfrecords under `cache_dir`), then each split is
+read once into in-memory numpy arrays (the datasets are small) that `skipjax.data.batches` serves.
+
+Where the data comes from (`source`):
+- 'local': from the raw files under the data dir (`data_dir`, $SKIPJAX_DATA_DIR, or
+  <repo>/../shared/data), each checked against the digest in its SOURCE.md. MNIST uses tfds's own
+  `mnist` builder with `manual_dir` (tfds verifies its registered checksums); the others use
+  skipjax's builders (`skipjax.data.builders`).
+- 'catalog': tfds's standard dataset (downloads; needs internet): imdb_reviews, glue/sst2,
+  ag_news_subset, conll2003 (tfds's copy is IOB2-tagged, not the original IOB1), mnist.
+- 'auto' (default): 'local' when the dataset's raw files are in the data dir, else 'catalog'
+  where tfds has the dataset, else the missing-file error.
+
+Names and splits (validation is spelled 'validation'; 'dev' and 'valid' are accepted too; tfds
+slices such as 'train[:55000]' work):
+- imdb (train/test), rotten_tomatoes (train/validation/test: a fixed seeded 80/10/10 split, see
+  `builders.rotten_tomatoes_split`), sst2_glue (train/validation/test; test labels are -1),
+  sst2_trees (binary SST from the trees, neutral dropped), sst5 (5-class SST sentences),
+  ag_news (test only offline; train needs the original train.csv), mnist and pmnist
+  (train/test), ptb (train/validation/test), conll2003 (train/validation = testa, test = testb).
+
+This module imports tensorflow_datasets only inside functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import threading
+from typing import Any
+
+import numpy as np
+
+from skipjax import validation
+from skipjax.data import files
+from skipjax.data import text as text_lib
+
+ENV_TFDS_DIR = "SKIPJAX_TFDS_DIR"
+
+CLASSIFICATION = ("imdb", "rotten_tomatoes", "sst2_glue", "sst2_trees", "sst5", "ag_news")
+NAMES = CLASSIFICATION + ("mnist", "pmnist", "ptb", "conll2003")
+
+# Which skipjax builder / raw-file group serves each name, and whether its text is tokenised.
+_BUILDER_KEY = {"imdb": "imdb", "rotten_tomatoes": "rotten_tomatoes", "sst2_glue": "sst_glue",
+                "sst2_trees": "sst_trees", "sst5": "sst_trees", "ag_news": "ag_news",
+                "ptb": "ptb", "conll2003": "conll2003", "mnist": "mnist", "pmnist": "mnist"}
+_PRETOKENIZED = {"imdb": False, "ag_news": False, "rotten_tomatoes": True, "sst2_glue": True,
+                 "sst2_trees": True, "sst5": True, "ptb": True, "conll2003": True}
+_CATALOG = {"imdb": "imdb_reviews", "sst2_glue": "glue/sst2", "ag_news": "ag_news_subset",
+            "conll2003": "conll2003", "mnist": "mnist", "pmnist": "mnist"}
+_SPLIT_ALIASES = {"dev": "validation", "valid": "validation"}
+
+PMNIST_SEED = 0
+MNIST_PIXELS = 784
+PTB_EOS = "<eos>"
+
+
+def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
+  """Where tfds keeps prepared data: cache_dir, $SKIPJAX_TFDS_DIR, $TFDS_DATA_DIR, or
+  ~/tensorflow_datasets."""
+  if cache_dir is None:
+    cache_dir = (os.environ.get(ENV_TFDS_DIR) or os.environ.get("TFDS_DATA_DIR")
+                 or "~/tensorflow_datasets")
+  return pathlib.Path(cache_dir).expanduser().resolve()
+
+
+@dataclasses.dataclass
+class DatasetInfo:
+  """What a model needs to know about a loaded split.
+
+  num_classes: classes (tags for conll2003; None for ptb). label_names: their names.
+  vocab: the word vocabulary (built on the train split) or None (mnist). split_sizes: examples
+  per split of the prepared dataset (sentences/lines for conll2003/ptb). label_counts: examples
+  per class in this split (tags per class for conll2003). extras: raw data kept for evaluation
+  (conll2003: 'tags' and 'tokens', lists of per-sentence lists of str, for conlleval).
+  """
+  name: str
+  split: str
+  num_examples: int
+  num_classes: int | None
+  label_names: list[str] | None
+  vocab: text_lib.Vocab | None
+  split_sizes: dict[str, int]
+  label_counts: np.ndarray | None
+  max_len: int | None
+  source: str
+  extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+  @property
+  def vocab_size(self) -> int | None:
+    return None if self.vocab is None else len(self.vocab)
+
+
+# ----- preparing through tfds -----
+
+_lock = threading.Lock()
+_split_memo: dict[tuple, dict[str, Any]] = {}
+_vocab_memo: dict[tuple, text_lib.Vocab] = {}
+
+
+def _normalise_split(split: str) -> str:
+  if not isinstance(split, str) or not split:
+    raise ValueError(f"split must be a non-empty string, got {split!r}")
+  base = split.split("[")[0]
+  return _SPLIT_ALIASES.get(base, base) + split[len(base):]
+
+
+def _raw_present(name: str, data_dir: pathlib.Path) -> bool:
+  groups = files.RAW_FILES[_BUILDER_KEY[name]]
+  roles = [r for r in groups if not (name == "ag_news" and r == "train")]
+  return all(files.has_file(_BUILDER_KEY[name], r, data_dir) for r in roles)
+
+
+def _choose_source(name: str, source: str, data_dir: pathlib.Path) -> str:
+  if source not in ("auto", "local", "catalog"):
+    raise ValueError(f"source must be 'auto', 'local' or 'catalog', got {source!r}")
+  if source == "catalog" and name not in _CATALOG:
+    raise ValueError(f"tfds has no standard dataset for {name!r}; use source='local' with the "
+                     "raw files")
+  if source != "auto":
+    return source
+  if _raw_present(name, data_dir) or name not in _CATALOG:
+    return "local"
+  return "catalog"
+
+
+def _builder(name: str, source: str, data_dir: pathlib.Path, cache_dir: pathlib.Path):
+  """A prepared tfds builder for `name`."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  key = _BUILDER_KEY[name]
+  if source == "catalog":
+    builder = tfds.builder(_CATALOG[name], data_dir=str(cache_dir))
+    builder.download_and_prepare()
+    return builder
+  if key == "mnist":
+    for role in files.RAW_FILES["mnist"]:
+      files.find_file("mnist", role, data_dir)
+    builder = tfds.builder("mnist", data_dir=str(cache_dir))
+    config = tfds.download.DownloadConfig(manual_dir=str(data_dir / "mnist"))
+    builder.download_and_prepare(download_config=config)
+    return builder
+  from skipjax.data import builders  # pylint: disable=g-import-not-at-top
+  cls = builders.BUILDERS[key]
+  kwargs = {}
+  if key == "ag_news":
+    full = files.has_file("ag_news", "train", data_dir)
+    kwargs["config"] = "full" if full else "test_only"
+  builder = cls(data_dir=str(cache_dir), **kwargs)
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=str(data_dir)))
+  return builder
+
+
+def _as_numpy(builder, split: str) -> dict[str, np.ndarray]:
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  return tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1, shuffle_files=False))
+
+
+def _decode(values: np.ndarray) -> list[str]:
+  return [v.decode("utf-8") for v in values]
+
+
+def _catalog_examples(name: str, builder, split: str) -> dict[str, Any]:
+  """tfds catalog features -> the same raw form as the local builders give."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  if name == "conll2003":
+    split = {"validation": "dev"}.get(split, split)
+    names = builder.info.features["ner"].feature.names
+    tokens, tags = [], []
+    for ex in tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False)):
+      tokens.append(_decode(ex["tokens"]))
+      tags.append([names[t] for t in ex["ner"]])
+    return {"tokens": tokens, "ner": tags}
+  data = _as_numpy(builder, split)
+  if name == "ag_news":
+    from skipjax.data import builders  # pylint: disable=g-import-not-at-top
+    text = [builders.clean_ag_news(f"{t} {d}") for t, d in
+            zip(_decode(data["title"]), _decode(data["description"]))]
+    return {"text": text, "label": data["label"].astype(np.int32)}
+  if name == "sst2_glue":
+    return {"text": [t.strip() for t in _decode(data["sentence"])],
+            "label": data["label"].astype(np.int32)}
+  return data  # imdb_reviews ('text', 'label'), mnist ('image', 'label')
+
+
+def _split_examples(name: str, split: str, data_dir: pathlib.Path, cache_dir: pathlib.Path,
+                    source: str) -> tuple[dict[str, Any], dict[str, int], str]:
+  """(raw examples of a split, split sizes, source used), memoised per process."""
+  source = _choose_source(name, source, data_dir)
+  if name == "ag_news" and split.startswith("train") and source == "local" and not \
+      files.has_file("ag_news", "train", data_dir):
+    raw = files.RAW_FILES["ag_news"]["train"][0]
+    raise files.DataFileError(
+        f"AG News has no train split here: {data_dir / raw.path} is missing (the original "
+        f"train.csv, 120,000 rows, {raw.describe_digest()}). shared/data holds the test split "
+        "only (7,600 rows); place train.csv there to train, or use source='catalog' online.")
+  key = (_BUILDER_KEY[name], split, str(data_dir), str(cache_dir), source)
+  with _lock:
+    if key not in _split_memo:
+      builder = _builder(name, source, data_dir, cache_dir)
+      sizes = {k: v.num_examples for k, v in builder.info.splits.items()}
+      if source == "catalog":
+        examples = _catalog_examples(name, builder, split)
+      else:
+        data = _as_numpy(builder, split)
+        examples = {k: _decode(v) if v.dtype == object else v for k, v in data.items()}
+      _split_memo[key] = {"examples": examples, "sizes": sizes}
+    entry = _split_memo[key]
+  return entry["examples"], entry["sizes"], source
+
+
+def load_examples(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
+                  cache_dir: str | os.PathLike | None = None,
+                  source: str = "auto") -> tuple[dict[str, Any], dict[str, int]]:
+  """The untokenised examples of a split: ({'text': [str], 'label': int32 [N], ...} or, for
+  mnist, {'image': uint8 [N, 28, 28, 1], 'label'}; ptb {'text'}; conll2003 {'tokens', 'ner',
+  ...} as space-joined str), and the split sizes of the prepared dataset."""
+  name, split = _check_name(name), _normalise_split(split)
+  key_name = "sst5" if name == "sst2_trees" else ("mnist" if name == "pmnist" else name)
+  examples, sizes, _ = _split_examples(key_name, split, files.resolve_data_dir(data_dir),
+                                       resolve_cache_dir(cache_dir), source)
+  return examples, sizes
+
+
+def _check_name(name: str) -> str:
+  if name not in NAMES:
+    raise ValueError(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
+  return name
+
+
+# ----- tokenised arrays -----
+
+def _sst_binary(texts: list[str], labels: np.ndarray) -> tuple[list[str], np.ndarray]:
+  """SST-2 from the 5-class trees: drop neutral (2), {0, 1} -> 0, {3, 4} -> 1."""
+  keep = labels != 2
+  return [t for t, k in zip(texts, keep) if k], (labels[keep] > 2).astype(np.int32)
+
+
+def _text_label(name: str, split: str, data_dir, cache_dir, source):
+  base = "sst5" if name == "sst2_trees" else name
+  examples, sizes, used = _split_examples(base, split, data_dir, cache_dir, source)
+  texts, labels = examples["text"], np.asarray(examples["label"], np.int32)
+  if name == "sst2_trees":
+    texts, labels = _sst_binary(texts, labels)
+  return texts, labels, sizes, used
+
+
+def _tokens(name: str, texts: list[str]) -> list[list[str]]:
+  return [text_lib.tokenize(t, pretokenized=_PRETOKENIZED[name]) for t in texts]
+
+
+def _train_vocab(name: str, data_dir, cache_dir, source, min_freq, max_vocab_size):
+  key = (name, str(data_dir), str(cache_dir), source, min_freq, max_vocab_size)
+  if key in _vocab_memo:
+    return _vocab_memo[key]
+  if name == "ag_news" and not files.has_file("ag_news", "train", data_dir) and \
+      _choose_source(name, source, data_dir) == "local":
+    raise ValueError("AG News: the vocabulary is built on the train split, which is not "
+                     "available here (shared/data has the test split only). Pass vocab= (a "
+                     "skipjax.data.Vocab or a JSON path saved by Vocab.save) to load the test "
+                     "split.")
+  if name == "ptb":
+    examples, _, _ = _split_examples("ptb", "train", data_dir, cache_dir, source)
+    vocab = text_lib.Vocab.build((line.split() for line in examples["text"]), pad=None,
+                                 unk=text_lib.UNK, extra=(PTB_EOS,), min_freq=min_freq,
+                                 max_size=max_vocab_size)
+  elif name == "conll2003":
+    examples, _, _ = _split_examples("conll2003", "train", data_dir, cache_dir, source)
+    vocab = text_lib.Vocab.build(
+        ([w.lower() for w in _conll_tokens(s)] for s in examples["tokens"]),
+        min_freq=min_freq, max_size=max_vocab_size)
+  else:
+    texts, _, _, _ = _text_label(name, "train", data_dir, cache_dir, source)
+    vocab = text_lib.Vocab.build(_tokens(name, texts), min_freq=min_freq,
+                                 max_size=max_vocab_size)
+  _vocab_memo[key] = vocab
+  return vocab
+
+
+def _conll_tokens(sentence: str | list[str]) -> list[str]:
+  return sentence.split(" ") if isinstance(sentence, str) else list(sentence)
+
+
+def _resolve_vocab(vocab, name, data_dir, cache_dir, source, min_freq, max_vocab_size):
+  if vocab is None:
+    return _train_vocab(name, data_dir, cache_dir, source, min_freq, max_vocab_size)
+  if isinstance(vocab, text_lib.Vocab):
+    return vocab
+  if isinstance(vocab, (str, os.PathLike)):
+    return text_lib.Vocab.load(vocab)
+  raise TypeError(f"vocab must be None, a Vocab or a JSON path, got {type(vocab).__name__}")
+
+
+def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
+         cache_dir: str | os.PathLike | None = None, max_len: int | None = None,
+         vocab: text_lib.Vocab | str | os.PathLike | None = None, min_freq: int = 1,
+         max_vocab_size: int | None = None, keep: str = "first", source: str = "auto",
+         permutation_seed: int = PMNIST_SEED, char_len: int | None = None,
+         pixel_dtype: Any = np.float32) -> tuple[dict[str, np.ndarray], DatasetInfo]:
+  """Loads one split as in-memory numpy arrays, through tfds (see the module docstring).
+
+  Args:
+    name: one of NAMES. split: 'train', 'validation' ('dev'), 'test', or a tfds slice.
+    data_dir: raw files (default $SKIPJAX_DATA_DIR or <repo>/../shared/data).
+    cache_dir: tfds prepared data (default $SKIPJAX_TFDS_DIR, $TFDS_DATA_DIR, ~/tensorflow_datasets).
+    max_len: crop/pad length T for text (None: the longest in the split); crops keep the first
+      T tokens (keep='first') or the last (keep='last'). Ignored by mnist/ptb.
+    vocab: None builds the word vocabulary on the train split (lower-cased; words seen fewer than
+      min_freq times -> <unk>; at most max_vocab_size entries with PAD=0 and <unk>=1; ptb: the
+      10k Mikolov words, no PAD, <eos> ends every line); or a Vocab, or a JSON path.
+    source: 'auto', 'local' or 'catalog'.
+    permutation_seed: pmnist's fixed pixel permutation, np.random.RandomState(seed).permutation(784).
+    char_len: conll2003 only: also return 'chars' [N, T, char_len] int32 character ids
+      (vocabulary of the train split's characters, PAD=0, <unk>=1; words cropped).
+    pixel_dtype: mnist dtype (float32 scaled to [0, 1]; uint8 keeps the raw 0..255 values).
+
+  Returns (arrays, info):
+    classification: inputs [N, T] int32, lengths [N] int32 (<= T), original_lengths [N] int32
+      (before cropping), labels [N] int32.
+    mnist / pmnist: inputs [N, 784, 1] (pixels in raster order; pmnist permuted), lengths [N] =
+      784, labels [N] int32.
+    ptb: tokens [N] int32, the whole split as one stream with <eos> after every line (batch it
+      with `batches(..., bptt=...)`).
+    conll2003: inputs [N, T] int32 lower-cased word ids, lengths, original_lengths, labels
+      [N, T] int32 tag ids (CONLL_NER_TAGS order; 0 = 'O' also on padding, use lengths), and
+      'chars' with char_len; raw tokens and IOB1 tags in info.extras.
+  """
+  name, split = _check_name(name), _normalise_split(split)
+  validation.check_positive_int("min_freq", min_freq)
+  if max_len is not None:
+    validation.check_positive_int("max_len", max_len)
+  data_dir, cache_dir = files.resolve_data_dir(data_dir), resolve_cache_dir(cache_dir)
+
+  if name in ("mnist", "pmnist"):
+    return _load_mnist(name, split, data_dir, cache_dir, source, permutation_seed, pixel_dtype)
+
+  vocab = _resolve_vocab(vocab, name, data_dir, cache_dir, source, min_freq, max_vocab_size)
+  if name == "ptb":
+    examples, sizes, used = _split_examples("ptb", split, data_dir, cache_dir, source)
+    stream = [w for line in examples["text"] for w in line.split() + [PTB_EOS]]
+    tokens = vocab.encode(stream)
+    info = DatasetInfo(name, split, len(tokens), None, None, vocab, sizes, None, None, used)
+    return {"tokens": tokens}, info
+  if name == "conll2003":
+    return _load_conll(split, data_dir, cache_dir, source, vocab, max_len, keep, char_len)
+
+  texts, labels, sizes, used = _text_label(name, split, data_dir, cache_dir, source)
+  ids, lengths, original = text_lib.pad_or_crop(
+      [vocab.encode(t) for t in _tokens(name, texts)], max_len, pad_id=0, keep=keep)
+  label_names = _label_names(name)
+  counts = np.bincount(labels[labels >= 0], minlength=len(label_names))
+  if name == "sst2_trees":
+    sizes = {}  # the prepared dataset holds the 5-class trees; the binary sizes are per load
+  info = DatasetInfo(name, split, len(labels), len(label_names), label_names, vocab, sizes,
+                     counts, ids.shape[1], used)
+  return {"inputs": ids, "lengths": lengths, "original_lengths": original,
+          "labels": labels}, info
+
+
+def _label_names(name: str) -> list[str]:
+  return {"imdb": ["neg", "pos"], "rotten_tomatoes": ["neg", "pos"],
+          "sst2_glue": ["negative", "positive"], "sst2_trees": ["negative", "positive"],
+          "sst5": ["very negative", "negative", "neutral", "positive", "very positive"],
+          "ag_news": ["World", "Sports", "Business", "Sci/Tech"]}[name]
+
+
+def _load_mnist(name, split, data_dir, cache_dir, source, permutation_seed, pixel_dtype):
+  examples, sizes, used = _split_examples("mnist", split, data_dir, cache_dir, source)
+  pixels = examples["image"].reshape(-1, MNIST_PIXELS, 1)
+  if name == "pmnist":
+    validation.check_nonneg_int("permutation_seed", permutation_seed)
+    pixels = pixels[:, pmnist_permutation(permutation_seed)]
+  if np.dtype(pixel_dtype) == np.uint8:
+    inputs = np.ascontiguousarray(pixels)
+  else:
+    inputs = pixels.astype(pixel_dtype) / np.asarray(255.0, pixel_dtype)
+  labels = examples["label"].astype(np.int32)
+  n = len(labels)
+  info = DatasetInfo(name, split, n, 10, [str(d) for d in range(10)], None, sizes,
+                     np.bincount(labels, minlength=10), MNIST_PIXELS, used)
+  return {"inputs": inputs, "lengths": np.full(n, MNIST_PIXELS, np.int32), "labels": labels}, info
+
+
+def pmnist_permutation(seed: int = PMNIST_SEED) -> np.ndarray:
+  """The fixed pixel order of permuted MNIST: np.random.RandomState(seed).permutation(784)."""
+  return np.random.RandomState(seed).permutation(MNIST_PIXELS)
+
+
+def _load_conll(split, data_dir, cache_dir, source, vocab, max_len, keep, char_len):
+  from skipjax.data import builders  # pylint: disable=g-import-not-at-top
+  examples, sizes, used = _split_examples("conll2003", split, data_dir, cache_dir, source)
+  tokens = [_conll_tokens(s) for s in examples["tokens"]]
+  tags = [_conll_tokens(s) for s in examples["ner"]]
+  tag_index = {t: i for i, t in enumerate(builders.CONLL_NER_TAGS)}
+  unknown = {t for sent in tags for t in sent} - set(tag_index)
+  if unknown:
+    raise ValueError(f"CoNLL-2003 {split}: unknown NER tags {sorted(unknown)}")
+  ids, lengths, original = text_lib.pad_or_crop(
+      [vocab.encode([w.lower() for w in sent]) for sent in tokens], max_len, keep=keep)
+  tag_ids, _, _ = text_lib.pad_or_crop(
+      [np.asarray([tag_index[t] for t in sent], np.int32) for sent in tags], ids.shape[1],
+      keep=keep)
+  num_tags = len(builders.CONLL_NER_TAGS)
+  flat = np.concatenate([np.asarray([tag_index[t] for t in s], np.int32) for s in tags])
+  arrays = {"inputs": ids, "lengths": lengths, "original_lengths": original, "labels": tag_ids}
+  if char_len is not None:
+    validation.check_positive_int("char_len", char_len)
+    train, _, _ = _split_examples("conll2003", "train", data_dir, cache_dir, source)
+    chars = text_lib.Vocab.build(list(w) for s in train["tokens"] for w in _conll_tokens(s))
+    arrays["chars"] = _char_ids(tokens, chars, ids.shape[1], char_len, keep)
+  info = DatasetInfo("conll2003", split, len(tokens), num_tags,
+                     list(builders.CONLL_NER_TAGS), vocab, sizes,
+                     np.bincount(flat, minlength=num_tags), ids.shape[1], used,
+                     extras={"tokens": tokens, "tags": tags})
+  return arrays, info
+
+
+def _char_ids(sentences, chars, max_len, char_len, keep):
+  out = np.zeros((len(sentences), max_len, char_len), np.int32)
+  for i, sent in enumerate(sentences):
+    words = sent[:max_len] if keep == "first" else sent[max(0, len(sent) - max_len):]
+    for j, word in enumerate(words):
+      ids = chars.encode(list(word[:char_len]))
+      out[i, j, :len(ids)] = ids
+  return out
+
+
+def clear_memo() -> None:
+  """Forget the splits and vocabularies read so far in this process."""
+  with _lock:
+    _split_memo.clear()
+    _vocab_memo.clear()
+
