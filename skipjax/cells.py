@@ -11,10 +11,13 @@ Precision: parameters may be stored in bfloat16 (`param_dtype`). Matmuls multipl
 dtype and accumulate in float32 (`preferred_element_type`); gates and the cell state stay in
 float32, so a long recurrence does not drift in low precision.
 
-Fusion: the input projection `x @ w_i + b` does not depend on the recurrence, so sequence drivers
-compute it for all steps at once (`lstm_input_projection`) and the step itself does a single matmul
-(`lstm_step_projected`). `lstm_step` is the plain one-step form for loops that read inputs one at a
-time (jumping readers), still one fused [D+H, 4H] matmul per step when `fused=True`.
+Fusion: every LSTM step can be a single matmul, in one of two ways. `lstm_step_stacked` multiplies
+`[x_t; h_{t-1}]` by the stacked weights `[w_i; w_h]` (K = D + H); on CPU this is the fastest form
+(skipjax/bench/lstm.py) and the default of `recurrence.lstm_layer`. Alternatively the input
+projection `x @ w_i + b`, which does not depend on the recurrence, is computed for all steps at once
+(`lstm_input_projection`) and the step multiplies only `h_{t-1} @ w_h` (`lstm_step_projected`);
+that pays off on accelerators with large batches. `lstm_step` is the plain one-step form for loops
+that read inputs one at a time (jumping readers).
 """
 
 from __future__ import annotations
@@ -60,8 +63,9 @@ class GRUParams(NamedTuple):
 
 
 def _matmul(x: Array, w: Array) -> Array:
-  """x @ w in w's dtype, accumulated (and returned) in float32."""
-  return jnp.matmul(x.astype(w.dtype), w, preferred_element_type=jnp.float32)
+  """x @ w in w's dtype, accumulated (and returned) in float32 (float64 for float64 weights)."""
+  return jnp.matmul(x.astype(w.dtype), w,
+                    preferred_element_type=jnp.promote_types(w.dtype, jnp.float32))
 
 
 def _uniform(key, shape, scale, dtype):
@@ -156,11 +160,31 @@ def lstm_step(params: LSTMParams, state: LSTMState, x: Array, *,
   recurrent matmuls become a single `[x_t; h_{t-1}] @ [w_i; w_h]` (one matmul per step), which
   can pay off at batch 1 in loops that read one token at a time. Returns (LSTMState, h_t).
   """
+  validation.check_last_dim("x", x, params.w_i.shape[0], "params.w_i's input_dim")
   if fused:
-    w = jnp.concatenate([params.w_i, params.w_h], axis=0)
-    xh = jnp.concatenate([x.astype(w.dtype), state.h.astype(w.dtype)], axis=-1)
-    return _lstm_update(_matmul(xh, w) + params.b.astype(jnp.float32), state.c)
+    return lstm_step_stacked(lstm_stack_weights(params), params.b, state, x)
   return lstm_step_projected(params, state, lstm_input_projection(params, x))
+
+
+def lstm_stack_weights(params: LSTMParams) -> Array:
+  """`[w_i; w_h]`, the [D+H, 4H] weights of `lstm_step_stacked` (compute once, outside a loop)."""
+  return jnp.concatenate([params.w_i, params.w_h], axis=0)
+
+
+def lstm_step_stacked(w_xh: Array, b: Array, state: LSTMState,
+                      x: Array) -> tuple[LSTMState, Array]:
+  """One LSTM step as a single matmul `[x_t; h_{t-1}] @ w_xh + b` (torch.nn.LSTM equations).
+
+  Args:
+    w_xh: [D+H, 4H], `lstm_stack_weights(params)`.
+    b: [4H] bias.
+    state: LSTMState with c, h of shape [..., H].
+    x: [..., D] input x_t.
+  Returns:
+    (LSTMState(c_t, h_t), h_t), float32.
+  """
+  xh = jnp.concatenate([x.astype(w_xh.dtype), state.h.astype(w_xh.dtype)], axis=-1)
+  return _lstm_update(_matmul(xh, w_xh) + b.astype(jnp.float32), state.c)
 
 
 def lstm_params_from_torch(state_dict: Mapping[str, Any], layer: int = 0,
@@ -238,6 +262,7 @@ def gru_step_projected(params: GRUParams, h: Array, x_proj: Array) -> tuple[Arra
 
 def gru_step(params: GRUParams, h: Array, x: Array) -> tuple[Array, Array]:
   """One GRU step from the raw input x_t [..., D]. Returns (h_t, h_t)."""
+  validation.check_last_dim("x", x, params.w_i.shape[0], "params.w_i's input_dim")
   return gru_step_projected(params, h, gru_input_projection(params, x))
 
 

@@ -90,6 +90,30 @@ def time_fn(fn: Callable[..., Any], *args: Any, warmup: int = 2, repeats: int = 
     start = time.perf_counter()
     _block(fn(*args))
     samples.append((time.perf_counter() - start) * 1e3)
+  return _timing(samples)
+
+
+def time_interleaved(calls: Mapping[str, tuple[Callable[..., Any], tuple[Any, ...]]], *,
+                     warmup: int = 2, repeats: int = 10, rounds: int = 5) -> dict[str, Timing]:
+  """Times several `name -> (fn, args)` calls in alternation, for fair ratios on a busy machine.
+
+  Each of `rounds` rounds times every call `repeats // rounds` (at least 1) times, so a burst of
+  load from other processes hits all cases alike instead of whichever ran during it. Warm-up
+  (compilation) happens once per call before the first round. Returns name -> Timing over all
+  samples.
+  """
+  validation.check_positive_int("rounds", rounds)
+  per_round = max(1, repeats // rounds)
+  samples: dict[str, list[float]] = {name: [] for name in calls}
+  for name, (fn, args) in calls.items():
+    time_fn(fn, *args, warmup=max(warmup - 1, 0), repeats=1)
+  for _ in range(rounds):
+    for name, (fn, args) in calls.items():
+      samples[name].extend(time_fn(fn, *args, warmup=0, repeats=per_round).samples_ms)
+  return {name: _timing(s) for name, s in samples.items()}
+
+
+def _timing(samples: Sequence[float]) -> Timing:
   q25, median, q75 = np.percentile(samples, [25, 50, 75])
   return Timing(median_ms=float(median), q25_ms=float(q25), q75_ms=float(q75),
                 samples_ms=tuple(float(s) for s in samples))

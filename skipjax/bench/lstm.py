@@ -1,0 +1,79 @@
+"""skipjax's LSTM layer against Flax's, inference and one Adam training step.
+
+Cases (batch 1 and 32, T=400, D=H=128, float32, no padding):
+- `flax_lstm`: `flax.linen.RNN(OptimizedLSTMCell(H))` forward (the baseline).
+- `skipjax_lstm`: `recurrence.lstm_layer` forward (default: one stacked `[x_t; h] @ [w_i; w_h]`
+  matmul per step).
+- `skipjax_lstm_hoisted`: `lstm_layer(..., hoist_input=True)` (all input projections in one matmul
+  before the scan, then `h @ w_h` per step), to show which form wins on this device.
+- `flax_lstm_adam` / `skipjax_lstm_adam` / `skipjax_lstm_hoisted_adam`: one jitted Adam step on
+  `mean(hs ** 2)`.
+
+FLOPs are analytic: `T * B * cells.lstm_step_flops(D, H)` for a forward pass, three times that for
+a training step (the backward pass costs about twice the forward).
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from skipjax import cells
+from skipjax import recurrence
+from skipjax.bench import harness
+
+UNROLL = 1  # lax.scan unroll of skipjax's layer (Flax's nn.RNN default is 1 too)
+
+
+def _adam_step(loss_fn, optimizer):
+  """A jitted `(params, opt_state, xs) -> (params, opt_state, loss)` Adam step."""
+  @jax.jit
+  def step(params, opt_state, xs):
+    loss, grads = jax.value_and_grad(loss_fn)(params, xs)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+  return step
+
+
+def run(quick: bool = False) -> list[harness.Row]:
+  """Times every case at each batch size, interleaved; returns rows with Flax as the baseline."""
+  if quick:
+    seq_len, dim, batches, repeats, rounds = 8, 8, (1, 2), 2, 1
+  else:
+    seq_len, dim, batches, repeats, rounds = 400, 128, (1, 32), 20, 5
+  hidden = dim
+  optimizer = optax.adam(1e-3)
+  flax_rnn = nn.RNN(nn.OptimizedLSTMCell(hidden))
+  key = jax.random.key(0)
+  rows = []
+  for batch in batches:
+    k_x, k_f, k_s = jax.random.split(jax.random.fold_in(key, batch), 3)
+    xs = jax.random.normal(k_x, (batch, seq_len, dim), jnp.float32)
+    forward_flops = seq_len * batch * cells.lstm_step_flops(dim, hidden)
+    flax_params = flax_rnn.init(k_f, xs)
+    skip_params = cells.lstm_init(k_s, dim, hidden)
+    forwards = {
+        "flax_lstm": (lambda p, x: flax_rnn.apply(p, x), flax_params),
+        "skipjax_lstm": (lambda p, x: recurrence.lstm_layer(p, x, unroll=UNROLL)[1], skip_params),
+        "skipjax_lstm_hoisted": (
+            lambda p, x: recurrence.lstm_layer(p, x, unroll=UNROLL, hoist_input=True)[1],
+            skip_params),
+    }
+    calls = {}
+    for case, (forward, params) in forwards.items():
+      calls[case] = (jax.jit(forward), (params, xs))
+      loss_fn = lambda p, x, forward=forward: jnp.mean(forward(p, x) ** 2)
+      calls[case + "_adam"] = (_adam_step(loss_fn, optimizer),
+                               (params, optimizer.init(params), xs))
+    timings = harness.time_interleaved(calls, repeats=repeats, rounds=rounds)
+    for case, timing in timings.items():
+      training = case.endswith("_adam")
+      baseline = "flax_lstm_adam" if training else "flax_lstm"
+      rows.append(harness.Row(
+          case, batch, timing, None if case == baseline else baseline, 1.0,
+          (3 if training else 1) * forward_flops,
+          extra={"seq_len": seq_len, "input_dim": dim, "hidden_dim": hidden,
+                 "unroll": 1 if case.startswith("flax") else UNROLL}))
+  return rows

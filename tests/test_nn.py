@@ -1,0 +1,83 @@
+"""Tests of the Flax wrappers in skipjax.nn against the pure layers and a NumPy loop."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import np_lstm_sequence
+from skipjax import cells
+from skipjax import nn as snn
+from skipjax import recurrence
+
+B, T, D, H = 2, 5, 3, 4
+LENGTHS = np.array([5, 2], np.int32)
+
+
+def _xs():
+  return jnp.asarray(np.random.default_rng(0).normal(size=(B, T, D)).astype(np.float32))
+
+
+def test_lstm_cell_in_flax_rnn_equals_lstm_layer():
+  rnn = nn.RNN(snn.LSTMCell(H, init_scheme="torch"), return_carry=True)
+  xs = _xs()
+  variables = rnn.init(jax.random.key(0), xs)
+  carry, hs = rnn.apply(variables, xs)
+  p = cells.LSTMParams(**variables["params"]["cell"]["cell"])
+  state, want = recurrence.lstm_layer(p, xs)
+  np.testing.assert_allclose(hs, want, atol=1e-6)
+  np.testing.assert_allclose(carry.h, state.h, atol=1e-6)
+  np.testing.assert_allclose(carry.c, state.c, atol=1e-6)
+  _, _, ref = np_lstm_sequence(p, xs[1], np.zeros(H), np.zeros(H))  # independent check
+  np.testing.assert_allclose(hs[1], ref, atol=1e-5)
+
+
+def test_gru_cell_in_flax_rnn_equals_gru_layer():
+  rnn = nn.RNN(snn.GRUCell(H), return_carry=True)
+  xs = _xs()
+  variables = rnn.init(jax.random.key(1), xs)
+  carry, hs = rnn.apply(variables, xs)
+  h, want = recurrence.gru_layer(cells.GRUParams(**variables["params"]["cell"]["cell"]), xs)
+  np.testing.assert_allclose(hs, want, atol=1e-6)
+  np.testing.assert_allclose(carry, h, atol=1e-6)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_sequence_modules_equal_layers(reverse):
+  xs = _xs()
+  lstm = snn.LSTM(H, reverse=reverse, forget_bias=0.5)
+  variables = lstm.init(jax.random.key(2), xs, LENGTHS)
+  p = cells.LSTMParams(**variables["params"]["cell"])
+  np.testing.assert_allclose(p.b[H:2 * H], 0.5)  # forget_bias reaches the params
+  got = lstm.apply(variables, xs, LENGTHS)
+  want = recurrence.lstm_layer(p, xs, LENGTHS, reverse=reverse)
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-6), got, want)
+
+  gru = snn.GRU(H, reverse=reverse)
+  variables = gru.init(jax.random.key(3), xs, LENGTHS)
+  got = gru.apply(variables, xs, LENGTHS)
+  want = recurrence.gru_layer(cells.GRUParams(**variables["params"]["cell"]), xs, LENGTHS,
+                              reverse=reverse)
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-6), got, want)
+
+
+def test_param_dtype_and_init_scheme():
+  variables = snn.LSTM(H, param_dtype=jnp.bfloat16, init_scheme="torch").init(
+      jax.random.key(0), _xs())
+  p = variables["params"]["cell"]
+  assert p["w_i"].dtype == p["w_h"].dtype == jnp.bfloat16
+  assert float(jnp.abs(p["w_h"].astype(jnp.float32)).max()) <= 1 / np.sqrt(H) + 1e-2
+
+
+def test_bad_config_and_inputs():
+  xs = _xs()
+  for module in (snn.LSTM(0), snn.GRU(-1)):
+    with pytest.raises(ValueError, match="features must be a positive integer"):
+      module.init(jax.random.key(0), xs)
+  with pytest.raises(ValueError, match="features must be a positive integer"):
+    nn.RNN(snn.LSTMCell(0)).init(jax.random.key(0), xs)
+  with pytest.raises(ValueError, match="xs must have rank 3"):
+    snn.LSTM(H).init(jax.random.key(0), xs[0])
+  with pytest.raises(ValueError, match="init must be"):
+    snn.GRU(H, init_scheme="bogus").init(jax.random.key(0), xs)
