@@ -1,0 +1,211 @@
+"""Skip RNN models for the paper's tasks: input (dense or embedded tokens) -> Skip RNN -> head,
+with losses that follow the loss protocol of `skipjax.train.state`.
+
+    loss_fn(params, model_state, batch, key, hparams) -> (loss, (model_state, metrics))
+
+batch: 'inputs' [B, T, D] float or [B, T] int ids, 'lengths' [B] int, 'labels' [B] (int classes,
+or float targets for regression), optional 'weights' (or 'mask') [B] for padded batch entries.
+hparams: 'budget_lambda' (the lambda of the budget loss `lambda * sum_t u_t`, default 0).
+
+The head reads the top layer's hidden state after each example's last real step (for a skipped
+final step, the state of the last update), as in the paper. `config.skip` picks the learned gate
+("learned", the paper's model), the random-skipping baseline ("random", fixed update probability)
+or the plain LSTM/GRU ("none").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from skipjax import layers
+from skipjax import validation
+from skipjax.skip_rnn import core
+from skipjax.skip_rnn import inference
+
+Array = jax.Array
+LossFn = Callable[..., tuple[Array, tuple[Any, dict[str, Array]]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class SkipRNNConfig:
+  """Static model configuration (hashable, so it can close over jitted functions).
+
+  cell: "lstm" or "gru". hidden_dim, num_layers: the stack (one gate from the top layer).
+  input_dim: D for dense inputs [B, T, D]; or vocab_size (+ embed_dim) for token ids [B, T].
+  num_outputs: classes (classification) or 1 (regression). task: "classification" | "regression".
+  skip: "learned" | "random" | "none". binarize: "round" (straight-through round) or
+  "bernoulli" (straight-through Bernoulli sample while training; rounding at evaluation).
+  random_update_prob: update probability of the random baseline. dropout: rate on the inputs and
+  on the final hidden state while training (paper's IMDB model: 0.2).
+  """
+  cell: str = "lstm"
+  hidden_dim: int = 110
+  num_layers: int = 1
+  input_dim: int | None = None
+  vocab_size: int | None = None
+  embed_dim: int = 300
+  num_outputs: int = 10
+  task: str = "classification"
+  skip: str = "learned"
+  binarize: str = "round"
+  random_update_prob: float = 0.5
+  dropout: float = 0.0
+
+  def __post_init__(self):
+    for name, allowed in (("cell", ("lstm", "gru")), ("task", ("classification", "regression")),
+                          ("skip", ("learned", "random", "none")),
+                          ("binarize", ("round", "bernoulli"))):
+      if getattr(self, name) not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+    validation.check_positive_int("hidden_dim", self.hidden_dim)
+    validation.check_positive_int("num_layers", self.num_layers)
+    validation.check_positive_int("num_outputs", self.num_outputs)
+    if (self.input_dim is None) == (self.vocab_size is None):
+      raise ValueError("give exactly one of input_dim (dense inputs) and vocab_size (token ids)")
+    if self.input_dim is not None:
+      validation.check_positive_int("input_dim", self.input_dim)
+    else:
+      validation.check_positive_int("vocab_size", self.vocab_size)
+      validation.check_positive_int("embed_dim", self.embed_dim)
+    if not 0.0 <= self.dropout < 1.0:
+      raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+    if not 0.0 < self.random_update_prob <= 1.0:
+      raise ValueError(f"random_update_prob must lie in (0, 1], got {self.random_update_prob}")
+
+
+class SkipModelParams(NamedTuple):
+  embedding: Array | None  # [V, E] for token inputs, None for dense inputs
+  rnn: core.SkipParams
+  head: layers.DenseParams  # [H, num_outputs]
+
+
+def model_init(key: Array, config: SkipRNNConfig) -> SkipModelParams:
+  """Initial parameters of the model described by `config`."""
+  k_emb, k_rnn, k_head = jax.random.split(key, 3)
+  embedding = None
+  input_dim = config.input_dim
+  if config.vocab_size is not None:
+    embedding = layers.embedding_init(k_emb, config.vocab_size, config.embed_dim)
+    input_dim = config.embed_dim
+  rnn = core.skip_init(k_rnn, input_dim, config.hidden_dim, num_layers=config.num_layers,
+                       cell=config.cell)
+  head = layers.dense_init(k_head, config.hidden_dim, config.num_outputs)
+  return SkipModelParams(embedding=embedding, rnn=rnn, head=head)
+
+
+def _dropout(key, x, rate):
+  keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+  return jnp.where(keep, x / (1.0 - rate), 0.0)
+
+
+def _features(params: SkipModelParams, inputs: Array) -> Array:
+  if params.embedding is not None:
+    return layers.embed(params.embedding, inputs)
+  return inputs
+
+
+def _head(params: SkipModelParams, h: Array, config: SkipRNNConfig) -> Array:
+  out = layers.dense(params.head, h)
+  return out[..., 0] if config.task == "regression" else out
+
+
+def model_apply(params: SkipModelParams, inputs: Array, lengths: Array, config: SkipRNNConfig,
+                *, key: Array | None = None,
+                train: bool = False) -> tuple[Array, core.SkipOutput]:
+  """Masked (training-path) forward pass.
+
+  Args:
+    params: SkipModelParams. inputs: [B, T, D] float or [B, T] int. lengths: [B] int.
+    config: SkipRNNConfig. key: PRNG key (needed when training with dropout, Bernoulli
+      binarisation, or for the random baseline). train: enables dropout and Bernoulli sampling.
+  Returns:
+    (outputs: logits [B, C] or regression values [B], SkipOutput).
+  """
+  needs_key = config.skip == "random" or (train and (config.dropout > 0 or
+                                                     config.binarize == "bernoulli"))
+  if needs_key and key is None:
+    raise ValueError("key is required for this configuration (dropout, Bernoulli gate or "
+                     "random skipping)")
+  k_in, k_gate, k_out = jax.random.split(key, 3) if key is not None else (None,) * 3
+  xs = _features(params, inputs)
+  if train and config.dropout > 0:
+    xs = _dropout(k_in, xs, config.dropout)
+  if config.skip == "learned":
+    gate_key = k_gate if (train and config.binarize == "bernoulli") else None
+    out = core.skip_rnn(params.rnn, xs, lengths, key=gate_key)
+  elif config.skip == "random":
+    out = core.random_skip_rnn(params.rnn, xs, lengths, k_gate, config.random_update_prob)
+  else:
+    out = core.plain_rnn(params.rnn, xs, lengths)
+  h = core.core_hidden(out.final.state[-1])
+  if train and config.dropout > 0:
+    h = _dropout(k_out, h, config.dropout)
+  return _head(params, h, config), out
+
+
+def predict_jump(params: SkipModelParams, inputs: Array, lengths: Array,
+                 config: SkipRNNConfig) -> tuple[Array, Array]:
+  """Evaluation through the jumping inference loop (learned gate only): computes only the
+  updated steps. Returns (outputs [B, C] or [B], num_updates [B] int32)."""
+  if config.skip != "learned":
+    raise ValueError(f"predict_jump needs config.skip == 'learned', got {config.skip!r}")
+  xs = _features(params, inputs)
+  res = inference.skip_rnn_infer_batch(params.rnn, xs, lengths)
+  return _head(params, core.core_hidden(res.state[-1]), config), res.num_updates
+
+
+def _weighted_mean(x, weights):
+  if weights is None:
+    return jnp.mean(x)
+  weights = jnp.asarray(weights, jnp.float32)
+  return jnp.sum(x * weights) / jnp.maximum(jnp.sum(weights), 1.0)
+
+
+def task_metrics(outputs: Array, labels: Array, config: SkipRNNConfig,
+                 weights: Array | None = None) -> tuple[Array, dict[str, Array]]:
+  """Task loss and metrics: cross-entropy + accuracy, or squared error (metric 'mse')."""
+  if config.task == "classification":
+    task_loss = _weighted_mean(layers.softmax_cross_entropy(outputs, labels), weights)
+    return task_loss, {"accuracy": _weighted_mean(layers.accuracy(outputs, labels), weights)}
+  task_loss = _weighted_mean(jnp.square(outputs - labels.astype(jnp.float32)), weights)
+  return task_loss, {"mse": task_loss}
+
+
+def make_loss_fn(config: SkipRNNConfig, *, train: bool = True) -> LossFn:
+  """The model's loss under the protocol of `skipjax.train.state`.
+
+  loss = task loss (cross-entropy, or MSE for regression) + budget loss
+  `hparams['budget_lambda'] * sum_t u_t` (per sequence, averaged over the batch; only real steps
+  count). With `train=False` dropout is off and the gate rounds (evaluation).
+
+  Metrics: 'loss', 'task_loss', 'budget_loss', 'accuracy' or 'mse', 'updates' (mean number of
+  updated steps), 'fraction_computed' (mean of updates / length).
+  """
+  def loss_fn(params, model_state, batch, key, hparams):
+    lengths = jnp.asarray(batch["lengths"], jnp.int32)
+    weights = batch.get("weights", batch.get("mask"))
+    outputs, out = model_apply(params, batch["inputs"], lengths, config, key=key, train=train)
+    task_loss, metrics = task_metrics(outputs, batch["labels"], config, weights)
+    budget_lambda = jnp.asarray(hparams.get("budget_lambda", 0.0), jnp.float32)
+    if config.skip == "learned":
+      budget = core.budget_loss(out.update_mask, budget_lambda, weights)
+    else:
+      budget = jnp.float32(0.0)
+    updates = jnp.sum(jax.lax.stop_gradient(out.update_mask), axis=1)
+    fraction = updates / jnp.maximum(lengths, 1).astype(jnp.float32)
+    loss = task_loss + budget
+    metrics.update(loss=loss, task_loss=task_loss, budget_loss=budget,
+                   updates=_weighted_mean(updates, weights),
+                   fraction_computed=_weighted_mean(fraction, weights))
+    return loss, (model_state, metrics)
+
+  return loss_fn
+
+
+def model_flops(config: SkipRNNConfig, params: SkipModelParams, num_updates: Array) -> Array:
+  """Analytic FLOPs of a sequence that computed `num_updates` steps (the head excluded)."""
+  return num_updates * core.step_flops(params.rnn)
