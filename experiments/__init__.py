@@ -1,0 +1,1 @@
+"""skipjax experiments: one config per paper task (configs/), one runner (run.py), results/."""

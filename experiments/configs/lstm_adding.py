@@ -1,0 +1,32 @@
+"""Plain LSTM on the adding task, T=50: the baseline of Skip RNN (Campos et al., 2018), Table 1.
+
+Target: solved, i.e. test MSE < 1/100 of the target variance (1/6/100 ~ 0.0017), with every step
+updated. Paper: 110 units, Adam 1e-4, batch 256, gradient clipping 1.0.
+
+Command:
+
+    python -m experiments.run --config experiments/configs/lstm_adding.py \
+        --workdir experiments/runs/lstm_adding
+
+Hardware: 2 shared CPU cores (contended). Time: not yet run in full. Metric reached: not yet run.
+"""
+
+from experiments.configs import base_config, synthetic_data
+
+
+def get_config():
+  c = base_config()
+  c.experiment = "lstm_adding"
+  c.paper = "Skip RNN (Campos et al., 2018), Table 1 (adding, T=50)"
+  c.model = "lstm"
+  c.net.hidden_dim = 110
+  c.dataset = "adding"
+  c.data = synthetic_data(batch_size=256, dev_examples=1024, test_examples=4096, length=50)
+  c.optimizer.learning_rate = 1e-4
+  c.optimizer.clip_norm = 1.0
+  c.num_steps = 20000
+  c.eval_every = 500
+  c.best_metric = "mse"
+  c.best_mode = "min"
+  c.metric = "mse"
+  return c

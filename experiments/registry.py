@@ -1,0 +1,163 @@
+"""Registries: config.model -> a model builder, config.dataset -> a data loader.
+
+`experiments/run.py` looks both up by name, so a new model needs no change to the runner.
+
+Adding a model (skip_lstm, skim_lstm, lstm_jump, dynamic_skip, ...):
+
+1. Write a builder `_build_<name>(key, net, spec) -> Model` below. `net` is `config.net` (a
+   ConfigDict of architecture settings: pass them on as keyword arguments, so a misspelt or
+   unknown setting fails at start), `spec` the DataSpec of the dataset. Return
+   `Model(params, model_state, loss_fn, eval_loss_fn, step_flops)`: both losses follow the
+   protocol of `skipjax.train.state`; `eval_loss_fn` is the one evaluation uses (hard decisions,
+   greedy jumps) and may be the same function. Loss settings a sweep may vary (budget_lambda,
+   skim_gamma, ...) go in `config.hparams`; they reach the loss as `hparams[name]`.
+2. Add `"<name>": _build_<name>` to MODELS.
+3. Add a config `experiments/configs/<experiment>.py` with `config.model = "<name>"`.
+
+Adding a dataset: write `_load_<name>(config, seed) -> Data` (train iterator with
+get_state/set_state, dev/test batch lists, DataSpec) and add it to DATASETS. Real datasets go
+through `skipjax.data.load` and are listed by `_real_loader`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Iterator, NamedTuple
+
+import jax
+
+from skipjax import classifier
+from skipjax.data import synthetic
+
+
+class DataSpec(NamedTuple):
+  task: str                 # 'classification' | 'regression' | 'sequence'
+  num_classes: int | None   # outputs of the head (1 for scalar regression)
+  vocab_size: int | None    # token inputs [B, T]
+  input_dim: int | None     # float inputs [B, T, D]
+  max_len: int | None
+  num_train: int | None     # training examples (None for endless synthetic streams)
+
+
+class Data(NamedTuple):
+  train: Iterator[dict[str, Any]]        # endless, with get_state()/set_state()
+  dev: list[dict[str, Any]] | None       # padded, masked batches
+  test: list[dict[str, Any]] | None
+  spec: DataSpec
+
+
+class Model(NamedTuple):
+  params: Any
+  model_state: Any
+  loss_fn: Callable[..., Any]
+  eval_loss_fn: Callable[..., Any]
+  step_flops: int | None    # analytic FLOPs of one full recurrent step (None if not counted)
+
+
+def _kwargs(net: Any) -> dict[str, Any]:
+  return dict(net.to_dict() if hasattr(net, "to_dict") else net)
+
+
+def _call(fn: Callable[..., Any], what: str, **kwargs: Any) -> Any:
+  """Calls fn(**kwargs), turning an unexpected keyword into a message naming the config field."""
+  try:
+    return fn(**kwargs)
+  except TypeError as e:
+    if "unexpected keyword" in str(e) or "missing" in str(e):
+      raise ValueError(f"{what}: {e}") from None
+    raise
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def _build_rnn(key: jax.Array, net: Any, spec: DataSpec, *, cell: str) -> Model:
+  """The plain LSTM/GRU baseline (`skipjax.classifier`)."""
+  kwargs = _kwargs(net)
+  if spec.vocab_size is None:
+    kwargs.pop("embed_dim", None)
+  init = functools.partial(classifier.init, vocab_size=spec.vocab_size, input_dim=spec.input_dim,
+                           num_classes=spec.num_classes, cell=cell, **kwargs)
+  # One jitted program instead of dozens of eagerly compiled initialiser ops (seconds on CPU).
+  params = _call(jax.jit(init), "config.net", key=key)
+  loss = {"classification": classifier.loss_fn, "regression": classifier.regression_loss_fn,
+          "sequence": classifier.sequence_loss_fn}[spec.task]
+  return Model(params, {}, loss, loss, classifier.step_flops(params))
+
+
+MODELS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
+    "lstm": functools.partial(_build_rnn, cell="lstm"),
+    "gru": functools.partial(_build_rnn, cell="gru"),
+}
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def _synthetic_loader(task: str) -> Callable[[Any, int], Data]:
+  """Synthetic tasks: an endless train stream; fixed dev ('validation') and test sets."""
+
+  def load(data: Any, seed: int) -> Data:
+    kwargs = _kwargs(data)
+    batch_size = kwargs.pop("batch_size")
+    eval_batch_size = kwargs.pop("eval_batch_size", batch_size)
+    dev_examples = kwargs.pop("dev_examples")
+    test_examples = kwargs.pop("test_examples")
+    info = _call(synthetic.task_info, "config.data", name=task, **kwargs)
+    train = _call(synthetic.SyntheticBatches, "config.data", name=task, seed=seed,
+                  batch_size=batch_size, **kwargs)
+    dev = synthetic.fixed_set(task, seed, dev_examples, eval_batch_size, split="validation",
+                              **kwargs)
+    test = synthetic.fixed_set(task, seed, test_examples, eval_batch_size, split="test", **kwargs)
+    regression = info["num_classes"] is None
+    spec = DataSpec(task="regression" if regression else "classification",
+                    num_classes=1 if regression else info["num_classes"],
+                    vocab_size=info["vocab_size"], input_dim=info["input_dim"],
+                    max_len=info["length"], num_train=None)
+    return Data(train, dev, test, spec)
+
+  return load
+
+
+def _real_loader(name: str) -> Callable[[Any, int], Data]:
+  """Datasets from `skipjax.data.load` (tfds-prepared from the raw files in shared/data)."""
+
+  def load(data: Any, seed: int) -> Data:
+    from skipjax.data import batching  # pylint: disable=g-import-not-at-top
+    from skipjax.data import datasets  # pylint: disable=g-import-not-at-top
+    kwargs = _kwargs(data)
+    batch_size = kwargs.pop("batch_size")
+    eval_batch_size = kwargs.pop("eval_batch_size", batch_size)
+    splits = {role: kwargs.pop(f"{role}_split") for role in ("train", "dev", "test")}
+    bucket_boundaries = kwargs.pop("bucket_boundaries", None)
+    train_arrays, info = _call(datasets.load, "config.data", name=name, split=splits["train"],
+                               **kwargs)
+    kwargs["vocab"] = info.vocab
+    kwargs.pop("min_freq", None)
+    kwargs.pop("max_vocab_size", None)
+    train = batching.batches(train_arrays, batch_size, train=True, seed=seed,
+                             bucket_boundaries=bucket_boundaries)
+    evals = {}
+    for role in ("dev", "test"):
+      if splits[role] is None:
+        evals[role] = None
+        continue
+      arrays, _ = datasets.load(name, splits[role], **kwargs)
+      evals[role] = list(batching.batches(arrays, eval_batch_size, train=False,
+                                          bucket_boundaries=bucket_boundaries))
+    task = "sequence" if name == "conll2003" else "classification"
+    spec = DataSpec(task=task, num_classes=info.num_classes, vocab_size=info.vocab_size,
+                    input_dim=1 if name in ("mnist", "pmnist") else None, max_len=info.max_len,
+                    num_train=info.num_examples)
+    return Data(train, evals["dev"], evals["test"], spec)
+
+  return load
+
+
+DATASETS: dict[str, Callable[[Any, int], Data]] = {
+    **{task: _synthetic_loader(task) for task in synthetic.TASKS},
+    **{name: _real_loader(name) for name in ("imdb", "rotten_tomatoes", "sst2_glue",
+                                             "sst2_trees", "sst5", "ag_news", "mnist", "pmnist",
+                                             "conll2003")},
+}
+SYNTHETIC = frozenset(synthetic.TASKS)

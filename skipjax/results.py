@@ -1,0 +1,154 @@
+"""Result records: one JSON file per finished run, and the RESULTS.md table built from them.
+
+Every run of `experiments/run.py` ends by writing `experiments/results/<run-name>.json`:
+
+    {"experiment", "model", "dataset", "split", "metric", "value", "paper_value",
+     "fraction_computed", "speedup_batch1", "train_steps", "train_minutes", "seed", "command",
+     "finished", ...}
+
+(null where a field does not apply), plus optional context: "paper" (the paper and table the
+number belongs to, used to group RESULTS.md), "workdir", "hardware", "best_step", "metrics" (all
+test metrics), "config". `render_markdown` turns a set of records into tables grouped by paper, with
+the command and training time beside each number and the paper's figure in its own column, so
+every number in RESULTS.md traces back to a run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import re
+from typing import Any, Iterable, Mapping
+
+REQUIRED_FIELDS = ("experiment", "model", "dataset", "split", "metric", "value", "paper_value",
+                   "fraction_computed", "speedup_batch1", "train_steps", "train_minutes", "seed",
+                   "command", "finished")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def check_result(result: Mapping[str, Any], where: str = "result") -> None:
+  """Raises ValueError if a record lacks a required field or has a malformed one."""
+  missing = [f for f in REQUIRED_FIELDS if f not in result]
+  if missing:
+    raise ValueError(f"{where} lacks the fields {missing} (null where a field does not apply)")
+  for name in ("value", "paper_value", "fraction_computed", "speedup_batch1", "train_minutes"):
+    value = result[name]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+      raise ValueError(f"{where}: {name} must be a number or null, got {value!r}")
+  for name in ("experiment", "model", "dataset", "metric"):
+    if not isinstance(result[name], str) or not result[name]:
+      raise ValueError(f"{where}: {name} must be a non-empty string, got {result[name]!r}")
+
+
+def make_result(**fields: Any) -> dict[str, Any]:
+  """A result record: the given fields, every missing required field set to None (null)."""
+  result = {name: None for name in REQUIRED_FIELDS}
+  result.update(fields)
+  check_result(result)
+  return result
+
+
+def write_result(result: Mapping[str, Any], results_dir: str | os.PathLike[str],
+                 run_name: str) -> pathlib.Path:
+  """Writes `<results_dir>/<run_name>.json` (replacing an older record of the same run)."""
+  check_result(result, where=f"result {run_name!r}")
+  if not _NAME_RE.match(run_name):
+    raise ValueError(f"run_name must be a plain file name (letters, digits, '.', '_', '-'), got "
+                     f"{run_name!r}")
+  results_dir = pathlib.Path(results_dir)
+  results_dir.mkdir(parents=True, exist_ok=True)
+  path = results_dir / f"{run_name}.json"
+  tmp = path.with_suffix(".json.tmp")
+  tmp.write_text(json.dumps(dict(result), indent=1, sort_keys=True, default=_json_default) + "\n")
+  os.replace(tmp, path)
+  return path
+
+
+def _json_default(value: Any) -> Any:
+  if hasattr(value, "tolist"):  # numpy / jax scalars and arrays
+    return value.tolist()
+  raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def load_results(results_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+  """Every `<results_dir>/*.json` record, each with '_file' (its file name), sorted by name."""
+  results = []
+  for path in sorted(pathlib.Path(results_dir).glob("*.json")):
+    try:
+      result = json.loads(path.read_text())
+    except ValueError as e:
+      raise ValueError(f"{path} is not valid JSON: {e}") from None
+    check_result(result, where=str(path))
+    result["_file"] = path.name
+    results.append(result)
+  return results
+
+
+def _fmt_number(value: Any, metric: str | None = None) -> str:
+  if value is None:
+    return "—"
+  if isinstance(value, float) and not math.isfinite(value):
+    return str(value)
+  if metric is not None and metric.lower() in ("accuracy", "acc", "f1") and abs(value) <= 1:
+    return f"{100 * value:.1f}%"
+  if isinstance(value, int):
+    return str(value)
+  return f"{value:.4g}"
+
+
+def _fmt_fraction(value: Any) -> str:
+  return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _fmt_speedup(value: Any) -> str:
+  return "—" if value is None else f"{value:.2f}x"
+
+
+def _fmt_minutes(value: Any) -> str:
+  if value is None:
+    return "—"
+  return f"{value:.1f} min" if value < 120 else f"{value / 60:.1f} h"
+
+
+def _cell(text: str) -> str:
+  return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(results: Iterable[Mapping[str, Any]], *, title: str = "Results",
+                    generator: str = "python -m experiments.make_results") -> str:
+  """RESULTS.md: one table per paper/table group (the record's 'paper', else 'other').
+
+  Accuracy-like metrics in [0, 1] are shown as percentages (paper figures are stored as the same
+  fractions). Unfinished runs are listed with their status so nothing is silently dropped.
+  """
+  groups: dict[str, list[Mapping[str, Any]]] = {}
+  for result in results:
+    groups.setdefault(result.get("paper") or "Other runs", []).append(result)
+  lines = [f"# {title}", "",
+           f"Generated by `{generator}` from `experiments/results/*.json`; do not edit by hand.",
+           "Each number comes from the run whose command is beside it. Accuracy is on the split",
+           "shown; the paper column is the figure the paper reports for the same setting.",
+           "Speed-ups are measured against a plain LSTM of the same size in the same benchmark run",
+           "(— where not measured).", ""]
+  header = ("| experiment | model | dataset | split | metric | value | paper | computed | "
+            "speed-up (batch 1) | steps | train time | seed | finished | command |")
+  for group in sorted(groups):
+    lines += [f"## {group}", "", header, "|" + "---|" * 14]
+    for r in sorted(groups[group], key=lambda r: (r["dataset"], r["model"], r["experiment"])):
+      metric = r["metric"]
+      finished = r["finished"]
+      finished_text = "—" if finished is None else (
+          str(finished) if not isinstance(finished, bool) else ("yes" if finished else "no"))
+      cells = [r["experiment"], r["model"], r["dataset"], r["split"] or "—", metric,
+               _fmt_number(r["value"], metric), _fmt_number(r["paper_value"], metric),
+               _fmt_fraction(r["fraction_computed"]), _fmt_speedup(r["speedup_batch1"]),
+               "—" if r["train_steps"] is None else str(r["train_steps"]),
+               _fmt_minutes(r["train_minutes"]), "—" if r["seed"] is None else str(r["seed"]),
+               finished_text, f"`{r['command']}`" if r["command"] else "—"]
+      lines.append("| " + " | ".join(_cell(str(c)) for c in cells) + " |")
+    lines.append("")
+  if not groups:
+    lines += ["No runs recorded yet.", ""]
+  return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""Experiment configs, their validation, the model/dataset registry and the CLI runner."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+
+import jax
+import pytest
+from absl import flags
+from ml_collections import config_flags
+
+from experiments import registry
+from experiments import run
+from skipjax import cells
+from skipjax import classifier
+from skipjax.data import files
+from skipjax.train import metrics_log
+
+CONFIG_DIR = pathlib.Path(run.__file__).parent / "configs"
+CONFIG_FILES = sorted(p for p in CONFIG_DIR.glob("*.py") if p.name != "__init__.py")
+
+
+def _load(path: pathlib.Path):
+  spec = importlib.util.spec_from_file_location(path.stem, path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def _fake_data_dir(tmp_path, dataset):
+  """Empty stand-ins for the raw files (validation only checks they are present)."""
+  group = run._RAW_FILE_GROUP[dataset]
+  for alternatives in files.RAW_FILES[group].values():
+    path = tmp_path / alternatives[0].path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+  return str(tmp_path)
+
+
+def tiny_adding_config():
+  config = _load(CONFIG_DIR / "lstm_adding.py").get_config()
+  config.net.hidden_dim = 8
+  config.data.update(batch_size=8, eval_batch_size=16, dev_examples=20, test_examples=20,
+                     length=6)
+  config.update(num_steps=6, eval_every=3, log_every=3, progress=False)
+  return config
+
+
+def test_configs_exist_and_document_their_command():
+  assert len(CONFIG_FILES) >= 3
+  for path in CONFIG_FILES:
+    module = _load(path)
+    doc = module.__doc__ or ""
+    assert f"--config experiments/configs/{path.name}" in doc, path
+    assert "Hardware:" in doc and "Time:" in doc, path
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.stem)
+def test_every_config_validates(path, tmp_path):
+  config = _load(path).get_config()
+  if config.dataset in run._RAW_FILE_GROUP:
+    config.data.data_dir = _fake_data_dir(tmp_path, config.dataset)
+  run.validate_config(config)
+  assert config.model in registry.MODELS and config.dataset in registry.DATASETS
+
+
+@pytest.mark.parametrize("change,match", [
+    (lambda c: c.data.update(batch_size=-4), r"config.data.batch_size must be a positive integer, "
+                                             r"got -4"),
+    (lambda c: c.net.update(hidden_dim=0), r"config.net.hidden_dim must be a positive integer"),
+    (lambda c: c.update(num_steps=-1), r"config.num_steps must be a positive integer"),
+    (lambda c: c.update(model="skip_lsmt"), r"config.model='skip_lsmt' is not a registered model; "
+                                            r"known: \['gru', 'lstm'"),
+    (lambda c: c.update(dataset="imbd"), r"config.dataset='imbd' is not a registered dataset"),
+    (lambda c: c.update(eval_every=-3), r"eval_every must be a non-negative integer"),
+    (lambda c: c.update(best_mode="maximise"), r"best_mode must be 'max' or 'min'"),
+    (lambda c: c.optimizer.update(learning_rate=-0.1), r"learning_rate must be positive"),
+    (lambda c: c.update(paper_value=82.5, metric="accuracy"), r"write 82.5% as 0.825"),
+])
+def test_bad_values_fail_with_the_field_named(change, match):
+  config = tiny_adding_config()
+  change(config)
+  with pytest.raises(run.ConfigError, match=match):
+    run.validate_config(config)
+
+
+def test_unknown_key_fails():
+  config = tiny_adding_config()
+  config.unlock()
+  config.learning_rate = 0.1  # belongs under config.optimizer
+  with pytest.raises(run.ConfigError, match=r"unknown config keys \['learning_rate'\]"):
+    run.validate_config(config)
+
+
+def _parse_command_line(*overrides):
+  argv = ["prog", f"--config={CONFIG_DIR / 'lstm_adding.py'}", *overrides]
+  flag_values = flags.FlagValues()
+  config_flags.DEFINE_config_file("config", None, "", flag_values=flag_values, lock_config=True,
+                                  sys_argv=argv)
+  flag_values(argv)
+  return flag_values.config
+
+
+def test_command_line_overrides_and_unknown_keys():
+  assert _parse_command_line("--config.optimizer.learning_rate=0.01").optimizer.learning_rate == 0.01
+  assert _parse_command_line("--config.data.length=20").data.length == 20
+  with pytest.raises((flags.Error, KeyError, AttributeError), match="learing_rate"):
+    _parse_command_line("--config.optimizer.learing_rate=0.01")
+
+
+def test_missing_data_file_named(tmp_path):
+  config = _load(CONFIG_DIR / "lstm_rotten_tomatoes.py").get_config()
+  config.data.data_dir = str(tmp_path)
+  with pytest.raises(run.ConfigError, match=f"data file {tmp_path}/rotten_tomatoes/rt-polarity"):
+    run.validate_config(config)
+
+
+def _build_shapes(name, net, spec):
+  """Builds a model under jax.eval_shape: the right structure and shapes, nothing compiled."""
+  built = []
+
+  def build(key):
+    built.append(registry.MODELS[name](key, net, spec))
+    return built[-1].params
+
+  shapes = jax.eval_shape(build, jax.random.key(0))
+  return built[0]._replace(params=shapes)
+
+
+def test_registry_builds_rnn_for_each_task():
+  model = _build_shapes("lstm", {"hidden_dim": 4}, registry.DataSpec("regression", 1, None, 2,
+                                                                      6, None))
+  assert model.loss_fn is classifier.regression_loss_fn
+  assert model.params.head.w.shape == (4, 1) and model.params.embedding is None
+  assert model.step_flops == cells.lstm_step_flops(2, 4)
+  spec = registry.DataSpec("classification", 3, 50, None, 6, 100)
+  model = _build_shapes("gru", {"hidden_dim": 4, "embed_dim": 5}, spec)
+  assert model.loss_fn is classifier.loss_fn and model.params.embedding.shape == (50, 5)
+  assert model.eval_loss_fn is classifier.loss_fn
+  with pytest.raises(ValueError, match="config.net: .*hiden_dim"):
+    _build_shapes("lstm", {"hiden_dim": 4}, spec)
+
+
+def test_run_end_to_end_writes_everything(tmp_path):
+  """Resumption itself is tested through fit() in test_checkpoint.py."""
+  config = tiny_adding_config()
+  workdir, results_dir = tmp_path / "work" / "tiny", tmp_path / "results"
+  result = run.train_and_evaluate(config, workdir, command="python -m experiments.run ...",
+                                  results_dir=results_dir, plot=True)
+  record = json.loads((results_dir / "tiny.json").read_text())
+  assert record["experiment"] == "lstm_adding" and record["dataset"] == "adding"
+  assert record["metric"] == "mse" and record["value"] == result["value"] > 0
+  assert record["train_steps"] == 6 and record["fraction_computed"] == 1.0
+  assert record["paper_value"] is None and record["finished"]
+  assert record["best_step"] in (3, 6) and record["command"] == "python -m experiments.run ..."
+  assert (workdir / "curves.png").stat().st_size > 0
+  assert list((workdir / metrics_log.TENSORBOARD_DIR).glob("events.out.tfevents.*"))
+  assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == ["3", "6"]
+  assert json.loads((workdir / "config.json").read_text())["num_steps"] == 6
+

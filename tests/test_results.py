@@ -1,0 +1,88 @@
+"""Result records and the RESULTS.md table (skipjax/results.py, experiments/make_results.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from experiments import make_results
+from skipjax import results
+
+
+def _record(**overrides):
+  fields = dict(experiment="lstm_rt", model="lstm", dataset="rotten_tomatoes", split="test",
+                metric="accuracy", value=0.8123, paper_value=0.825, fraction_computed=1.0,
+                speedup_batch1=None, train_steps=1080, train_minutes=7.25, seed=0,
+                command="python -m experiments.run --config a.py --workdir w",
+                finished="2026-11-22T23:00:00+00:00", paper="Skim-RNN (Seo et al., 2018), Table 1")
+  fields.update(overrides)
+  return results.make_result(**fields)
+
+
+def test_make_result_fills_missing_fields_with_null():
+  r = results.make_result(experiment="e", model="lstm", dataset="adding", metric="mse", value=0.1)
+  assert set(results.REQUIRED_FIELDS) <= set(r)
+  assert r["paper_value"] is None and r["speedup_batch1"] is None and r["command"] is None
+
+
+@pytest.mark.parametrize("bad,match", [
+    ({"value": "high"}, "value must be a number"),
+    ({"model": ""}, "model must be a non-empty string"),
+    ({"train_minutes": True}, "train_minutes"),
+])
+def test_bad_records_rejected(bad, match):
+  with pytest.raises(ValueError, match=match):
+    _record(**bad)
+
+
+def test_missing_field_named(tmp_path):
+  (tmp_path / "x.json").write_text(json.dumps({"experiment": "e"}))
+  with pytest.raises(ValueError, match=r"x.json lacks the fields \['model'"):
+    results.load_results(tmp_path)
+
+
+def test_write_and_load_round_trip(tmp_path):
+  path = results.write_result(_record(), tmp_path, "lstm_rt-seed0")
+  assert path == tmp_path / "lstm_rt-seed0.json"
+  (loaded,) = results.load_results(tmp_path)
+  assert loaded["value"] == 0.8123 and loaded["_file"] == "lstm_rt-seed0.json"
+  with pytest.raises(ValueError, match="run_name"):
+    results.write_result(_record(), tmp_path, "../escape")
+
+
+def test_markdown_table_rows_and_groups():
+  recs = [_record(),
+          _record(experiment="skim", model="skim_lstm", value=0.8, fraction_computed=0.415,
+                  speedup_batch1=1.38, command="run --a='x|y'"),
+          _record(experiment="adding", model="lstm", dataset="adding", metric="mse",
+                  value=0.00123, paper_value=None, train_minutes=150.0, finished=None,
+                  paper="Skip RNN (Campos et al., 2018), Table 1")]
+  text = results.render_markdown(recs)
+  lines = text.splitlines()
+  # Groups sorted by name, each with its header.
+  assert lines.index("## Skim-RNN (Seo et al., 2018), Table 1") < lines.index(
+      "## Skip RNN (Campos et al., 2018), Table 1")
+  assert ("| lstm_rt | lstm | rotten_tomatoes | test | accuracy | 81.2% | 82.5% | 100.0% | — | "
+          "1080 | 7.2 min | 0 | 2026-11-22T23:00:00+00:00 | "
+          "`python -m experiments.run --config a.py --workdir w` |") in lines
+  assert ("| skim | skim_lstm | rotten_tomatoes | test | accuracy | 80.0% | 82.5% | 41.5% | 1.38x | "
+          "1080 | 7.2 min | 0 | 2026-11-22T23:00:00+00:00 | `run --a='x\\|y'` |") in lines
+  assert ("| adding | lstm | adding | test | mse | 0.00123 | — | 100.0% | — | 1080 | 2.5 h | 0 | "
+          "— | `python -m experiments.run --config a.py --workdir w` |") in lines
+
+
+def test_make_results_writes_and_checks(tmp_path):
+  results.write_result(_record(), tmp_path / "results", "a")
+  out = tmp_path / "RESULTS.md"
+  args = ["--results_dir", str(tmp_path / "results"), "--out", str(out)]
+  assert make_results.main(args + ["--check"]) == 1
+  assert make_results.main(args) == 0
+  assert "81.2%" in out.read_text()
+  assert make_results.main(args + ["--check"]) == 0
+  results.write_result(_record(value=0.5), tmp_path / "results", "a")
+  assert make_results.main(args + ["--check"]) == 1
+
+
+def test_empty_results_dir(tmp_path):
+  assert "No runs recorded yet." in results.render_markdown(results.load_results(tmp_path))
