@@ -166,6 +166,7 @@ def plot_tradeoff(points: Sequence[TradeoffPoint], out: str | os.PathLike[str], 
       ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(4, 4), fontsize=7)
   if "speed" in xlabel:
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
+  ax.margins(x=0.15)  # room for the labels of the outermost points
   ax.set_xlabel(xlabel)
   ax.set_ylabel(ylabel)
   ax.set_title(title)
