@@ -185,7 +185,10 @@ def skip_init(key: Array, input_dim: int, hidden_dim: int, *, num_layers: int = 
     if cell == "lstm":
       cores.append(cells.lstm_init(keys[l], d, hidden_dim, forget_bias=forget_bias, init=init,
                                    param_dtype=param_dtype))
-      initial.append(cells.lstm_zero_state((), hidden_dim))
+      # Two distinct buffers (lstm_zero_state shares one for c and h, which a donating
+      # train step rejects).
+      initial.append(cells.LSTMState(c=jnp.zeros((hidden_dim,), jnp.float32),
+                                     h=jnp.zeros((hidden_dim,), jnp.float32)))
     else:
       cores.append(cells.gru_init(keys[l], d, hidden_dim, init=init, param_dtype=param_dtype))
       initial.append(cells.gru_zero_state((), hidden_dim))
