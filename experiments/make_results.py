@@ -1,7 +1,7 @@
 """Regenerates experiments/RESULTS.md from the result records in experiments/results/*.json.
 
-    python -m experiments.make_results [--results_dir experiments/results] [--out experiments/RESULTS.md]
-                                       [--check]
+    python -m experiments.make_results [--results_dir experiments/results]
+                                       [--out experiments/RESULTS.md] [--check]
 
 --check exits with status 1 (writing nothing) if RESULTS.md is not up to date with the records.
 """

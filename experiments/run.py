@@ -16,7 +16,6 @@ checkpoint), evaluates the best checkpoint on test, and writes:
 from __future__ import annotations
 
 import datetime
-import json
 import numbers
 import os
 import pathlib
@@ -170,8 +169,9 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
                                     hparams=config.hparams.to_dict())
   train_step = step_lib.jit_train_step(step_lib.make_train_step(model.loss_fn, optimizer))
   eval_step = jax.jit(step_lib.make_eval_step(model.eval_loss_fn))
-  print(f"{config.experiment}: {config.model} on {config.dataset}, {optim.num_params(model.params):,}"
-        f" parameters; data ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+  print(f"{config.experiment}: {config.model} on {config.dataset}, "
+        f"{optim.num_params(model.params):,} parameters; data ready in "
+        f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
   fit = loop.fit(config, workdir=workdir, train_step=train_step, init_state=state,
                  train_iter=data.train, key=train_key, eval_step=eval_step,

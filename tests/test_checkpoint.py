@@ -15,7 +15,6 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 from skipjax import layers
@@ -77,7 +76,8 @@ def toy_loss_fn(params, model_state, batch, key, hparams):
   # Gradient noise 0.5 * N(0, 1) from the step key: a resumed run that used other keys would end
   # elsewhere.
   leaves, treedef = jax.tree.flatten(params)
-  noise = [jax.random.normal(k, p.shape) for p, k in zip(leaves, jax.random.split(key, len(leaves)))]
+  keys = jax.random.split(key, len(leaves))
+  noise = [jax.random.normal(k, p.shape) for p, k in zip(leaves, keys)]
   noisy = loss + 0.5 * sum(jnp.vdot(n, p) for n, p in zip(noise, leaves))
   return noisy, (model_state, {"loss": loss, "accuracy": acc, "count": jnp.sum(w)})
 
@@ -274,7 +274,8 @@ def test_fit_with_damaged_latest_checkpoint_resumes_from_previous(tmp_path):
   victim = _largest_file(tmp_path / "run" / "checkpoints" / "8")
   with open(victim, "r+b") as f:
     f.truncate(1)
-  with pytest.warns(ckpt.CorruptCheckpointWarning, match=str(tmp_path / "run" / "checkpoints" / "8")):
+  damaged = str(tmp_path / "run" / "checkpoints" / "8")
+  with pytest.warns(ckpt.CorruptCheckpointWarning, match=damaged):
     resumed, _ = toy_fit(tmp_path / "run", 12)
   assert resumed.summary["resumed_from"] == 4
   chex.assert_trees_all_equal(_params(resumed), _params(reference))

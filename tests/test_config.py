@@ -104,7 +104,8 @@ def _parse_command_line(*overrides):
 
 
 def test_command_line_overrides_and_unknown_keys():
-  assert _parse_command_line("--config.optimizer.learning_rate=0.01").optimizer.learning_rate == 0.01
+  config = _parse_command_line("--config.optimizer.learning_rate=0.01")
+  assert config.optimizer.learning_rate == 0.01
   assert _parse_command_line("--config.data.length=20").data.length == 20
   with pytest.raises((flags.Error, KeyError, AttributeError), match="learing_rate"):
     _parse_command_line("--config.optimizer.learing_rate=0.01")

@@ -66,8 +66,8 @@ def test_markdown_table_rows_and_groups():
   assert ("| lstm_rt | lstm | rotten_tomatoes | test | accuracy | 81.2% | 82.5% | 100.0% | — | "
           "1080 | 7.2 min | 0 | 2026-11-22T23:00:00+00:00 | "
           "`python -m experiments.run --config a.py --workdir w` |") in lines
-  assert ("| skim | skim_lstm | rotten_tomatoes | test | accuracy | 80.0% | 82.5% | 41.5% | 1.38x | "
-          "1080 | 7.2 min | 0 | 2026-11-22T23:00:00+00:00 | `run --a='x\\|y'` |") in lines
+  assert ("| skim | skim_lstm | rotten_tomatoes | test | accuracy | 80.0% | 82.5% | 41.5% | "
+          "1.38x | 1080 | 7.2 min | 0 | 2026-11-22T23:00:00+00:00 | `run --a='x\\|y'` |") in lines
   assert ("| adding | lstm | adding | test | mse | 0.00123 | — | 100.0% | — | 1080 | 2.5 h | 0 | "
           "— | `python -m experiments.run --config a.py --workdir w` |") in lines
 

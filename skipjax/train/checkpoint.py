@@ -115,8 +115,10 @@ class CheckpointManager:
 
   def __init__(self, directory: str | os.PathLike[str], *, keep: int = 2,
                best_metric: str | None = None, best_mode: str = "max"):
-    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
-    from orbax.checkpoint import checkpoint_managers as ocp_managers  # pylint: disable=g-import-not-at-top
+    # pylint: disable=g-import-not-at-top
+    import orbax.checkpoint as ocp
+    from orbax.checkpoint import checkpoint_managers as ocp_managers
+    # pylint: enable=g-import-not-at-top
 
     validation.check_positive_int("keep", keep)
     if best_mode not in ("max", "min"):

@@ -18,7 +18,7 @@ import math
 import os
 import pathlib
 import time
-from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -344,8 +344,3 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
   (workdir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1, sort_keys=True))
   return FitResult(state=state, best_state=best_state, summary=summary)
 
-
-def iterate_forever(make_iterator: Callable[[], Iterator[Batch]]) -> Iterator[Batch]:
-  """Restarts `make_iterator()` whenever it runs out (for non-repeating test stand-ins)."""
-  while True:
-    yield from make_iterator()

@@ -24,8 +24,7 @@ TENSORBOARD_DIR = "tensorboard"
 
 
 def _to_float(value: Any) -> float:
-  value = float(np.asarray(value))
-  return value
+  return float(np.asarray(value))
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
