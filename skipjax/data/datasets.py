@@ -183,20 +183,15 @@ def _catalog_examples(name: str, builder, split: str) -> dict[str, Any]:
   if name == "sst2_glue":
     return {"text": [t.strip() for t in _decode(data["sentence"])],
             "label": data["label"].astype(np.int32)}
-  return data  # imdb_reviews ('text', 'label'), mnist ('image', 'label')
+  # imdb_reviews ('text', 'label'), mnist ('image', 'label').
+  return {k: _decode(v) if v.dtype == object else v for k, v in data.items()}
 
 
 def _split_examples(name: str, split: str, data_dir: pathlib.Path, cache_dir: pathlib.Path,
                     source: str) -> tuple[dict[str, Any], dict[str, int], str]:
   """(raw examples of a split, split sizes, source used), memoised per process."""
   source = _choose_source(name, source, data_dir)
-  if name == "ag_news" and split.startswith("train") and source == "local" and not \
-      files.has_file("ag_news", "train", data_dir):
-    raw = files.RAW_FILES["ag_news"]["train"][0]
-    raise files.DataFileError(
-        f"AG News has no train split here: {data_dir / raw.path} is missing (the original "
-        f"train.csv, 120,000 rows, {raw.describe_digest()}). shared/data holds the test split "
-        "only (7,600 rows); place train.csv there to train, or use source='catalog' online.")
+  _check_available(name, split, data_dir, source)
   key = (_BUILDER_KEY[name], split, str(data_dir), str(cache_dir), source)
   with _lock:
     if key not in _split_memo:
@@ -210,6 +205,16 @@ def _split_examples(name: str, split: str, data_dir: pathlib.Path, cache_dir: pa
       _split_memo[key] = {"examples": examples, "sizes": sizes}
     entry = _split_memo[key]
   return entry["examples"], entry["sizes"], source
+
+
+def _check_available(name: str, split: str, data_dir: pathlib.Path, source: str) -> None:
+  if name == "ag_news" and split.startswith("train") and source == "local" and not \
+      files.has_file("ag_news", "train", data_dir):
+    raw = files.RAW_FILES["ag_news"]["train"][0]
+    raise files.DataFileError(
+        f"AG News has no train split here: {data_dir / raw.path} is missing (the original "
+        f"train.csv, 120,000 rows, {raw.describe_digest()}). shared/data holds the test split "
+        "only (7,600 rows); place train.csv there to train, or use source='catalog' online.")
 
 
 def load_examples(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
@@ -252,7 +257,8 @@ def _tokens(name: str, texts: list[str]) -> list[list[str]]:
   return [text_lib.tokenize(t, pretokenized=_PRETOKENIZED[name]) for t in texts]
 
 
-def _train_vocab(name: str, data_dir, cache_dir, source, min_freq, max_vocab_size):
+def _train_vocab(name: str, data_dir, cache_dir, source, min_freq, max_vocab_size,
+                 train_tokens=None):
   key = (name, str(data_dir), str(cache_dir), source, min_freq, max_vocab_size)
   if key in _vocab_memo:
     return _vocab_memo[key]
@@ -273,9 +279,10 @@ def _train_vocab(name: str, data_dir, cache_dir, source, min_freq, max_vocab_siz
         ([w.lower() for w in _conll_tokens(s)] for s in examples["tokens"]),
         min_freq=min_freq, max_size=max_vocab_size)
   else:
-    texts, _, _, _ = _text_label(name, "train", data_dir, cache_dir, source)
-    vocab = text_lib.Vocab.build(_tokens(name, texts), min_freq=min_freq,
-                                 max_size=max_vocab_size)
+    if train_tokens is None:
+      texts, _, _, _ = _text_label(name, "train", data_dir, cache_dir, source)
+      train_tokens = _tokens(name, texts)
+    vocab = text_lib.Vocab.build(train_tokens, min_freq=min_freq, max_size=max_vocab_size)
   _vocab_memo[key] = vocab
   return vocab
 
@@ -333,10 +340,17 @@ def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
   if max_len is not None:
     validation.check_positive_int("max_len", max_len)
   data_dir, cache_dir = files.resolve_data_dir(data_dir), resolve_cache_dir(cache_dir)
+  _check_available(name, split, data_dir, _choose_source(name, source, data_dir))
 
   if name in ("mnist", "pmnist"):
     return _load_mnist(name, split, data_dir, cache_dir, source, permutation_seed, pixel_dtype)
 
+  if name in CLASSIFICATION:
+    texts, labels, sizes, used = _text_label(name, split, data_dir, cache_dir, source)
+    tokens = _tokens(name, texts)
+    if vocab is None and split == "train":  # reuse this split's tokens for the vocabulary
+      vocab = _train_vocab(name, data_dir, cache_dir, source, min_freq, max_vocab_size,
+                           train_tokens=tokens)
   vocab = _resolve_vocab(vocab, name, data_dir, cache_dir, source, min_freq, max_vocab_size)
   if name == "ptb":
     examples, sizes, used = _split_examples("ptb", split, data_dir, cache_dir, source)
@@ -347,13 +361,13 @@ def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
   if name == "conll2003":
     return _load_conll(split, data_dir, cache_dir, source, vocab, max_len, keep, char_len)
 
-  texts, labels, sizes, used = _text_label(name, split, data_dir, cache_dir, source)
   ids, lengths, original = text_lib.pad_or_crop(
-      [vocab.encode(t) for t in _tokens(name, texts)], max_len, pad_id=0, keep=keep)
+      [vocab.encode(t) for t in tokens], max_len, pad_id=0, keep=keep)
   label_names = _label_names(name)
   counts = np.bincount(labels[labels >= 0], minlength=len(label_names))
-  if name == "sst2_trees":
-    sizes = {}  # the prepared dataset holds the 5-class trees; the binary sizes are per load
+  if name == "sst2_trees":  # the prepared dataset holds the 5-class trees: count the binary ones
+    sizes = {s: int((np.asarray(_split_examples("sst5", s, data_dir, cache_dir, source)[0]
+                                ["label"]) != 2).sum()) for s in sizes}
   info = DatasetInfo(name, split, len(labels), len(label_names), label_names, vocab, sizes,
                      counts, ids.shape[1], used)
   return {"inputs": ids, "lengths": lengths, "original_lengths": original,

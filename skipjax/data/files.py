@@ -93,8 +93,7 @@ RAW_FILES: dict[str, dict[str, list[RawFile]]] = {
         "test": [RawFile("ag_news/test.csv.xz",
                          ("b797f846079c25565eab8e6f9e407ee94f385662d04fd9d0c3b9f6008d0d022a",))],
         # Not in shared/data: only torchtext's md5 of the original train.csv is published.
-        "train": [RawFile("ag_news/train.csv", md5=("b1a00f826fdfbd249f79597b59e1dc12",)),
-                  RawFile("ag_news/train.csv.xz")],
+        "train": [RawFile("ag_news/train.csv", md5=("b1a00f826fdfbd249f79597b59e1dc12",))],
     },
     "ptb": {
         "train": [RawFile("ptb/ptb.train.txt.xz",

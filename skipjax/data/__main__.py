@@ -1,0 +1,53 @@
+"""Prepares datasets through tfds and prints their split sizes and label counts.
+
+    python -m skipjax.data [NAME ...] [--data_dir DIR] [--cache_dir DIR] [--source auto|local|catalog]
+
+With no NAME, every dataset whose raw files are in the data dir ($SKIPJAX_DATA_DIR or
+<repo>/../shared/data). Useful to prepare the cache once (e.g. before a CI test run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from skipjax.data import datasets
+from skipjax.data import files
+
+_SPLITS = {"imdb": ("train", "test"), "ag_news": ("test",), "mnist": ("train", "test"),
+           "pmnist": ("train", "test")}
+
+
+def main(argv: list[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(prog="python -m skipjax.data",
+                                   description=__doc__.split("\n")[0])
+  parser.add_argument("names", nargs="*", metavar="NAME",
+                      help=f"datasets to prepare, of {', '.join(datasets.NAMES)} (default: all "
+                      "whose raw files are present)")
+  parser.add_argument("--data_dir", default=None, help=f"raw files (default ${files.ENV_DATA_DIR} "
+                      "or <repo>/../shared/data)")
+  parser.add_argument("--cache_dir", default=None, help="tfds prepared data (default "
+                      f"${datasets.ENV_TFDS_DIR}, $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+  parser.add_argument("--source", default="auto", choices=["auto", "local", "catalog"])
+  args = parser.parse_args(argv)
+  unknown = sorted(set(args.names) - set(datasets.NAMES))
+  if unknown:
+    parser.error(f"unknown dataset(s) {unknown}; known: {', '.join(datasets.NAMES)}")
+  data_dir = files.resolve_data_dir(args.data_dir)
+  names = args.names or [n for n in datasets.NAMES if datasets._raw_present(n, data_dir)]  # pylint: disable=protected-access
+  for name in names:
+    for split in _SPLITS.get(name, ("train", "validation", "test")):
+      start = time.perf_counter()
+      arrays, info = datasets.load(name, split, data_dir=data_dir, cache_dir=args.cache_dir,
+                                   source=args.source, max_len=400 if name == "imdb" else None)
+      shapes = {k: v.shape for k, v in arrays.items()}
+      counts = None if info.label_counts is None else info.label_counts.tolist()
+      print(f"{name:16s} {split:10s} n={info.num_examples:<7d} vocab={info.vocab_size} "
+            f"labels={counts} {shapes} [{info.source}, {time.perf_counter() - start:.1f}s]",
+            flush=True)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
