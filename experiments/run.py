@@ -20,6 +20,7 @@ import numbers
 import os
 import pathlib
 import platform
+import re
 import shlex
 import sys
 import time
@@ -220,5 +221,32 @@ def main(argv: list[str]) -> None:
     raise app.UsageError(str(e)) from None
 
 
+def _unknown_override_message(argv: list[str], error: Exception) -> str | None:
+  """For `--config.<path>=...` naming a field the config lacks: a message saying which."""
+  text = str(error)
+  suggestion = re.search(r'Did you mean "(\w+)"', text)
+  hint = f"; did you mean {suggestion.group(1)!r}?" if suggestion else ""
+  for arg in argv:
+    if arg.startswith(("--config.", "-config.")):
+      path = arg.split("=", 1)[0].split(".", 1)[1]
+      for field in path.split("."):
+        if f"'{field}\\'" in text or f"'{field}'" in text:
+          return (f"{arg.split('=', 1)[0]}: the config has no field {field!r}{hint} (see "
+                  "experiments/README.md for the fields)")
+  return None
+
+
+def run_cli(argv: list[str]) -> None:
+  """app.run(main), turning an override of a non-existent config field into a one-line error."""
+  try:
+    app.run(main, argv=argv)
+  except (AttributeError, KeyError) as e:
+    message = _unknown_override_message(argv, e)
+    if message is None:
+      raise
+    print(f"FATAL {message}", file=sys.stderr)
+    sys.exit(1)
+
+
 if __name__ == "__main__":
-  app.run(main)
+  run_cli(sys.argv)

@@ -107,8 +107,13 @@ def test_command_line_overrides_and_unknown_keys():
   config = _parse_command_line("--config.optimizer.learning_rate=0.01")
   assert config.optimizer.learning_rate == 0.01
   assert _parse_command_line("--config.data.length=20").data.length == 20
-  with pytest.raises((flags.Error, KeyError, AttributeError), match="learing_rate"):
-    _parse_command_line("--config.optimizer.learing_rate=0.01")
+  override = "--config.optimizer.learing_rate=0.01"
+  with pytest.raises((flags.Error, KeyError, AttributeError), match="learing_rate") as error:
+    _parse_command_line(override)
+  # What the CLI prints instead of the traceback.
+  assert run._unknown_override_message(["prog", override], error.value) == (
+      "--config.optimizer.learing_rate: the config has no field 'learing_rate'; did you mean "
+      "'learning_rate'? (see experiments/README.md for the fields)")
 
 
 def test_missing_data_file_named(tmp_path):
