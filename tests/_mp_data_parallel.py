@@ -25,6 +25,9 @@ def train_sharded(mesh):
     sharded = parallel.shard_batch(batch, mesh)
     state, metrics = train_step(state, sharded, key)
   num_batch_devices = len(sharded["inputs"].sharding.device_set)
+  eval_step = parallel.data_parallel_eval_step(step_lib.make_eval_step(loss_fn), mesh)
+  sums = eval_step(state, parallel.shard_batch(batches[0], mesh), keys[0])
+  metrics = dict(metrics, **{f"eval_{k}": v for k, v in sums.items()})
   return state, metrics, num_batch_devices
 
 
@@ -44,6 +47,8 @@ def main(out):
     state, metrics, num_batch_devices = train_sharded(parallel.make_mesh(devices))
     results.update({f"{name}_{k}": v for k, v in _mp_problem.flat(state.params).items()})
     results[f"{name}_loss"] = np.asarray(metrics["loss"])
+    results[f"{name}_eval_loss"] = np.asarray(metrics["eval_loss"])
+    results[f"{name}_eval_count"] = np.asarray(metrics["eval_count"])
     results[f"{name}_batch_devices"] = np.asarray(num_batch_devices)
   state, metrics = train_pmap()
   results.update({f"pmap_{k}": v for k, v in _mp_problem.flat(state.params).items()})

@@ -36,12 +36,18 @@ def make_problem():
 
 
 def train_single_device():
-  """Reference: the plain jitted train step on whole global batches. Returns flat params."""
+  """Reference: the plain jitted train step on whole global batches.
+
+  Returns (flat final params, last step's metrics with 'eval_<name>' added: the summed eval
+  metrics of the final state on the first batch).
+  """
   params, optimizer, loss_fn, batches, keys = make_problem()
   state = step_lib.init_train_state(params, optimizer)
   train_step = step_lib.jit_train_step(step_lib.make_train_step(loss_fn, optimizer))
   for batch, key in zip(batches, keys):
     state, metrics = train_step(state, batch, key)
+  sums = jax.jit(step_lib.make_eval_step(loss_fn))(state, batches[0], keys[0])
+  metrics = dict(metrics, **{f"eval_{k}": v for k, v in sums.items()})
   return flat(state.params), {k: float(v) for k, v in metrics.items()}
 
 

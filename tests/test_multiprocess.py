@@ -4,7 +4,6 @@ of each global batch and end with the parameters of one process training on whol
 import socket
 
 import numpy as np
-import pytest
 
 import _mp_problem
 from _mp_launch import finish_script, start_script

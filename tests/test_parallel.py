@@ -41,6 +41,11 @@ def test_eight_devices_match_one(reference_and_results, prefix):
   for g, w in zip(got, want):
     np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(results[f"{prefix}_loss"], ref_metrics["loss"], rtol=1e-5)
+  if prefix != "pmap":  # the sharded eval step on the final state
+    np.testing.assert_allclose(results[f"{prefix}_eval_loss"], ref_metrics["eval_loss"],
+                               rtol=1e-5)
+    assert float(results[f"{prefix}_eval_count"]) == ref_metrics["eval_count"] == (
+        _mp_problem.GLOBAL_BATCH - len(_mp_problem.PADDED))
 
 
 def test_batch_really_sharded_and_padding_excluded(results):

@@ -10,8 +10,14 @@ A model exposes a loss with this signature (its own regulariser and estimator te
 - batch: dict of arrays with a leading batch axis, e.g. {'inputs', 'lengths', 'labels'}.
 - key: PRNG key for this step's sampling (Gumbel noise, Bernoulli gates, REINFORCE actions).
 - hparams: dict of float32 scalars that a sweep may vary (e.g. 'budget_lambda', 'skim_gamma');
-  also 'step' is provided by the train step for annealing schedules.
-- metrics: dict of scalar means over the batch ('loss', 'accuracy', 'fraction_computed', ...).
+  also 'step' (int32 scalar, updates applied so far) is provided by the train step for
+  annealing schedules.
+- metrics: dict of scalar means over the batch ('loss', 'accuracy', 'fraction_computed', ...),
+  optionally 'count': the total example (or token) weight behind those means. The eval step and
+  the pmap step use it to weigh batches and devices exactly; without it they use the sum of
+  `example_weights(batch)`.
+- padded batch entries: `batch['mask']` [B] (0/False = padding) and `batch['weights']` [B] weigh
+  examples; `example_weights` and `weighted_mean` below compute the weighted means.
 """
 
 from __future__ import annotations
