@@ -40,7 +40,8 @@ class SkipRNNConfig:
   skip: "learned" | "random" | "none". binarize: "round" (straight-through round) or
   "bernoulli" (straight-through Bernoulli sample while training; rounding at evaluation).
   random_update_prob: update probability of the random baseline. dropout: rate on the inputs and
-  on the final hidden state while training (paper's IMDB model: 0.2).
+  on the final hidden state while training (paper's IMDB model: 0.2). init: the cores'
+  initialisation, "default" or "torch" (see `cells.lstm_init`).
   """
   cell: str = "lstm"
   hidden_dim: int = 110
@@ -54,11 +55,12 @@ class SkipRNNConfig:
   binarize: str = "round"
   random_update_prob: float = 0.5
   dropout: float = 0.0
+  init: str = "default"
 
   def __post_init__(self):
     for name, allowed in (("cell", ("lstm", "gru")), ("task", ("classification", "regression")),
                           ("skip", ("learned", "random", "none")),
-                          ("binarize", ("round", "bernoulli"))):
+                          ("binarize", ("round", "bernoulli")), ("init", ("default", "torch"))):
       if getattr(self, name) not in allowed:
         raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
     validation.check_positive_int("hidden_dim", self.hidden_dim)
@@ -92,7 +94,7 @@ def model_init(key: Array, config: SkipRNNConfig) -> SkipModelParams:
     embedding = layers.embedding_init(k_emb, config.vocab_size, config.embed_dim)
     input_dim = config.embed_dim
   rnn = core.skip_init(k_rnn, input_dim, config.hidden_dim, num_layers=config.num_layers,
-                       cell=config.cell)
+                       cell=config.cell, init=config.init)
   head = layers.dense_init(k_head, config.hidden_dim, config.num_outputs)
   return SkipModelParams(embedding=embedding, rnn=rnn, head=head)
 

@@ -24,13 +24,14 @@ class _SkipRNN(nn.Module):
   num_layers: int = 1
   gate_bias: float = 1.0
   cell: str = "lstm"
+  init_scheme: str = "default"  # cells' "default" or "torch" initialisation
   param_dtype: Any = jnp.float32
 
   def skip_params(self, input_dim: int) -> core.SkipParams:
     validation.check_positive_int("features", self.features)
     return self.param("skip", lambda rng: core.skip_init(
         rng, input_dim, self.features, num_layers=self.num_layers, cell=self.cell,
-        gate_bias=self.gate_bias, param_dtype=self.param_dtype))
+        gate_bias=self.gate_bias, init=self.init_scheme, param_dtype=self.param_dtype))
 
   @nn.compact
   def __call__(self, xs: Array, lengths: Array | None = None, *,
