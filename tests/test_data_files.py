@@ -63,7 +63,8 @@ def test_load_through_tfds_refuses_a_corrupt_file(tmp_path):
   xz is refused, and nothing is prepared."""
   (tmp_path / "rotten_tomatoes").mkdir()
   shutil.copy(SHARED / "rotten_tomatoes" / "rt-polarity.neg.xz", tmp_path / "rotten_tomatoes")
-  text = lzma.open(SHARED / "rotten_tomatoes" / "rt-polarity.pos.xz").read()
+  with lzma.open(SHARED / "rotten_tomatoes" / "rt-polarity.pos.xz") as f:
+    text = f.read()
   (tmp_path / "rotten_tomatoes" / "rt-polarity.pos.xz").write_bytes(
       lzma.compress(text.replace(b"good", b"bad", 1)))
   with pytest.raises(files.DataFileError, match="rt-polarity.pos.xz is corrupt.*expected "

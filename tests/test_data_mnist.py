@@ -1,4 +1,4 @@
-"""MNIST / permuted MNIST through tfds's own `mnist` builder with manual_dir = ../shared/data/mnist."""
+"""MNIST / permuted MNIST through tfds's own `mnist` builder, manual_dir = ../shared/data/mnist."""
 
 import os
 import pathlib

@@ -1,6 +1,7 @@
 """Prepares datasets through tfds and prints their split sizes and label counts.
 
-    python -m skipjax.data [NAME ...] [--data_dir DIR] [--cache_dir DIR] [--source auto|local|catalog]
+    python -m skipjax.data [NAME ...] [--data_dir DIR] [--cache_dir DIR] \
+        [--source auto|local|catalog]
 
 With no NAME, every dataset whose raw files are in the data dir ($SKIPJAX_DATA_DIR or
 <repo>/../shared/data). Useful to prepare the cache once (e.g. before a CI test run).
@@ -35,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
   if unknown:
     parser.error(f"unknown dataset(s) {unknown}; known: {', '.join(datasets.NAMES)}")
   data_dir = files.resolve_data_dir(args.data_dir)
-  names = args.names or [n for n in datasets.NAMES if datasets._raw_present(n, data_dir)]  # pylint: disable=protected-access
+  present = datasets._raw_present  # pylint: disable=protected-access
+  names = args.names or [n for n in datasets.NAMES if present(n, data_dir)]
   for name in names:
     for split in _SPLITS.get(name, ("train", "validation", "test")):
       start = time.perf_counter()

@@ -29,6 +29,11 @@ _MANUAL = ("Place the raw files as in this project's shared/data (see each SOURC
            "directory and pass it as data_dir= (or set $SKIPJAX_DATA_DIR): {}.")
 
 
+def _manual_file(dl_manager, dataset: str, role: str) -> pathlib.Path:
+  """The verified raw file `role` of `dataset` under the download manager's manual_dir."""
+  return files.find_file(dataset, role, dl_manager.manual_dir)
+
+
 def _xz_text(path: pathlib.Path, encoding: str = "utf-8") -> str:
   with lzma.open(path, "rb") as f:
     return f.read().decode(encoding)
@@ -186,8 +191,8 @@ class SkipjaxSstGlue(tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    return {split: self._generate_examples(files.find_file("sst_glue", split, dl_manager.manual_dir),
-                                  labelled=split != "test")
+    return {split: self._generate_examples(_manual_file(dl_manager, "sst_glue", split),
+                                           labelled=split != "test")
             for split in ("train", "validation", "test")}
 
   def _generate_examples(self, path, labelled):
@@ -235,7 +240,7 @@ class SkipjaxSstTrees(tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    return {split: self._generate_examples(files.find_file("sst_trees", split, dl_manager.manual_dir))
+    return {split: self._generate_examples(_manual_file(dl_manager, "sst_trees", split))
             for split in ("train", "validation", "test")}
 
   def _generate_examples(self, path):
@@ -251,14 +256,15 @@ AG_NEWS_CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
 
 
 def clean_ag_news(text: str) -> str:
-  """Undo the release's escapes: a bare backslash marks a line break; ' #36;' is '$'."""
-  return re.sub(r"\s+", " ", text.replace(" #36;", "$").replace("\\", " ")).strip()
+  """Undo the release's escapes: a bare backslash marks a line break; ' #36;' is ' $'."""
+  return re.sub(r"\s+", " ", text.replace(" #36;", " $").replace("\\", " ")).strip()
 
 
 class SkipjaxAgNews(tfds.core.GeneratorBasedBuilder):
   """AG News (Zhang et al. 2015). Config 'test_only' (what shared/data has) or 'full'."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version("1.0.1")
+  RELEASE_NOTES = {"1.0.1": "' #36;' becomes ' $' (keeps the space)."}
   BUILDER_CONFIGS = [tfds.core.BuilderConfig(name="test_only", description="test.csv only"),
                      tfds.core.BuilderConfig(name="full", description="train.csv and test.csv")]
   MANUAL_DOWNLOAD_INSTRUCTIONS = _MANUAL.format(
@@ -322,7 +328,10 @@ CONLL_NER_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-
 
 
 def read_conll(text: str) -> Iterator[tuple[int, list[list[str]]]]:
-  """(article index, [[word, pos, chunk, ner], ...]) per sentence; -DOCSTART- lines start articles."""
+  """(article index, [[word, pos, chunk, ner], ...]) per sentence.
+
+  A -DOCSTART- line starts a new article.
+  """
   article, sentence = -1, []
   for line in text.split("\n"):
     if line.startswith("-DOCSTART-"):
@@ -366,7 +375,7 @@ class SkipjaxConll2003(tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    return {split: self._generate_examples(files.find_file("conll2003", split, dl_manager.manual_dir))
+    return {split: self._generate_examples(_manual_file(dl_manager, "conll2003", split))
             for split in ("train", "validation", "test")}
 
   def _generate_examples(self, path):

@@ -312,14 +312,16 @@ def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
   Args:
     name: one of NAMES. split: 'train', 'validation' ('dev'), 'test', or a tfds slice.
     data_dir: raw files (default $SKIPJAX_DATA_DIR or <repo>/../shared/data).
-    cache_dir: tfds prepared data (default $SKIPJAX_TFDS_DIR, $TFDS_DATA_DIR, ~/tensorflow_datasets).
+    cache_dir: tfds prepared data (default $SKIPJAX_TFDS_DIR, $TFDS_DATA_DIR,
+      ~/tensorflow_datasets).
     max_len: crop/pad length T for text (None: the longest in the split); crops keep the first
       T tokens (keep='first') or the last (keep='last'). Ignored by mnist/ptb.
     vocab: None builds the word vocabulary on the train split (lower-cased; words seen fewer than
       min_freq times -> <unk>; at most max_vocab_size entries with PAD=0 and <unk>=1; ptb: the
       10k Mikolov words, no PAD, <eos> ends every line); or a Vocab, or a JSON path.
     source: 'auto', 'local' or 'catalog'.
-    permutation_seed: pmnist's fixed pixel permutation, np.random.RandomState(seed).permutation(784).
+    permutation_seed: pmnist's fixed pixel permutation,
+      np.random.RandomState(seed).permutation(784).
     char_len: conll2003 only: also return 'chars' [N, T, char_len] int32 character ids
       (vocabulary of the train split's characters, PAD=0, <unk>=1; words cropped).
     pixel_dtype: mnist dtype (float32 scaled to [0, 1]; uint8 keeps the raw 0..255 values).

@@ -1,0 +1,71 @@
+"""Tests for skipjax.data.datasets logic that needs no prepared data: source choice, split names,
+cache dir, and the conversion of tfds catalog features (the online route) to the local form."""
+
+import numpy as np
+import pytest
+
+from skipjax import data
+from skipjax.data import datasets
+from skipjax.data import files
+
+
+def test_split_aliases():
+  assert datasets._normalise_split("dev") == "validation"
+  assert datasets._normalise_split("valid[:50%]") == "validation[:50%]"
+  assert datasets._normalise_split("train[55000:]") == "train[55000:]"
+  with pytest.raises(ValueError, match="split"):
+    datasets._normalise_split("")
+
+
+def test_source_choice(tmp_path):
+  if files.DEFAULT_DATA_DIR.is_dir():
+    assert datasets._choose_source("imdb", "auto", files.DEFAULT_DATA_DIR) == "local"
+    assert datasets._choose_source("ag_news", "auto", files.DEFAULT_DATA_DIR) == "local"
+  # Raw files absent: tfds's standard dataset where tfds has one, else local (-> missing-file
+  # error naming the file).
+  assert datasets._choose_source("imdb", "auto", tmp_path) == "catalog"
+  assert datasets._choose_source("mnist", "auto", tmp_path) == "catalog"
+  assert datasets._choose_source("ptb", "auto", tmp_path) == "local"
+  with pytest.raises(ValueError, match="no standard dataset"):
+    datasets._choose_source("rotten_tomatoes", "catalog", tmp_path)
+  with pytest.raises(ValueError, match="source"):
+    datasets._choose_source("imdb", "web", tmp_path)
+  with pytest.raises(files.DataFileError, match=r"ptb\.train\.txt\.xz"):
+    data.load("ptb", "train", data_dir=tmp_path, cache_dir=tmp_path / "cache")
+
+
+def test_unknown_names_and_ag_news_train(tmp_path):
+  with pytest.raises(ValueError, match="unknown dataset 'cbt'"):
+    data.load("cbt", "train")
+  (tmp_path / "ag_news").mkdir()
+  (tmp_path / "ag_news" / "test.csv.xz").write_bytes(b"")
+  with pytest.raises(data.DataFileError, match=r"train\.csv is missing.*md5 b1a00f826fdfbd24"):
+    data.load("ag_news", "train", data_dir=tmp_path, cache_dir=tmp_path / "cache")
+
+
+def test_cache_dir_resolution(monkeypatch, tmp_path):
+  monkeypatch.setenv(datasets.ENV_TFDS_DIR, str(tmp_path / "a"))
+  monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "b"))
+  assert datasets.resolve_cache_dir() == tmp_path / "a"
+  monkeypatch.delenv(datasets.ENV_TFDS_DIR)
+  assert datasets.resolve_cache_dir() == tmp_path / "b"
+  assert datasets.resolve_cache_dir(tmp_path / "c") == tmp_path / "c"
+
+
+def test_catalog_features_convert_to_the_local_form(monkeypatch):
+  fake = {
+      "ag_news": {"title": np.array([b"Oil \\$50", b"Win"], object),
+                  "description": np.array([b"up #36;2\\again", b"big"], object),
+                  "label": np.array([2, 1])},
+      "sst2_glue": {"sentence": np.array([b"a fine film ", b"dull "], object),
+                    "label": np.array([1, 0]), "idx": np.array([0, 1])},
+      "imdb": {"text": np.array([b"Great<br />movie"], object), "label": np.array([1])},
+  }
+  monkeypatch.setattr(datasets, "_as_numpy", lambda builder, split: fake[builder])
+  ag = datasets._catalog_examples("ag_news", "ag_news", "test")
+  assert ag["text"] == ["Oil $50 up $2 again", "Win big"]
+  np.testing.assert_array_equal(ag["label"], [2, 1])
+  glue = datasets._catalog_examples("sst2_glue", "sst2_glue", "train")
+  assert glue["text"] == ["a fine film", "dull"] and glue["label"].dtype == np.int32
+  imdb = datasets._catalog_examples("imdb", "imdb", "train")
+  assert imdb["text"] == ["Great<br />movie"]
