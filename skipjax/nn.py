@@ -67,7 +67,8 @@ class GRUCell(nn.RNNCellBase):
   def cell_params(self, input_dim: int) -> cells.GRUParams:
     validation.check_positive_int("features", self.features)
     p = self.param("cell", lambda rng: cells.gru_init(
-        rng, input_dim, self.features, init=self.init_scheme, param_dtype=self.param_dtype)._asdict())
+        rng, input_dim, self.features, init=self.init_scheme,
+        param_dtype=self.param_dtype)._asdict())
     return cells.GRUParams(**p)
 
   @nn.compact

@@ -12,6 +12,9 @@ from skipjax import cells
 from skipjax import recurrence
 
 D, H = 3, 5
+# Jitted once per module: an eager lax.scan re-traces and re-compiles on every call.
+lstm_layer = jax.jit(recurrence.lstm_layer, static_argnames=("reverse", "unroll", "hoist_input"))
+gru_layer = jax.jit(recurrence.gru_layer, static_argnames=("reverse", "unroll"))
 
 
 def _lstm(seed=0, **kw):
@@ -29,8 +32,7 @@ def _normal(seed, shape):
 @pytest.mark.parametrize("batch_shape", [(), (4,), (2, 3)])
 def test_lstm_step_matches_numpy(batch_shape):
   p = _lstm()
-  x, c, h = _normal(1, batch_shape + (D,)), _normal(2, batch_shape + (H,)), _normal(3,
-                                                                                   batch_shape + (H,))
+  x, c, h = (_normal(i, batch_shape + (n,)) for i, n in ((1, D), (2, H), (3, H)))
   state, out = cells.lstm_step(p, cells.LSTMState(c=jnp.asarray(c), h=jnp.asarray(h)), x)
   want_c, want_h = np_lstm_step(p.w_i, p.w_h, p.b, c, h, x)
   np.testing.assert_allclose(state.c, want_c, atol=1e-5)
@@ -81,7 +83,7 @@ def test_bf16_params_keep_float32_state():
   p16 = _lstm(param_dtype=jnp.bfloat16)
   assert p16.w_i.dtype == p16.w_h.dtype == p16.b.dtype == jnp.bfloat16
   xs = jnp.asarray(_normal(1, (2, 20, D)))
-  (s32, hs32), (s16, hs16) = (recurrence.lstm_layer(p, xs) for p in (p32, p16))
+  (s32, hs32), (s16, hs16) = (lstm_layer(p, xs) for p in (p32, p16))
   assert hs16.dtype == s16.c.dtype == s16.h.dtype == jnp.float32
   np.testing.assert_allclose(hs16, hs32, atol=3e-2)
   np.testing.assert_allclose(s16.c, s32.c, atol=3e-2)
@@ -143,12 +145,12 @@ def test_gradients():
   x = jnp.asarray(_normal(1, (2, D)))
   with jax.enable_x64(True):
     p64, s64, x64 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), (p, state, x))
-    f = lambda p, s, x: cells.lstm_step(p, s, x)[0]
+    f = jax.jit(lambda p, s, x: cells.lstm_step(p, s, x)[0])
     jtu.check_grads(f, (p64, s64, x64), order=1, modes=["rev"])
     g = _gru()
     g64, h64 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), (g, state.h))
-    jtu.check_grads(lambda p, h, x: cells.gru_step(p, h, x)[0], (g64, h64, x64), order=1,
-                    modes=["rev"])
+    jtu.check_grads(jax.jit(lambda p, h, x: cells.gru_step(p, h, x)[0]), (g64, h64, x64),
+                    order=1, modes=["rev"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -169,8 +171,8 @@ def test_lstm_matches_torch_two_layers_and_bidirectional():
   for layer in range(2):
     fwd = cells.lstm_params_from_torch(sd, layer)
     bwd = cells.lstm_params_from_torch(sd, layer, suffix="_reverse")
-    s_f, hs_f = recurrence.lstm_layer(fwd, inputs)
-    s_b, hs_b = recurrence.lstm_layer(bwd, inputs, reverse=True)
+    s_f, hs_f = lstm_layer(fwd, inputs)
+    s_b, hs_b = lstm_layer(bwd, inputs, reverse=True)
     for k, s in enumerate((s_f, s_b)):
       np.testing.assert_allclose(s.h, h_n[2 * layer + k].numpy(), atol=1e-5)
       np.testing.assert_allclose(s.c, c_n[2 * layer + k].numpy(), atol=1e-5)
@@ -187,7 +189,7 @@ def test_gru_matches_torch_multi_step():
     want, h_n = net(torch.from_numpy(xs))
   inputs = jnp.asarray(xs)
   for layer in range(2):
-    h, inputs = recurrence.gru_layer(cells.gru_params_from_torch(net.state_dict(), layer), inputs)
+    h, inputs = gru_layer(cells.gru_params_from_torch(net.state_dict(), layer), inputs)
     np.testing.assert_allclose(h, h_n[layer].numpy(), atol=1e-5)
   np.testing.assert_allclose(inputs, want.numpy(), atol=1e-5)
 

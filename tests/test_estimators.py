@@ -33,7 +33,7 @@ def test_straight_through_round_forward_and_unit_gradient():
 
 def test_bernoulli_straight_through():
   probs = jnp.array([0.1, 0.5, 0.9])
-  u = est.bernoulli_straight_through(jax.random.key(0), jnp.broadcast_to(probs, (N, 3)))
+  u = jax.jit(est.bernoulli_straight_through)(jax.random.key(0), jnp.broadcast_to(probs, (N, 3)))
   assert set(np.unique(np.asarray(u))) <= {0.0, 1.0}
   _assert_frequencies(u, np.asarray(probs))
   w = jnp.array([1.0, -2.0, 3.0])
@@ -45,7 +45,8 @@ def test_bernoulli_straight_through():
 def test_categorical_straight_through():
   logits = jnp.array([1.0, 0.0, -1.0, 2.0])
   probs = np.asarray(jax.nn.softmax(logits))
-  y = est.categorical_straight_through(jax.random.key(0), jnp.broadcast_to(logits, (N, 4)))
+  y = jax.jit(est.categorical_straight_through)(jax.random.key(0),
+                                               jnp.broadcast_to(logits, (N, 4)))
   np.testing.assert_allclose(np.asarray(y).sum(-1), 1.0)
   assert set(np.unique(np.asarray(y))) <= {0.0, 1.0}
   _assert_frequencies(y, probs)
@@ -74,14 +75,17 @@ def _exact_grad_neg_expected_reward():
   return -p * (r - p @ r)
 
 
-def _reinforce_grads(key, baseline_fn):
-  """Per-sample gradients [N, 4] of reinforce_loss for actions drawn from pi."""
+@jax.jit
+def _reinforce_grads(key, baseline_params):
+  """Per-sample gradients [N, 4] of reinforce_loss for actions drawn from pi, with the baseline
+  `w . f + b` of features f drawn independently of the action (a constant when w = 0)."""
+  _, apply = est.linear_baseline()
   actions = jax.random.categorical(key, THETA, shape=(N,))
-  features = jax.random.normal(jax.random.fold_in(key, 1), (N, 2))  # independent of the action
+  features = jax.random.normal(jax.random.fold_in(key, 1), (N, 2))
 
   def sample_loss(theta, action, feature):
     log_probs = jax.nn.log_softmax(theta)[action][None]  # a sequence of T=1 decision
-    return est.reinforce_loss(log_probs, REWARD[action] - baseline_fn(feature))
+    return est.reinforce_loss(log_probs, REWARD[action] - apply(baseline_params, feature))
 
   return jax.vmap(jax.grad(sample_loss), in_axes=(None, 0, 0))(THETA, actions, features)
 
@@ -89,14 +93,15 @@ def _reinforce_grads(key, baseline_fn):
 def test_reinforce_unbiased_without_and_with_baselines():
   exact = _exact_grad_neg_expected_reward()
   ema_init, ema_update = est.ema_baseline(0.9)
-  ema = ema_update(ema_init(), REWARD[jax.random.categorical(jax.random.key(9), THETA, shape=(64,))])
-  lin_init, lin_apply = est.linear_baseline()
-  lin = lin_init(2)._replace(w=jnp.array([0.5, -1.0]), b=jnp.array(0.8))
-  baselines = {"none": lambda f: 0.0, "ema": lambda f: ema.value,
-               "linear": lambda f: lin_apply(lin, f)}
+  ema = ema_update(ema_init(), REWARD[jax.random.categorical(jax.random.key(9), THETA,
+                                                             shape=(64,))])
+  lin_init, _ = est.linear_baseline()
+  zero = lin_init(2)
+  baselines = {"none": zero, "ema": zero._replace(b=ema.value),
+               "linear": zero._replace(w=jnp.array([0.5, -1.0]), b=jnp.array(0.8))}
   std_errors = {}
-  for i, (name, fn) in enumerate(baselines.items()):
-    grads = np.asarray(_reinforce_grads(jax.random.key(i), fn), np.float64)
+  for i, (name, params) in enumerate(baselines.items()):
+    grads = np.asarray(_reinforce_grads(jax.random.key(i), params), np.float64)
     se = grads.std(axis=0) / np.sqrt(N)
     assert np.all(np.abs(grads.mean(axis=0) - exact) <= Z * se), (name, grads.mean(0), exact, se)
     std_errors[name] = se
@@ -123,7 +128,8 @@ def test_reinforce_loss_hand_value_mask_and_stop_gradient():
 
 def test_gumbel_softmax_hard_samples_follow_softmax():
   logits = jnp.array([1.0, 0.0, -1.0, 0.5])
-  y = est.gumbel_softmax(jax.random.key(0), jnp.broadcast_to(logits, (N, 4)), 1.0, hard=True)
+  y = jax.jit(est.gumbel_softmax, static_argnames="hard")(
+      jax.random.key(0), jnp.broadcast_to(logits, (N, 4)), 1.0, hard=True)
   assert set(np.unique(np.asarray(y))) <= {0.0, 1.0}
   np.testing.assert_allclose(np.asarray(y).sum(-1), 1.0)
   _assert_frequencies(y, np.asarray(jax.nn.softmax(logits)))

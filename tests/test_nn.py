@@ -22,8 +22,8 @@ def _xs():
 def test_lstm_cell_in_flax_rnn_equals_lstm_layer():
   rnn = nn.RNN(snn.LSTMCell(H, init_scheme="torch"), return_carry=True)
   xs = _xs()
-  variables = rnn.init(jax.random.key(0), xs)
-  carry, hs = rnn.apply(variables, xs)
+  variables = jax.jit(rnn.init)(jax.random.key(0), xs)
+  carry, hs = jax.jit(rnn.apply)(variables, xs)
   p = cells.LSTMParams(**variables["params"]["cell"]["cell"])
   state, want = recurrence.lstm_layer(p, xs)
   np.testing.assert_allclose(hs, want, atol=1e-6)
@@ -36,35 +36,35 @@ def test_lstm_cell_in_flax_rnn_equals_lstm_layer():
 def test_gru_cell_in_flax_rnn_equals_gru_layer():
   rnn = nn.RNN(snn.GRUCell(H), return_carry=True)
   xs = _xs()
-  variables = rnn.init(jax.random.key(1), xs)
-  carry, hs = rnn.apply(variables, xs)
+  variables = jax.jit(rnn.init)(jax.random.key(1), xs)
+  carry, hs = jax.jit(rnn.apply)(variables, xs)
   h, want = recurrence.gru_layer(cells.GRUParams(**variables["params"]["cell"]["cell"]), xs)
   np.testing.assert_allclose(hs, want, atol=1e-6)
   np.testing.assert_allclose(carry, h, atol=1e-6)
 
 
-@pytest.mark.parametrize("reverse", [False, True])
-def test_sequence_modules_equal_layers(reverse):
-  xs = _xs()
+def test_sequence_modules_equal_layers():
+  xs, reverse = _xs(), True  # reverse=True also checks the flag reaches the layer
+
   lstm = snn.LSTM(H, reverse=reverse, forget_bias=0.5)
-  variables = lstm.init(jax.random.key(2), xs, LENGTHS)
+  variables = jax.jit(lstm.init)(jax.random.key(2), xs, LENGTHS)
   p = cells.LSTMParams(**variables["params"]["cell"])
   np.testing.assert_allclose(p.b[H:2 * H], 0.5)  # forget_bias reaches the params
-  got = lstm.apply(variables, xs, LENGTHS)
+  got = jax.jit(lstm.apply)(variables, xs, LENGTHS)
   want = recurrence.lstm_layer(p, xs, LENGTHS, reverse=reverse)
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-6), got, want)
 
   gru = snn.GRU(H, reverse=reverse)
-  variables = gru.init(jax.random.key(3), xs, LENGTHS)
-  got = gru.apply(variables, xs, LENGTHS)
+  variables = jax.jit(gru.init)(jax.random.key(3), xs, LENGTHS)
+  got = jax.jit(gru.apply)(variables, xs, LENGTHS)
   want = recurrence.gru_layer(cells.GRUParams(**variables["params"]["cell"]), xs, LENGTHS,
                               reverse=reverse)
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-6), got, want)
 
 
 def test_param_dtype_and_init_scheme():
-  variables = snn.LSTM(H, param_dtype=jnp.bfloat16, init_scheme="torch").init(
-      jax.random.key(0), _xs())
+  module = snn.LSTM(H, param_dtype=jnp.bfloat16, init_scheme="torch")
+  variables = jax.jit(module.init)(jax.random.key(0), _xs())
   p = variables["params"]["cell"]
   assert p["w_i"].dtype == p["w_h"].dtype == jnp.bfloat16
   assert float(jnp.abs(p["w_h"].astype(jnp.float32)).max()) <= 1 / np.sqrt(H) + 1e-2

@@ -12,6 +12,10 @@ from skipjax import recurrence
 
 B, T, D, H = 3, 6, 2, 4
 LENGTHS = np.array([6, 3, 0], np.int32)
+# Jitted once per module: an eager lax.scan re-traces and re-compiles on every call. Input checks
+# on concrete values are tested on the un-jitted functions below.
+lstm_layer = jax.jit(recurrence.lstm_layer, static_argnames=("reverse", "unroll", "hoist_input"))
+gru_layer = jax.jit(recurrence.gru_layer, static_argnames=("reverse", "unroll"))
 
 
 def _xs(seed=0):
@@ -85,8 +89,8 @@ def test_lstm_layer_padding_invariance_against_numpy(reverse):
   h0 = np.random.default_rng(2).normal(size=(B, H)).astype(np.float32)
   init = cells.LSTMState(c=jnp.asarray(c0), h=jnp.asarray(h0))
   for hoist in (False, True):
-    state, hs = recurrence.lstm_layer(p, _with_garbage(xs, LENGTHS), LENGTHS, init,
-                                      reverse=reverse, hoist_input=hoist)
+    state, hs = lstm_layer(p, _with_garbage(xs, LENGTHS), LENGTHS, init, reverse=reverse,
+                           hoist_input=hoist)
     assert np.isfinite(np.asarray(hs)).all()
     for b, n in enumerate(LENGTHS):
       seq = xs[b, :n][::-1] if reverse else xs[b, :n]
@@ -101,16 +105,15 @@ def test_lstm_layer_padding_invariance_against_numpy(reverse):
 def test_lstm_layer_lengths_equal_truncated_runs_and_unroll():
   p = cells.lstm_init(jax.random.key(0), D, H)
   xs = _xs(3)
-  state, hs = recurrence.lstm_layer(p, xs, LENGTHS, unroll=3)
+  state, hs = lstm_layer(p, xs, LENGTHS, unroll=3)
   for b, n in enumerate(LENGTHS[:2]):
-    s_b, hs_b = recurrence.lstm_layer(p, xs[b:b + 1, :n])
+    s_b, hs_b = lstm_layer(p, xs[b:b + 1, :n])
     np.testing.assert_allclose(hs[b:b + 1, :n], hs_b, atol=1e-6)
     chex.assert_trees_all_close(jax.tree_util.tree_map(lambda a: a[b:b + 1], state), s_b,
                                 atol=1e-6)
   # Full-length lengths and lengths=None agree (the unmasked fast path).
   full = np.full(B, T, np.int32)
-  chex.assert_trees_all_close(recurrence.lstm_layer(p, xs, full),
-                              recurrence.lstm_layer(p, xs), atol=1e-6)
+  chex.assert_trees_all_close(lstm_layer(p, xs, full), lstm_layer(p, xs), atol=1e-6)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -118,8 +121,8 @@ def test_gru_layer_padding_invariance_against_numpy(reverse):
   p = cells.gru_init(jax.random.key(1), D, H, init="torch")
   xs = _xs(4)
   h0 = np.random.default_rng(5).normal(size=(B, H)).astype(np.float32)
-  h_final, hs = recurrence.gru_layer(p, _with_garbage(xs, LENGTHS), LENGTHS, jnp.asarray(h0),
-                                     reverse=reverse)
+  h_final, hs = gru_layer(p, _with_garbage(xs, LENGTHS), LENGTHS, jnp.asarray(h0),
+                          reverse=reverse)
   for b, n in enumerate(LENGTHS):
     seq = xs[b, :n][::-1] if reverse else xs[b, :n]
     h, want = np_gru_sequence(p, seq, h0[b])
@@ -133,7 +136,7 @@ def test_lengths_may_be_traced_under_jit():
   p = cells.lstm_init(jax.random.key(0), D, H)
   xs = _xs()
   eager = recurrence.lstm_layer(p, xs, LENGTHS)
-  jitted = jax.jit(recurrence.lstm_layer)(p, xs, jnp.asarray(LENGTHS))
+  jitted = lstm_layer(p, xs, jnp.asarray(LENGTHS))
   chex.assert_trees_all_close(eager, jitted, atol=1e-6)
 
 

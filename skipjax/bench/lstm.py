@@ -40,7 +40,7 @@ def _adam_step(loss_fn, optimizer):
 def run(quick: bool = False) -> list[harness.Row]:
   """Times every case at each batch size, interleaved; returns rows with Flax as the baseline."""
   if quick:
-    seq_len, dim, batches, repeats, rounds = 8, 8, (1, 2), 2, 1
+    seq_len, dim, batches, repeats, rounds = 4, 4, (2,), 2, 1
   else:
     seq_len, dim, batches, repeats, rounds = 400, 128, (1, 32), 20, 5
   hidden = dim

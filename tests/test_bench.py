@@ -1,0 +1,116 @@
+"""Tests of the benchmark harness (skipjax.bench.harness) and a --quick run of the lstm bench."""
+
+import json
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from skipjax.bench import harness
+
+
+def _timing(ms):
+  return harness.Timing(median_ms=ms, q25_ms=ms - 1, q75_ms=ms + 1, samples_ms=(ms,))
+
+
+FAKE_ROWS = [
+    harness.Row("lstm", 1, _timing(10.0)),
+    harness.Row("skip", 1, _timing(4.0), baseline="lstm", fraction_computed=0.3, flops=1e6,
+                extra={"accuracy": 0.9}),
+    harness.Row("lstm", 32, _timing(50.0)),
+    harness.Row("skip", 32, _timing(75.0), baseline="lstm", fraction_computed=0.5),
+]
+
+
+def test_time_ratios_from_fake_rows():
+  assert harness.time_ratios(FAKE_ROWS) == [None, 0.4, None, 1.5]
+
+
+def test_time_ratios_reject_missing_or_duplicate_baseline():
+  with pytest.raises(ValueError, match="no such case was timed at batch 32"):
+    harness.time_ratios(FAKE_ROWS[:2] + [harness.Row("skip", 32, _timing(1.0), "lstm")])
+  with pytest.raises(ValueError, match="duplicate row"):
+    harness.time_ratios(FAKE_ROWS + FAKE_ROWS[:1])
+
+
+def test_json_schema():
+  device = {"platform": "cpu", "device_kind": "cpu", "cpu_count": 2, "jax_version": "x"}
+  doc = json.loads(json.dumps(harness.to_json("fake", FAKE_ROWS, device)))
+  assert doc["bench"] == "fake" and doc["device"] == device
+  assert doc["rows"][1] == {"case": "skip", "batch": 1, "median_ms": 4.0, "iqr_ms": [3.0, 5.0],
+                            "baseline": "lstm", "time_ratio": 0.4, "fraction_computed": 0.3,
+                            "flops": 1e6, "accuracy": 0.9}
+  assert doc["rows"][0]["time_ratio"] is None and doc["rows"][0]["baseline"] is None
+  with pytest.raises(ValueError, match="clash"):
+    harness.row_dicts([harness.Row("a", 1, _timing(1.0), extra={"batch": 3})])
+  info = harness.device_info()
+  assert {"platform", "device_kind", "cpu_count", "jax_version"} <= set(info)
+
+
+def test_format_table_lists_every_row():
+  table = harness.format_table(FAKE_ROWS).splitlines()
+  assert table[0].split() == ["case", "batch", "median_ms", "iqr_ms", "time_ratio", "fraction",
+                              "flops"]
+  assert table[2].split()[:5] == ["skip", "1", "4.000", "3.000-5.000", "0.400"]
+  assert table[1].split()[4] == "-"
+
+
+def test_time_fn_excludes_warmup_and_blocks():
+  calls = []
+
+  def fn(x):
+    calls.append(None)
+    if len(calls) == 1:  # the first (compiling) call is slow and must not be timed
+      time.sleep(0.2)
+    return jnp.sin(x)
+
+  timing = harness.time_fn(fn, jnp.ones(3), warmup=1, repeats=5)
+  assert len(calls) == 6 and len(timing.samples_ms) == 5
+  assert timing.q25_ms <= timing.median_ms <= timing.q75_ms < 150
+  assert timing.median_ms == float(np.median(timing.samples_ms))
+  with pytest.raises(ValueError, match="repeats"):
+    harness.time_fn(fn, 1.0, repeats=0)
+  timings = harness.time_interleaved({"a": (jax.jit(jnp.cos), (jnp.ones(2),)),
+                                      "b": (fn, (jnp.ones(2),))}, repeats=4, rounds=2)
+  assert sorted(timings) == ["a", "b"] and len(timings["a"].samples_ms) == 4
+
+
+def test_available_lists_modules_and_unknown_name_errors(capsys):
+  names = harness.available()
+  assert "lstm" in names and "harness" not in names and "__main__" not in names
+  with pytest.raises(SystemExit):
+    harness.main(["no_such_bench"])
+  assert "available: " in capsys.readouterr().err
+  with pytest.raises(ValueError, match="unknown benchmark 'nope'; available: .*lstm"):
+    harness.run_benchmark("nope")
+
+
+def test_lstm_quick_run_writes_json(tmp_path, capsys):
+  path = tmp_path / "out" / "lstm.json"
+  assert harness.main(["lstm", "--quick", "--json", str(path)]) == 0
+  doc = json.loads(path.read_text())
+  assert doc["bench"] == "lstm" and doc["device"]["platform"] == jax.default_backend()
+  cases = {(r["case"], r["batch"]) for r in doc["rows"]}
+  for case in ("flax_lstm", "skipjax_lstm", "skipjax_lstm_hoisted", "flax_lstm_adam",
+               "skipjax_lstm_adam", "skipjax_lstm_hoisted_adam"):
+    assert (case, 2) in cases
+  for row in doc["rows"]:
+    assert row["median_ms"] > 0 and row["flops"] > 0 and row["fraction_computed"] == 1.0
+    if row["baseline"] is None:
+      assert row["time_ratio"] is None
+    else:
+      base = next(r for r in doc["rows"]
+                  if r["case"] == row["baseline"] and r["batch"] == row["batch"])
+      assert row["time_ratio"] == pytest.approx(row["median_ms"] / base["median_ms"])
+  assert "skipjax_lstm" in capsys.readouterr().out
+
+
+def test_command_line_entry_point():
+  out = subprocess.run([sys.executable, "-m", "skipjax.bench", "not_a_bench"],
+                       capture_output=True, text=True, timeout=120, check=False)
+  assert out.returncode == 2
+  assert "unknown benchmark 'not_a_bench'" in out.stderr and "lstm" in out.stderr
