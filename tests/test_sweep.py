@@ -77,6 +77,22 @@ def test_sweep_matches_each_setting_trained_alone():
   assert min(np.abs(heads[i] - heads[j]).max() for i in range(4) for j in range(i)) > 1e-4
 
 
+def test_settings_looped_in_chunks_match_vmapped():
+  params, batches = _problem()
+  settings = sweep_lib.grid(learning_rate=[0.01, 0.05], penalty=[0.0, 0.5])
+  results = []
+  for per_call in (None, 3):  # 3 does not divide S = 4: a chunk of 3, then the remainder
+    state = sweep_lib.init_sweep_state(params, OPTIMIZER, settings)
+    results.append(sweep_lib.sweep(penalised_loss, OPTIMIZER, state, batches[:2],
+                                   jax.random.PRNGKey(3), settings_per_call=per_call))
+  (vmapped, h_vmapped), (looped, h_looped) = results
+  np.testing.assert_allclose(h_looped["loss"], h_vmapped["loss"], rtol=1e-5)
+  for a, b in zip(jax.tree.leaves(looped.params), jax.tree.leaves(vmapped.params)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match="settings_per_call"):
+    sweep_lib.make_sweep_step(lambda s, b, k: (s, {}), settings_per_call=0)
+
+
 def test_stacked_params_one_init_per_seed():
   params, batches = _problem()
   keys = jax.random.split(jax.random.PRNGKey(1), 4)

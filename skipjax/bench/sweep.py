@@ -5,6 +5,8 @@ training step of all 8 settings on the same batch):
 - `sequential_8` (baseline): the jitted single-setting train step called 8 times, once per
   setting's TrainState (one compiled program; the rate lives in each opt_state).
 - `vmapped_8`: `sweep.make_sweep_step` jitted: the 8 settings in one call of one program.
+- `looped_8`: `make_sweep_step(..., settings_per_call=1)`: one program that loops over the 8
+  settings (`lax.map`): no batching, but one dispatch per step.
 
 `time_ratio` < 1 means the vmapped sweep is faster. On an accelerator the 8 small programs become
 one batched program (8x the matmul rows); on a CPU with 2 cores both saturate the cores, so the
@@ -39,8 +41,9 @@ def run(quick: bool = False) -> list[harness.Row]:
   optimizer = optim.make_optimizer("adam", 1e-3, clip_norm=1.0)
   # No donation: the timer calls each function repeatedly on the same state.
   single_step = jax.jit(step_lib.make_train_step(classifier.loss_fn, optimizer))
-  sweep_step = jax.jit(sweep_lib.make_sweep_step(
-      step_lib.make_train_step(classifier.loss_fn, optimizer)))
+  train_step = step_lib.make_train_step(classifier.loss_fn, optimizer)
+  sweep_step = jax.jit(sweep_lib.make_sweep_step(train_step))
+  looped_step = jax.jit(sweep_lib.make_sweep_step(train_step, settings_per_call=1))
   stacked = sweep_lib.init_sweep_state(params, optimizer, {"learning_rate": learning_rates})
   singles = [sweep_lib.select(stacked, s) for s in range(NUM_SETTINGS)]
 
@@ -57,12 +60,14 @@ def run(quick: bool = False) -> list[harness.Row]:
     batch = jax.device_put(batch)
     timings = harness.time_interleaved(
         {"sequential_8": (sequential, (singles, batch, key)),
-         "vmapped_8": (sweep_step, (stacked, batch, key))}, repeats=repeats, rounds=rounds)
+         "vmapped_8": (sweep_step, (stacked, batch, key)),
+         "looped_8": (looped_step, (stacked, batch, key))}, repeats=repeats, rounds=rounds)
     flops = 3 * NUM_SETTINGS * batch_size * seq_len * classifier.step_flops(params)
     extra = {"settings": NUM_SETTINGS, "seq_len": seq_len, "hidden_dim": hidden,
              "embed_dim": embed}
     rows.append(harness.Row("sequential_8", batch_size, timings["sequential_8"], None, 1.0,
                             flops, extra=extra))
-    rows.append(harness.Row("vmapped_8", batch_size, timings["vmapped_8"], "sequential_8", 1.0,
-                            flops, extra=extra))
+    for case in ("vmapped_8", "looped_8"):
+      rows.append(harness.Row(case, batch_size, timings[case], "sequential_8", 1.0, flops,
+                              extra=extra))
   return rows

@@ -12,7 +12,9 @@ Every setting is a TrainState whose leaves gain a leading settings axis S: loss 
 `vmap(train_step, in_axes=(0, None, None))`: all settings see the same batch and the same key, so
 setting s follows exactly the trajectory of a single run with its values (common random numbers:
 differences between settings are not sampling noise). On an accelerator the S small programs
-become one batched program; on a CPU with few cores the gain is smaller (see bench/sweep.py).
+become one batched program. On a CPU the batched backward pass can be slower than S separate
+ones (bench/sweep.py); `settings_per_call=1` then loops over the settings inside the one
+compiled program instead.
 
 vmap turns data-dependent `lax.cond` into `select` (both branches run), so models whose savings
 come from skipping work save nothing inside a sweep; the numbers they learn are unchanged.
@@ -28,7 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax import lax
 
+from skipjax import validation
 from skipjax.train import optim
 from skipjax.train import step as step_lib
 from skipjax.train.state import TrainState
@@ -106,12 +110,27 @@ def init_sweep_state(params: Any, optimizer: optax.GradientTransformation,
   return state._replace(hparams=new_hparams, opt_state=opt_state)
 
 
-def make_sweep_step(train_step: step_lib.TrainStep) -> step_lib.TrainStep:
+def make_sweep_step(train_step: step_lib.TrainStep, settings_per_call: int | None = None
+                    ) -> step_lib.TrainStep:
   """`vmap(train_step)` over the settings axis of the state; batch and key shared.
 
-  Returns `(state [S, ...], batch, key) -> (state [S, ...], metrics {name: [S]})`, unjitted.
+  Args:
+    train_step: from `step.make_train_step`.
+    settings_per_call: None (default) vmaps all S settings at once. k >= 1 runs them k at a time
+      in a loop inside the same program (`lax.map(..., batch_size=k)`); k = 1 is a plain loop,
+      which on CPUs can beat the batched program (vmapped matmuls of the backward pass are slower
+      there, see bench/sweep.py), and a smaller k bounds memory on accelerators.
+  Returns:
+    `(state [S, ...], batch, key) -> (state [S, ...], metrics {name: [S]})`, unjitted.
   """
-  return jax.vmap(train_step, in_axes=(0, None, None))
+  if settings_per_call is None:
+    return jax.vmap(train_step, in_axes=(0, None, None))
+  validation.check_positive_int("settings_per_call", settings_per_call)
+
+  def sweep_step(state, batch, key):
+    return lax.map(lambda s: train_step(s, batch, key), state, batch_size=settings_per_call)
+
+  return sweep_step
 
 
 def select(tree: Any, index: int) -> Any:
@@ -120,22 +139,25 @@ def select(tree: Any, index: int) -> Any:
 
 
 @functools.lru_cache(maxsize=16)
-def _jitted_sweep_step(loss_fn: step_lib.LossFn,
-                       optimizer: optax.GradientTransformation) -> step_lib.TrainStep:
+def _jitted_sweep_step(loss_fn: step_lib.LossFn, optimizer: optax.GradientTransformation,
+                       settings_per_call: int | None) -> step_lib.TrainStep:
   # Cached so that calling `sweep` again (e.g. once per epoch) reuses the compiled program.
-  return step_lib.jit_train_step(make_sweep_step(step_lib.make_train_step(loss_fn, optimizer)))
+  return step_lib.jit_train_step(make_sweep_step(step_lib.make_train_step(loss_fn, optimizer),
+                                                 settings_per_call))
 
 
 def sweep(loss_fn: step_lib.LossFn, optimizer: optax.GradientTransformation, state: TrainState,
-          batches: Iterable[Any], key: Array) -> tuple[TrainState, dict[str, np.ndarray]]:
+          batches: Iterable[Any], key: Array, *, settings_per_call: int | None = None
+          ) -> tuple[TrainState, dict[str, np.ndarray]]:
   """Trains every setting of `state` on `batches` with one jitted, vmapped step.
 
   Step i uses key `fold_in(key, i)` for every setting (as a single run with the same key would);
   to continue a sweep in chunks, pass a new key per chunk. The compiled step is cached per
-  (loss_fn, optimizer) pair. `state` is donated: use the returned one.
+  (loss_fn, optimizer, settings_per_call). `state` is donated: use the returned one.
+  settings_per_call: see `make_sweep_step` (None: all settings vmapped at once).
   Returns the final stacked state and each metric's history as float32 [num_steps, S].
   """
-  sweep_step = _jitted_sweep_step(loss_fn, optimizer)
+  sweep_step = _jitted_sweep_step(loss_fn, optimizer, settings_per_call)
   history = []
   for i, batch in enumerate(batches):
     state, metrics = sweep_step(state, batch, jax.random.fold_in(key, i))
