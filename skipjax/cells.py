@@ -92,7 +92,8 @@ def lstm_init(key: Array, input_dim: int, hidden_dim: int, *, forget_bias: float
     key: PRNG key.
     input_dim: D, size of x_t.
     hidden_dim: H, size of h_t and c_t.
-    forget_bias: added to the forget-gate bias (Jozefowicz et al. 2015); 0 with init="torch".
+    forget_bias: added to the forget-gate bias (Jozefowicz et al. 2015) with either init; pass
+      0 with init="torch" to get torch's initial distribution.
     init: "default" (Glorot-uniform input weights, orthogonal recurrent blocks, zero bias plus
       forget_bias) or "torch" (U(-1/sqrt(H), 1/sqrt(H)) everywhere, as torch.nn.LSTM).
     param_dtype: storage dtype of the parameters (float32 or bfloat16).
