@@ -330,9 +330,10 @@ def infer(params: LSTMJumpParams, inputs: Array, lengths: Array | None = None, *
           head: Head = default_head, unroll: int = 1) -> LSTMJumpOutput:
   """Greedy (or forced) reading in a `lax.while_loop` over chunks that computes only what it reads.
 
-  Each example has its own read pointer; a chunk's tokens are gathered per example and only they
-  are embedded and projected (one [B, R, E] x [E, 4H] matmul per full chunk; a chunk cut short by
-  the end reads token by token, so nothing past any example's end is computed at batch 1). The
+  Each example has its own read pointer; a chunk's R tokens are gathered per example and only
+  they are embedded and projected (one [B, R, E] x [E, 4H] matmul per full chunk; a chunk cut
+  short by the end projects and steps token by token, so nothing past any example's end is
+  computed at batch 1: only its R embedding rows are fetched). The
   loop ends when every example is done, so a batch costs its longest reader's work. At batch 1
   a full chunk runs unmasked. Same results as `apply` with the same decisions (tested).
   Not differentiable (reverse mode cannot go through `while_loop`).
@@ -346,17 +347,18 @@ def infer(params: LSTMJumpParams, inputs: Array, lengths: Array | None = None, *
   forced = _forced_time_major(forced_jumps, batch, num_jumps)
   lstm = params.lstm
 
-  def full_chunk(state, idx, valid, n):
+  # The branches take the gathered chunk, not the embedding table: a large table among a
+  # conditional's operands cost a copy per chunk on CPU.
+  def full_chunk(state, xs, valid, n):
     del n
-    x_proj = cells.lstm_input_projection(lstm, _gather_inputs(params, inputs, idx))
+    x_proj = cells.lstm_input_projection(lstm, xs)
     # At batch 1 the one example is active and reads all R tokens: no masking needed.
     return _read_chunk(lstm, state, x_proj, None if batch == 1 else valid, unroll)
 
-  def partial_chunk(state, idx, valid, n):
+  def partial_chunk(state, xs, valid, n):
     def step(r, state):
-      x_proj = cells.lstm_input_projection(
-          lstm, _gather_inputs(params, inputs, lax.dynamic_slice_in_dim(idx, r, 1, axis=1)))
-      new, _ = cells.lstm_step_projected(lstm, state, x_proj[:, 0])
+      x_proj = cells.lstm_input_projection(lstm, lax.dynamic_index_in_dim(xs, r, 1, False))
+      new, _ = cells.lstm_step_projected(lstm, state, x_proj)
       if batch == 1:
         return new
       return recurrence.masked_update(lax.dynamic_index_in_dim(valid, r, 1, keepdims=False),
@@ -367,7 +369,8 @@ def infer(params: LSTMJumpParams, inputs: Array, lengths: Array | None = None, *
     idx, valid = _chunk_positions(c.ptr, lengths, read_size)
     counts = jnp.sum(valid, axis=1, dtype=jnp.int32)
     n = jnp.max(counts)
-    state = lax.cond(n == read_size, full_chunk, partial_chunk, c.state, idx, valid, n)
+    xs = _gather_inputs(params, inputs, idx)  # [B, R, E]; rows past an end are never used
+    state = lax.cond(n == read_size, full_chunk, partial_chunk, c.state, xs, valid, n)
     logits = layers.dense(params.jump, state.h)
     if forced_jumps is not None:
       kappa = lax.dynamic_index_in_dim(forced, c.chunk, 0, keepdims=False)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import np_lstm_sequence
 from skipjax import cells
 from skipjax import layers
 from skipjax import lstm_jump
@@ -55,21 +56,12 @@ def _positions(read_mask_row):
   return list(np.nonzero(np.asarray(read_mask_row))[0])
 
 
-def _sigmoid(x):
-  return 1.0 / (1.0 + np.exp(-x))
-
-
 def reference_final_h(params, inputs_row, positions):
-  """NumPy LSTM (torch gate order i, f, g, o) over the tokens at `positions` only."""
-  lstm = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), params.lstm)
-  rows = np.asarray(inputs_row)[list(positions)]
-  xs = rows if params.embedding is None else np.asarray(params.embedding, np.float64)[rows]
-  h = c = np.zeros(lstm.w_h.shape[0])
-  for x in xs:
-    i, f, g, o = np.split(x @ lstm.w_i + h @ lstm.w_h + lstm.b, 4)
-    c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-    h = _sigmoid(o) * np.tanh(c)
-  return h
+  """h after a NumPy LSTM (conftest, float64) over the tokens at `positions` only."""
+  rows = np.asarray(inputs_row)[np.asarray(positions, int)]
+  xs = rows if params.embedding is None else np.asarray(params.embedding)[rows]
+  zeros = np.zeros(params.lstm.w_h.shape[0])
+  return np_lstm_sequence(params.lstm, xs, zeros, zeros)[1]
 
 
 # Hand-worked cases, all with T = 12: (length, N, decisions, 1-indexed tokens read, decisions
