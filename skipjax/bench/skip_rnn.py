@@ -101,22 +101,32 @@ def _cases(name, batch, quick, key):
 
 
 def run(quick: bool = False) -> list[harness.Row]:
-  """Times every case of both settings at batch 1 and 32, interleaved per setting and batch."""
-  repeats, rounds = (2, 1) if quick else (40, 8)
+  """Times every case of both settings at batch 1 and 32, interleaved per setting and batch.
+
+  Besides the median (the harness's `time_ratio`), each row carries `min_ms` and, for the
+  jumping cases, `min_time_ratio` (fastest call / fastest baseline call): on a loaded machine the
+  minimum is the better estimate of the uncontended time. `meets_target` judges the median,
+  `meets_target_min` the minimum.
+  """
   rows = []
   for name in ("mnist784", "imdb400"):
     for batch in ((1, 2) if quick else (1, 32)):
+      if quick:
+        repeats, rounds = 2, 1
+      else:
+        repeats, rounds = (100, 20) if batch == 1 else (30, 10)
       cases = _cases(name, batch, quick, jax.random.key(batch))
       timings = harness.time_interleaved({c: (fn, args) for c, (fn, args, _, _) in cases.items()},
                                          repeats=repeats, rounds=rounds)
-      base = timings["lstm"].median_ms
+      base, base_min = timings["lstm"].median_ms, min(timings["lstm"].samples_ms)
       for case, (_, _, fraction, flops) in cases.items():
         timing = timings[case]
-        extra = {"setting": name}
+        extra = {"setting": name, "min_ms": min(timing.samples_ms)}
         if case.startswith("skip_lstm_jump"):
-          ratio = timing.median_ms / base
+          ratio, ratio_min = timing.median_ms / base, extra["min_ms"] / base_min
           extra.update(target_ratio=1.25 * fraction, ratio_over_fraction=ratio / fraction,
-                       meets_target=bool(ratio <= 1.25 * fraction))
+                       meets_target=bool(ratio <= 1.25 * fraction), min_time_ratio=ratio_min,
+                       meets_target_min=bool(ratio_min <= 1.25 * fraction))
         rows.append(harness.Row(f"{name}/{case}", batch, timing,
                                 None if case == "lstm" else f"{name}/lstm", fraction, flops,
                                 extra=extra))
@@ -130,7 +140,8 @@ def summary(rows: list[harness.Row]) -> str:
   for row in rows:
     if "skip_lstm_jump" in row.case:
       ratio = ratios[(row.case, row.batch)]
-      lines.append(f"{row.case} batch {row.batch}: time ratio {ratio:.3f} at fraction "
-                   f"{row.fraction_computed:.3f} = {ratio / row.fraction_computed:.2f} x fraction"
-                   f" (target <= 1.25 x: {'met' if row.extra['meets_target'] else 'NOT met'})")
+      lines.append(f"{row.case} batch {row.batch}: time ratio {ratio:.3f} (of minima "
+                   f"{row.extra['min_time_ratio']:.3f}) at fraction {row.fraction_computed:.3f}"
+                   f" = {ratio / row.fraction_computed:.2f} x fraction (target <= 1.25 x: "
+                   f"{'met' if row.extra['meets_target'] else 'NOT met'})")
   return "\n".join(lines)
