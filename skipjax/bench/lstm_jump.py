@@ -20,17 +20,16 @@ Targets (issue 6): at batch 1, time_ratio <= 1.25 x fraction read; at batch 32 w
 (same fraction for every example), speed-up 1 / time_ratio >= 3. Each jump row carries
 `target` (a description), `target_value`, and `target_met`.
 
-Wall-clock is what the targets are about, but on a machine shared with other jobs it mostly
-measures the scheduler; every row also carries `cpu_ms` (median process CPU time per call, taken
-interleaved like the wall-clock) and `cpu_time_ratio` against the baseline, which contention
-inflates much less. Both are printed; judge the targets on a quiet machine.
+The targets are judged on the medians. On a machine shared with other jobs the medians mostly
+measure the scheduler, so every row also carries `min_ms` (the fastest call) and
+`time_ratio_min` (fastest against fastest), which contention inflates much less, and
+`target_met_min` by that ratio. Judge the targets on a quiet machine.
 FLOPs are analytic (`lstm_jump.flops`; the baseline `T * B * lstm_step_flops(E, H)` + head).
 """
 
 from __future__ import annotations
 
 import functools
-import time
 
 import jax
 import jax.numpy as jnp
@@ -54,19 +53,6 @@ def _lstm_forward(params: lstm_jump.LSTMJumpParams, ids: jax.Array) -> jax.Array
 
 def _forced(batch: int, num_jumps: int, kappa: int) -> jax.Array:
   return jnp.full((batch, num_jumps), kappa, jnp.int32)
-
-
-def _cpu_times(calls, *, repeats: int, rounds: int) -> dict[str, float]:
-  """Median process CPU milliseconds per call, the calls interleaved over `rounds` rounds (all
-  already compiled)."""
-  samples = {name: [] for name in calls}
-  for _ in range(rounds):
-    for name, (fn, args) in calls.items():
-      for _ in range(max(1, repeats // rounds)):
-        start = time.process_time()
-        jax.block_until_ready(fn(*args))
-        samples[name].append((time.process_time() - start) * 1e3)
-  return {name: float(np.median(s)) for name, s in samples.items()}
 
 
 def run(quick: bool = False) -> list[harness.Row]:
@@ -108,27 +94,30 @@ def run(quick: bool = False) -> list[harness.Row]:
                                    (params, ids, forced))
       outs["jump_masked_f1/6"] = calls["jump_masked_f1/6"][0](params, ids, forced)
     timings = harness.time_interleaved(calls, repeats=repeats, rounds=rounds)
-    cpu_ms = _cpu_times(calls, repeats=repeats, rounds=rounds)
+    min_ms = {name: min(t.samples_ms) for name, t in timings.items()}
 
     lstm_flops = (seq_len * batch * cells.lstm_step_flops(dim, dim)
                   + batch * 2 * dim * 2)
     rows.append(harness.Row("lstm", batch, timings["lstm"], None, 1.0, lstm_flops,
-                            extra=dict(settings, cpu_ms=cpu_ms["lstm"])))
+                            extra=dict(settings, min_ms=min_ms["lstm"])))
     base_ms = timings["lstm"].median_ms
     for case, out in outs.items():
       read = np.asarray(out.read_mask).sum(axis=1) / seq_len
       mean_read, max_read = float(read.mean()), float(read.max())
       ratio = timings[case].median_ms / base_ms
       extra = dict(settings, read_fraction_mean=mean_read, read_fraction_max=max_read,
-                   speed_up=1.0 / ratio, cpu_ms=cpu_ms[case],
-                   cpu_time_ratio=cpu_ms[case] / cpu_ms["lstm"])
+                   speed_up=1.0 / ratio, min_ms=min_ms[case],
+                   time_ratio_min=min_ms[case] / min_ms["lstm"])
+      ratio_min = extra["time_ratio_min"]
       if case == "jump_f1/6" or (case != "jump_masked_f1/6" and batch == 1):
         if batch == 1:
           extra.update(target="time_ratio <= 1.25 x read fraction",
-                       target_value=1.25 * mean_read, target_met=bool(ratio <= 1.25 * mean_read))
+                       target_value=1.25 * mean_read, target_met=bool(ratio <= 1.25 * mean_read),
+                       target_met_min=bool(ratio_min <= 1.25 * mean_read))
         else:
           extra.update(target="speed-up >= 3 at read fraction 1/6", target_value=3.0,
-                       target_met=bool(1.0 / ratio >= 3.0))
+                       target_met=bool(1.0 / ratio >= 3.0),
+                       target_met_min=bool(1.0 / ratio_min >= 3.0))
       fraction, flops = mean_read, float(lstm_jump.flops(params, out))
       if case == "jump_masked_f1/6":  # computes (N + 1) R steps whatever it reads
         steps = min(seq_len, (num_jumps + 1) * read_size)
