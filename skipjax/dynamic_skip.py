@@ -79,12 +79,18 @@ def skip_buffer_init(state: cells.LSTMState, num_skips: int) -> SkipBuffer:
   return SkipBuffer(c=put(state.c), h=put(state.h), count=jnp.ones((batch,), jnp.int32))
 
 
+def _select_slot(x: Array, at_slot: Array) -> Array:
+  """x[b, slot_b] from x [B, K, H] and a one-hot at_slot [B, K] (bool): exact, and cheaper to
+  compile and differentiate than a gather."""
+  return jnp.sum(jnp.where(at_slot[..., None], x, 0.0), axis=1)
+
+
 def skip_buffer_read(buf: SkipBuffer, k: Array) -> cells.LSTMState:
   """s_{t-k} for each example: k [B] int in 1..K (k = 1 is the previous state). [B, H] each."""
   num_skips = buf.h.shape[1]
-  slot = jnp.mod(buf.count - k, num_skips)[:, None, None]
-  take = lambda x: jnp.take_along_axis(x, slot, axis=1)[:, 0]
-  return cells.LSTMState(c=take(buf.c), h=take(buf.h))
+  slot = jnp.mod(buf.count - k, num_skips)
+  at_slot = jnp.arange(num_skips)[None, :] == slot[:, None]
+  return cells.LSTMState(c=_select_slot(buf.c, at_slot), h=_select_slot(buf.h, at_slot))
 
 
 def skip_buffer_valid(buf: SkipBuffer) -> Array:
@@ -97,7 +103,8 @@ def skip_buffer_history(buf: SkipBuffer) -> cells.LSTMState:
   """All K states ordered by k = 1..K: c, h of [B, K, H] (entries with k > count are stale)."""
   num_skips = buf.h.shape[1]
   slots = jnp.mod(buf.count[:, None] - jnp.arange(1, num_skips + 1)[None, :], num_skips)
-  take = lambda x: jnp.take_along_axis(x, slots[:, :, None], axis=1)
+  at_slot = slots[:, :, None] == jnp.arange(num_skips)[None, None, :]  # [B, k, slot]
+  take = lambda x: jnp.sum(jnp.where(at_slot[..., None], x[:, None], 0.0), axis=2)
   return cells.LSTMState(c=take(buf.c), h=take(buf.h))
 
 
@@ -193,7 +200,7 @@ def dynamic_skip_layer(params: DynamicSkipParams, xs: Array, lengths: Array | No
                        forced_skips: Array | None = None, initial: SkipBuffer | None = None,
                        reverse: bool = False,
                        unroll: int = 1) -> tuple[SkipBuffer, DynamicSkipOutput]:
-  """Runs the LSTM with dynamic skip connections over a batch (Gui et al. 2019, eqs. 3-6).
+  """Runs the LSTM with dynamic skip connections over a batch (Gui et al. 2019).
 
   Args:
     params: DynamicSkipParams; K = params.agent.w_out.shape[1].
@@ -252,7 +259,8 @@ def dynamic_skip_layer(params: DynamicSkipParams, xs: Array, lengths: Array | No
       choice = jnp.clip(inp["forced"], 1, jnp.minimum(buf.count, num_skips))
     choice = choice.astype(jnp.int32)
     log_pi = jax.nn.log_softmax(logits, axis=-1)
-    log_prob = jnp.take_along_axis(log_pi, (choice - 1)[:, None], axis=-1)[:, 0]
+    chosen = jnp.arange(1, num_skips + 1)[None, :] == choice[:, None]
+    log_prob = jnp.sum(jnp.where(chosen, log_pi, 0.0), axis=-1)
     ent = -jnp.sum(jnp.exp(log_pi) * log_pi, axis=-1)
     mixed = _mix(lam, skip_buffer_read(buf, choice), prev)
     state, h = cells.lstm_step_projected(p.lstm, mixed, inp["x_proj"])
@@ -492,7 +500,7 @@ def _run_layer(config, layer, p, xs, lengths, key, lam, mode, initial, reverse):
 
 
 def _dropout(key, x, rate, train):
-  if not train:
+  if not train or rate is None:  # no 'dropout' hparam: no dropout ops in the graph at all
     return x
   keep = 1.0 - rate
   return jnp.where(jax.random.bernoulli(key, keep, x.shape), x / keep, 0.0)
@@ -508,12 +516,13 @@ def apply(params: dict[str, Any], config: ModelConfig, inputs: Array, lengths: A
     lengths: [B] int.
     key: PRNG key (agent samples, dropout); only used when train=True.
     hparams: 'lam' (default 1.0 for fixed/attention/dynamic cells; the paper's lam), 'dropout'
-      (rate on the inputs of every layer and of the output layer, Zaremba et al. 2014; default 0).
+      (rate on the inputs of every layer and of the output layer, Zaremba et al. 2014; absent:
+      no dropout).
     train: sample the agent and apply dropout; False: greedy agent, no dropout.
     carries: per-layer initial carries of the forward layers (None: zeros).
   """
   lam = jnp.asarray(hparams.get("lam", 1.0), jnp.float32)
-  rate = jnp.asarray(hparams.get("dropout", 0.0), jnp.float32)
+  rate = hparams.get("dropout")
   mode = "sample" if train else "greedy"
   if config.vocab_size:
     xs = layers.embed(params["embed"], inputs)
@@ -638,7 +647,7 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True):
     weights = jnp.asarray(batch.get("weights", batch.get("mask", jnp.ones((b,)))), jnp.float32)
     carries = model_state.get("carries") if config.carry_state else None
     out = apply(params, config, inputs, lengths, key, hparams, train=train, carries=carries)
-    rate = jnp.asarray(hparams.get("dropout", 0.0), jnp.float32)
+    rate = hparams.get("dropout")
     k_out = jax.random.fold_in(key, 10 ** 6)
     seq_mask = recurrence.sequence_mask(lengths, t).astype(jnp.float32)
     step_mask = seq_mask * weights[:, None]
