@@ -4,6 +4,8 @@ Not a test module: the scripts `_mp_*.py` import it (their own folder is on sys.
 the tests, so the subprocesses and the single-device reference train exactly the same thing.
 """
 
+import functools
+
 import jax
 import numpy as np
 
@@ -35,6 +37,7 @@ def make_problem():
   return params, optimizer, classifier.loss_fn, batches, keys
 
 
+@functools.lru_cache(maxsize=1)  # shared by test_parallel and test_multiprocess (do not mutate)
 def train_single_device():
   """Reference: the plain jitted train step on whole global batches.
 
