@@ -3,9 +3,9 @@ size reading every token, timed side by side (interleaved) in the same run.
 
 Setting (IMDB-like, untrained weights; speed does not depend on training): token ids, T = 480,
 vocabulary 10000, E = H = 128, 2 classes, K = 60, R = 10, N = 20; batch 1 and 32, no padding.
-Each side runs its fastest scan form on CPU: the baseline `lstm_layer` default (one stacked
-[x; h] matmul per step, unroll 1: unrolling it was slower), the jump reader's chunk of R steps
-fully unrolled (its input projection is one [R, E] x [E, 4H] matmul per chunk).
+Each side runs its fastest form measured on CPU: the plain LSTM at unroll 1 (unroll 4 was
+slower), the jump reader's chunk of R steps fully unrolled (its input projection is one
+[R, E] x [E, 4H] matmul per chunk).
 
 Cases at each batch size:
 - `lstm_layer`: embedding + `recurrence.lstm_layer` over all T tokens + dense head.
@@ -18,7 +18,7 @@ Cases at each batch size:
 - `jump_f1/3`: the same with kappa = 2R + 1 (1/3 read; at batch 1 held to the same rule).
 - `jump_greedy`: `lstm_jump.infer` with the untrained model's own greedy decisions.
 - `jump_masked_f1/6` (full runs only): `lstm_jump.apply`, the masked training scan with the same
-  forced decisions: it computes all (N + 1) R steps, so masking saves nothing.
+  forced decisions: it computes all (N + 1) R steps whatever it reads (its `fraction_computed`).
 
 Targets (issue 6): at batch 1, time_ratio <= 1.25 x fraction read; at batch 32 with 1/6 read
 (same fraction for every example), speed-up 1 / time_ratio >= 3. Each jump row carries
