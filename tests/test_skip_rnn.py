@@ -207,7 +207,7 @@ def test_budget_loss_counts_only_real_steps():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cell,num_layers", [("lstm", 1), ("lstm", 2), ("gru", 2)])
+@pytest.mark.parametrize("cell,num_layers", [("lstm", 1), ("lstm", 2), ("gru", 1)])
 def test_while_loop_inference_equals_masked(cell, num_layers):
   p = _random_params(jax.random.key(12), 3, 5, num_layers, cell)
   xs = jax.random.normal(jax.random.key(13), (4, 16, 3))
@@ -301,8 +301,8 @@ def test_loss_fn_protocol(task, skip):
 def test_flax_modules_match_pure_functions():
   xs = jax.random.normal(jax.random.key(21), (4, 16, 3))
   lengths = jnp.array([16, 5, 0, 9])
-  for module in (sr.SkipLSTM(5, num_layers=2, init_scheme="torch"),
-                 sr.SkipGRU(5, init_scheme="torch")):
+  for module in (sr.SkipLSTM(5, init_scheme="torch"),
+                 sr.SkipGRU(5, num_layers=2, init_scheme="torch")):  # stacked GRU: infer == masked
     variables = jax.jit(module.init)(jax.random.key(22), xs)
     p = variables["params"]["skip"]
     out = jax.jit(module.apply)(variables, xs, lengths)
