@@ -119,8 +119,9 @@ def lstm_init(key: Array, input_dim: int, hidden_dim: int, *, forget_bias: float
 
 def lstm_zero_state(batch_shape: tuple[int, ...], hidden_dim: int) -> LSTMState:
   """All-zero LSTM state with leading `batch_shape` (use () for one example)."""
-  z = jnp.zeros(tuple(batch_shape) + (hidden_dim,), jnp.float32)
-  return LSTMState(c=z, h=z)
+  shape = tuple(batch_shape) + (hidden_dim,)
+  # Two distinct buffers: one shared array in a donated pytree fails ("donate ... twice").
+  return LSTMState(c=jnp.zeros(shape, jnp.float32), h=jnp.zeros(shape, jnp.float32))
 
 
 def lstm_input_projection(params: LSTMParams, x: Array) -> Array:
