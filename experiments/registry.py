@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import jax
 
+from experiments import build_lstm_jump
 from experiments import build_skim_rnn
 from skipjax import classifier
 from skipjax.data import synthetic
@@ -89,6 +90,7 @@ def _build_rnn(key: jax.Array, net: Any, spec: DataSpec, *, cell: str) -> Model:
 MODELS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
     "lstm": functools.partial(_build_rnn, cell="lstm"),
     "gru": functools.partial(_build_rnn, cell="gru"),
+    "lstm_jump": build_lstm_jump.build_lstm_jump,
     "skim_lstm": build_skim_rnn.build_skim_lstm,
     "skim_gru": build_skim_rnn.build_skim_gru,
 }
