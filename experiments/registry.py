@@ -28,6 +28,7 @@ import jax
 
 from experiments import build_lstm_jump
 from experiments import build_skim_rnn
+from experiments import build_skip_rnn
 from skipjax import classifier
 from skipjax.data import synthetic
 
@@ -93,6 +94,10 @@ MODELS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
     "lstm_jump": build_lstm_jump.build_lstm_jump,
     "skim_lstm": build_skim_rnn.build_skim_lstm,
     "skim_gru": build_skim_rnn.build_skim_gru,
+    "skip_lstm": build_skip_rnn.build_skip_lstm,
+    "skip_gru": build_skip_rnn.build_skip_gru,
+    "random_skip_lstm": build_skip_rnn.build_random_skip_lstm,
+    "random_skip_gru": build_skip_rnn.build_random_skip_gru,
 }
 
 

@@ -1,0 +1,101 @@
+"""Registry builders for Skip RNN (Campos, Jou, Giro-i-Nieto, Torres, Chang, ICLR 2018).
+
+`experiments.registry.MODELS` maps these names here (the name picks the cell and the gate):
+
+- "skip_lstm", "skip_gru": the learned update gate (`SkipRNNConfig.skip = "learned"`), the
+  paper's model;
+- "random_skip_lstm", "random_skip_gru": the random-skipping baseline of the paper's tables (each
+  step updated with the fixed probability `config.net.random_update_prob`, default 0.5).
+
+Plain LSTM/GRU baselines are the registry's "lstm"/"gru" (`skipjax.classifier`).
+
+`config.net`: `hidden_dim`, `num_layers`, `embed_dim` (token inputs only), `binarize` ("round" or
+"bernoulli"), `random_update_prob`, `dropout`, `init` — the fields of
+`skipjax.skip_rnn.SkipRNNConfig` other than those the dataset fixes (`input_dim`/`vocab_size`,
+`num_outputs`, `task`) and the name fixes (`cell`, `skip`). `config.hparams`: `budget_lambda`
+(the lambda of the budget loss `lambda * sum_t u_t`; 0 if absent).
+
+Training uses `skip_rnn.make_loss_fn(config)` (straight-through gate, dropout); evaluation (dev
+and test) uses `make_loss_fn(config, train=False)` (rounded gate, no dropout), whose metrics are
+`loss`, `task_loss`, `budget_loss`, `accuracy` (classification) or `mse` (regression),
+`updates` (mean number of updated steps per sequence) and `fraction_computed` (mean of
+updates / length; the result record's `fraction_computed`).
+
+`experiments.registry` imports this module, so this module imports the registry only inside its
+functions (either module may be imported first).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+
+from skipjax import skip_rnn
+
+# config.net keys that the dataset or the model name fixes.
+_FIXED_KEYS = ("cell", "skip", "input_dim", "vocab_size", "num_outputs", "task")
+
+
+def make_config(net: Any, spec: Any, *, cell: str, skip: str) -> skip_rnn.SkipRNNConfig:
+  """The `SkipRNNConfig` of `config.net` on a dataset with DataSpec `spec`.
+
+  Raises:
+    ValueError: the dataset's task is not classification/regression, `config.net` sets a field
+      the dataset or the name fixes, or an unknown/bad field (the message names `config.net`).
+  """
+  from experiments import registry  # pylint: disable=g-import-not-at-top  (registry imports us)
+  name = f"{'random_' if skip == 'random' else ''}skip_{cell}"
+  if spec.task not in ("classification", "regression"):
+    raise ValueError(f"config.model={name!r} needs a classification or regression dataset, got "
+                     f"task {spec.task!r}")
+  kwargs = registry._kwargs(net)  # pylint: disable=protected-access
+  for fixed in _FIXED_KEYS:
+    if fixed in kwargs:
+      raise ValueError(f"config.net.{fixed}: set by the model name ({name}) or the dataset; do "
+                       "not set it")
+  if spec.vocab_size is None:
+    embed_dim = kwargs.pop("embed_dim", None)
+    if embed_dim is not None:
+      raise ValueError(f"config.net.embed_dim={embed_dim}: the dataset has float inputs "
+                       f"(input_dim {spec.input_dim}), no embedding; leave it unset")
+    inputs = {"input_dim": spec.input_dim}
+  else:
+    inputs = {"vocab_size": spec.vocab_size}
+  try:
+    return registry._call(  # pylint: disable=protected-access
+        skip_rnn.SkipRNNConfig, "config.net", cell=cell, skip=skip, task=spec.task,
+        num_outputs=spec.num_classes, **inputs, **kwargs)
+  except ValueError as e:
+    message = str(e)
+    raise ValueError(message if message.startswith("config.net") else
+                     f"config.net: {message}") from None
+
+
+def build_skip(key: jax.Array, net: Any, spec: Any, *, cell: str = "lstm",
+               skip: str = "learned") -> Any:
+  """Skip RNN (or its random-skipping baseline) for a classification or regression DataSpec.
+
+  Args:
+    key: PRNG key of the initial parameters.
+    net: `config.net` (see the module docstring).
+    spec: the dataset's `registry.DataSpec`.
+    cell: 'lstm' or 'gru'; skip: 'learned' or 'random' (both picked by the model name).
+  Returns:
+    `registry.Model(params, {}, training loss, evaluation loss, step_flops)`; `step_flops` is one
+    updated step of the stack plus the gate (`skip_rnn.step_flops`).
+  """
+  from experiments import registry  # pylint: disable=g-import-not-at-top  (registry imports us)
+  config = make_config(net, spec, cell=cell, skip=skip)
+  init = functools.partial(skip_rnn.model_init, config=config)
+  params = jax.jit(init)(key)  # one compiled initialiser instead of many eager ops
+  return registry.Model(params, {}, skip_rnn.make_loss_fn(config),
+                        skip_rnn.make_loss_fn(config, train=False),
+                        int(skip_rnn.step_flops(params.rnn)))
+
+
+build_skip_lstm = functools.partial(build_skip, cell="lstm", skip="learned")
+build_skip_gru = functools.partial(build_skip, cell="gru", skip="learned")
+build_random_skip_lstm = functools.partial(build_skip, cell="lstm", skip="random")
+build_random_skip_gru = functools.partial(build_skip, cell="gru", skip="random")
