@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import jax
 
+from experiments import build_dynamic_skip
 from experiments import build_lstm_jump
 from experiments import build_skim_rnn
 from experiments import build_skip_rnn
@@ -91,6 +92,9 @@ def _build_rnn(key: jax.Array, net: Any, spec: DataSpec, *, cell: str) -> Model:
 MODELS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
     "lstm": functools.partial(_build_rnn, cell="lstm"),
     "gru": functools.partial(_build_rnn, cell="gru"),
+    "dynamic_skip": build_dynamic_skip.build_dynamic_skip,
+    "fixed_skip_lstm": build_dynamic_skip.build_fixed_skip,
+    "attention_skip_lstm": build_dynamic_skip.build_attention_skip,
     "lstm_jump": build_lstm_jump.build_lstm_jump,
     "skim_lstm": build_skim_rnn.build_skim_lstm,
     "skim_gru": build_skim_rnn.build_skim_gru,

@@ -1,0 +1,129 @@
+"""Registry builders for the LSTM with dynamic skip connections (Gui et al., AAAI 2019).
+
+`experiments.registry.MODELS` maps three names here, all built from `skipjax.dynamic_skip`:
+
+- "dynamic_skip": the agent picks which of the last K states to connect to (REINFORCE).
+- "fixed_skip_lstm": the same mixing with a fixed skip k (`net.fixed_skip`), the paper's
+  "LSTM + fixed skip" baseline.
+- "attention_skip_lstm": soft attention over the last K states, the differentiable baseline.
+
+The plain LSTM baseline is the registry's "lstm" (`skipjax.classifier`).
+
+`config.net` holds `skipjax.dynamic_skip.ModelConfig` fields (hidden_dim, num_skips, agent_dim,
+fixed_skip, num_layers, bidirectional, reward_baseline, ema_decay, init, forget_bias, skip_layers)
+plus `embed_dim` (the embedding size for token inputs; ModelConfig's input_dim). `config.hparams`
+reaches the loss: 'lam' (the paper's lambda, default 1), 'reinforce_weight' (default 1),
+'entropy_weight' (default 0.01), 'dropout' (absent: none). Training samples the agent
+(`make_loss_fn(train=True)`); evaluation is greedy with the task loss only (`train=False`).
+
+`experiments.registry` imports this module, so this module imports the registry only inside its
+functions (either module may be imported first).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import jax
+
+from skipjax import cells
+from skipjax import dynamic_skip
+
+# DataSpec.task -> dynamic_skip task. 'regression' has no dynamic-skip loss.
+_TASKS = {"classification": "classification", "sequence": "tagging"}
+
+# One compiled initialiser per architecture (compiling the random initialisers takes seconds).
+_init_params = jax.jit(dynamic_skip.init_params, static_argnames="config")
+
+
+@functools.lru_cache(maxsize=None)
+def _loss_fns(config: dynamic_skip.ModelConfig, task: str):
+  """(train loss, eval loss); the same function objects for equal configs, so jitted steps built
+  from them are compiled once."""
+  return (dynamic_skip.make_loss_fn(config, task, train=True),
+          dynamic_skip.make_loss_fn(config, task, train=False))
+
+
+def model_config(net: Any, spec: Any, *, cell: str) -> dynamic_skip.ModelConfig:
+  """`dynamic_skip.ModelConfig` from `config.net` and the dataset's spec; a bad or unknown
+  setting raises ValueError naming `config.net`."""
+  from experiments import registry  # pylint: disable=g-import-not-at-top
+  kwargs = registry._kwargs(net)  # pylint: disable=protected-access
+  if "cell" in kwargs:
+    raise ValueError("config.net.cell: the model name picks the cell (dynamic_skip, "
+                     "fixed_skip_lstm, attention_skip_lstm); do not set it")
+  if "input_dim" in kwargs:
+    raise ValueError("config.net.input_dim: comes from the dataset (set embed_dim for token "
+                     "inputs)")
+  embed_dim = kwargs.pop("embed_dim", None)
+  if spec.vocab_size is not None:
+    if embed_dim is None:
+      raise ValueError("config.net.embed_dim is required for token inputs")
+    input_dim, vocab_size = embed_dim, spec.vocab_size
+  elif embed_dim is not None:
+    raise ValueError(f"config.net.embed_dim: the dataset's inputs are float features "
+                     f"(input_dim {spec.input_dim}), not tokens")
+  else:
+    input_dim, vocab_size = spec.input_dim, 0
+  if kwargs.get("skip_layers") is not None:
+    kwargs["skip_layers"] = tuple(kwargs["skip_layers"])
+  if kwargs.get("carry_state"):
+    raise ValueError("config.net.carry_state: carried state (truncated BPTT language models) is "
+                     "not supported by the registry (no language-model dataset)")
+  try:
+    return registry._call(  # pylint: disable=protected-access
+        dynamic_skip.ModelConfig, "config.net", num_outputs=spec.num_classes,
+        input_dim=input_dim, vocab_size=vocab_size, cell=cell, **kwargs)
+  except ValueError as e:
+    if str(e).startswith("config.net"):
+      raise
+    raise ValueError(f"config.net: {e}") from None
+
+
+def step_flops(config: dynamic_skip.ModelConfig) -> int:
+  """Analytic FLOPs (a multiply-add counts 2) of one step of the recurrent stack, head excluded.
+
+  Per layer and direction: the LSTM step (`cells.lstm_step_flops`) plus, for the skip layers,
+  the mixing `lam a + (1 - lam) b` of c and h (6H), the agent MLP of "dynamic"
+  (2 (D + H) A + 2 A K) or the attention of "attention" (2 (D + H) A + K (2 H A + 2 A) + 4 K H
+  for the weighted reads of c and h).
+  """
+  total = 0
+  dims = [config.input_dim] + [config.feature_dim] * (config.num_layers - 1)
+  directions = 2 if config.bidirectional else 1
+  h, a, k = config.hidden_dim, config.agent_dim, config.num_skips
+  for layer, d in enumerate(dims):
+    cell = config.layer_cell(layer)
+    flops = cells.lstm_step_flops(d, h)
+    if cell != "lstm":
+      flops += 6 * h
+    if cell == "dynamic":
+      flops += 2 * (d + h) * a + 2 * a * k
+    elif cell == "attention":
+      flops += 2 * (d + h) * a + k * (2 * h * a + 2 * a) + 4 * k * h
+    total += directions * flops
+  return total
+
+
+def build(key: jax.Array, net: Any, spec: Any, *, cell: str) -> Any:
+  """`registry.Model` of a `dynamic_skip` model with recurrent cell `cell` ("dynamic", "fixed",
+  "attention") for a classification or sequence-labelling dataset."""
+  from experiments import registry  # pylint: disable=g-import-not-at-top
+  task = _TASKS.get(spec.task)
+  if task is None:
+    raise ValueError(f"model with cell {cell!r}: dataset task {spec.task!r} is not supported "
+                     f"(supported: {sorted(_TASKS)})")
+  config = model_config(net, spec, cell=cell)
+  # The initialiser reads no loss setting: configs differing only there share its compilation.
+  arch = dataclasses.replace(config, reward_baseline="none", ema_decay=0.9, carry_state=False)
+  params = _init_params(key, config=arch)
+  model_state = dynamic_skip.init_model_state(config, task)
+  loss_fn, eval_loss_fn = _loss_fns(config, task)
+  return registry.Model(params, model_state, loss_fn, eval_loss_fn, step_flops(config))
+
+
+build_dynamic_skip = functools.partial(build, cell="dynamic")
+build_fixed_skip = functools.partial(build, cell="fixed")
+build_attention_skip = functools.partial(build, cell="attention")
