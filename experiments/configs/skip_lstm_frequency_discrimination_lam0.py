@@ -12,7 +12,14 @@ Command:
     python -m experiments.run --config experiments/configs/skip_lstm_frequency_discrimination_lam0.py \
         --workdir experiments/workdirs/skip_lstm_frequency_discrimination_lam0
 
-Hardware: 2 shared CPU cores. Time: not yet run. Metric reached: not yet run.
+The run recorded in results/ stopped at step 200 of 20,000 (add `--config.num_steps=200
+--config.eval_every=100` to the command); a later session continues it with the same command
+and a larger `--config.num_steps`.
+
+Hardware: x86_64, 2 CPU cores shared with other jobs (load average 2-8), jax 0.10.2 CPU.
+Time: 2.4 min of training for 200 steps (~360 examples/s, contended). Metric reached: test
+accuracy 97.5% on 4,096 sequences (best dev 97.6% at step 100, 97.3% at step 200) with every
+step updated (100.0 of 100). Short of the paper's > 99%: 200 steps at Adam 1e-4.
 """
 
 from experiments.configs import base_config, synthetic_data
