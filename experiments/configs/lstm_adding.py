@@ -6,9 +6,14 @@ updated. Paper: 110 units, Adam 1e-4, batch 256, gradient clipping 1.0.
 Command:
 
     python -m experiments.run --config experiments/configs/lstm_adding.py \
-        --workdir experiments/runs/lstm_adding
+        --workdir experiments/workdirs/lstm_adding
 
-Hardware: 2 shared CPU cores (contended). Time: not yet run in full. Metric reached: not yet run.
+The run recorded in results/ stopped at step 400 of 20,000 (`--config.num_steps=400
+--config.eval_every=100`); a later session continues it with the same command and a larger
+num_steps.
+
+Hardware: 2 shared CPU cores (contended). Time: 2.1 min for 400 steps. Metric reached: test MSE
+0.0822 (predicting the mean gives 0.167; solved needs < 0.00167): not solved yet.
 """
 
 from experiments.configs import base_config, synthetic_data
