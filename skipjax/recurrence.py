@@ -125,14 +125,15 @@ def _check_state(name, state, batch, hidden):
 
 def lstm_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None = None,
                initial_state: cells.LSTMState | None = None, *, reverse: bool = False,
-               unroll: int = 1, hoist_input: bool = False) -> tuple[cells.LSTMState, Array]:
+               unroll: int = 1,
+               hoist_input: bool | None = None) -> tuple[cells.LSTMState, Array]:
   """An LSTM (torch.nn.LSTM equations) over a batch of sequences, one matmul per step.
 
-  By default each step inside `lax.scan` multiplies `[x_t; h_{t-1}]` [B, D+H] by the stacked
-  weights `[w_i; w_h]` (stacked once, outside the loop): on CPU this beat both Flax's
-  OptimizedLSTMCell and the hoisted form below (skipjax/bench/lstm.py). With `hoist_input=True`
-  the input projection of all steps is one big [B*T, D] x [D, 4H] matmul before the loop and each
-  step does [B, H] x [H, 4H]: better on accelerators with large batches.
+  Stacked form: each step inside `lax.scan` multiplies `[x_t; h_{t-1}]` [B, D+H] by the stacked
+  weights `[w_i; w_h]` (stacked once, outside the loop). Hoisted form (`hoist_input=True`): the
+  input projection of all steps is one big [B*T, D] x [D, 4H] matmul before the loop and each
+  step does [B, H] x [H, 4H]. The default picks, by batch size, the one that was faster on CPU
+  (skipjax/bench/lstm.py); pass `hoist_input` explicitly to choose (e.g. on accelerators).
 
   Args:
     params: LSTMParams (w_i [D, 4H], w_h [H, 4H], b [4H]).
@@ -141,7 +142,11 @@ def lstm_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None = None
     initial_state: LSTMState of [B, H] (zeros if None).
     reverse: run each sequence backwards within its length (see `scan_rnn`).
     unroll: `lax.scan` unroll.
-    hoist_input: compute the input projection for all steps before the loop.
+    hoist_input: compute the input projection for all steps before the loop. None (default)
+      hoists at batch 1 only, where it was faster on CPU (T=400, D=H=128: 0.72x Flax's time for
+      inference and 0.73x for an Adam step, against 0.90x / 1.06x stacked), while at batch 32
+      the stacked step won (0.85x / 0.97x, against 1.70x / 1.19x hoisted):
+      experiments/bench/cpu_quiet.json.
   Returns:
     (final LSTMState after each example's last real step, hs [B, T, H] float32, zero at padding).
   """
@@ -150,6 +155,8 @@ def lstm_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None = None
   if initial_state is None:
     initial_state = cells.lstm_zero_state((xs.shape[0],), hidden)
   _check_state("initial_state", initial_state, xs.shape[0], hidden)
+  if hoist_input is None:
+    hoist_input = xs.shape[0] == 1
   if hoist_input:
     x_proj = cells.lstm_input_projection(params, xs)
     return scan_rnn(cells.lstm_step_projected, params, initial_state, x_proj, lengths,

@@ -2,8 +2,8 @@
 
 Cases (batch 1 and 32, T=400, D=H=128, float32, no padding):
 - `flax_lstm`: `flax.linen.RNN(OptimizedLSTMCell(H))` forward (the baseline).
-- `skipjax_lstm`: `recurrence.lstm_layer` forward (default: one stacked `[x_t; h] @ [w_i; w_h]`
-  matmul per step).
+- `skipjax_lstm`: `recurrence.lstm_layer` forward with its default form (hoisted at batch 1,
+  otherwise one stacked `[x_t; h] @ [w_i; w_h]` matmul per step).
 - `skipjax_lstm_hoisted`: `lstm_layer(..., hoist_input=True)` (all input projections in one matmul
   before the scan, then `h @ w_h` per step), to show which form wins on this device.
 - `flax_lstm_adam` / `skipjax_lstm_adam` / `skipjax_lstm_hoisted_adam`: one jitted Adam step on
