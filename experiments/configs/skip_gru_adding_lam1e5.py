@@ -25,24 +25,12 @@ predicting the mean gives 0.167): 400 steps at Adam 1e-4 are far too few, and sk
 started (paper: solved with 50.7% of the updates).
 """
 
-from experiments.configs import base_config, synthetic_data
+from experiments.configs import skip_lstm_adding_lam1e5
 
 
 def get_config():
-  c = base_config()
+  """skip_lstm_adding_lam1e5 with a GRU core; every other setting is shared."""
+  c = skip_lstm_adding_lam1e5.get_config()
   c.experiment = "skip_gru_adding_lam1e5"
-  c.paper = "Skip RNN (Campos et al., 2018), Table 1 (adding, T=50)"
   c.model = "skip_gru"
-  c.net.hidden_dim = 110
-  c.hparams.budget_lambda = 1e-5
-  c.paper_value = 1.0 / 6.0 / 100.0  # the 'solved' threshold
-  c.dataset = "adding"
-  c.data = synthetic_data(batch_size=256, dev_examples=1024, test_examples=4096, length=50)
-  c.optimizer.learning_rate = 1e-4
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 20000
-  c.eval_every = 500
-  c.best_metric = "mse"
-  c.best_mode = "min"
-  c.metric = "mse"
   return c

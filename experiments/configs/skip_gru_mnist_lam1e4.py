@@ -18,23 +18,13 @@ Command:
 Hardware: 2 shared CPU cores. Time: not yet run. Metric reached: not yet run.
 """
 
-from experiments.configs import base_config, text_data
+from experiments.configs import skip_lstm_mnist_lam1e4
 
 
 def get_config():
-  c = base_config()
+  """skip_lstm_mnist_lam1e4 with a GRU core; every other setting is shared."""
+  c = skip_lstm_mnist_lam1e4.get_config()
   c.experiment = "skip_gru_mnist_lam1e4"
-  c.paper = "Skip RNN (Campos et al., 2018), sequential MNIST"
-  c.paper_value = 0.976
   c.model = "skip_gru"
-  c.net.hidden_dim = 110
-  c.hparams.budget_lambda = 1e-4
-  c.dataset = "mnist"
-  c.data = text_data(batch_size=256, max_len=None, train_split="train[:55000]",
-                     dev_split="train[55000:]", test_split="test")
-  c.optimizer.learning_rate = 1e-4
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 20000
-  c.eval_every = 500
-  c.checkpoint_every = 500
+  c.paper_value = 0.976
   return c
