@@ -133,6 +133,29 @@ def _synthetic_loader(task: str) -> Callable[[Any, int], Data]:
   return load
 
 
+# The seed of `split_off`'s permutation: fixed, so every run and seed holds out the same examples.
+HOLD_OUT_SEED = 20260
+
+
+def split_off(arrays: dict[str, Any], fraction: float) -> tuple[dict[str, Any], dict[str, Any]]:
+  """Splits example arrays (equal first dims) into (rest, held_out) by a fixed seeded permutation.
+
+  For datasets without a dev split whose prepared train split is ordered (IMDB: all positive
+  reviews, then all negative), where a contiguous slice like 'train[90%:]' is one class only.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  if isinstance(fraction, bool) or not isinstance(fraction, float) or not 0.0 < fraction < 1.0:
+    raise ValueError(f"config.data.dev_from_train must be a fraction in (0, 1), got {fraction!r}")
+  n = len(next(iter(arrays.values())))
+  held = int(round(n * fraction))
+  if not 0 < held < n:
+    raise ValueError(f"config.data.dev_from_train={fraction} of {n} examples leaves an empty "
+                     "split")
+  order = np.random.default_rng(HOLD_OUT_SEED).permutation(n)
+  rest, dev = np.sort(order[held:]), np.sort(order[:held])
+  return ({k: v[rest] for k, v in arrays.items()}, {k: v[dev] for k, v in arrays.items()})
+
+
 def _real_loader(name: str) -> Callable[[Any, int], Data]:
   """Datasets from `skipjax.data.load` (tfds-prepared from the raw files in shared/data)."""
 
@@ -144,8 +167,15 @@ def _real_loader(name: str) -> Callable[[Any, int], Data]:
     eval_batch_size = kwargs.pop("eval_batch_size", batch_size)
     splits = {role: kwargs.pop(f"{role}_split") for role in ("train", "dev", "test")}
     bucket_boundaries = kwargs.pop("bucket_boundaries", None)
+    dev_from_train = kwargs.pop("dev_from_train", None)
     train_arrays, info = _call(datasets.load, "config.data", name=name, split=splits["train"],
                                **kwargs)
+    held_out = None
+    if dev_from_train is not None:
+      if splits["dev"] is not None:
+        raise ValueError(f"config.data: dev_from_train={dev_from_train} holds out a dev set from "
+                         f"the train split; set dev_split=None (got {splits['dev']!r})")
+      train_arrays, held_out = split_off(train_arrays, dev_from_train)
     kwargs["vocab"] = info.vocab
     kwargs.pop("min_freq", None)
     kwargs.pop("max_vocab_size", None)
@@ -153,6 +183,10 @@ def _real_loader(name: str) -> Callable[[Any, int], Data]:
                              bucket_boundaries=bucket_boundaries)
     evals = {}
     for role in ("dev", "test"):
+      if role == "dev" and held_out is not None:
+        evals[role] = list(batching.batches(held_out, eval_batch_size, train=False,
+                                            bucket_boundaries=bucket_boundaries))
+        continue
       if splits[role] is None:
         evals[role] = None
         continue
@@ -162,7 +196,7 @@ def _real_loader(name: str) -> Callable[[Any, int], Data]:
     task = "sequence" if name == "conll2003" else "classification"
     spec = DataSpec(task=task, num_classes=info.num_classes, vocab_size=info.vocab_size,
                     input_dim=1 if name in ("mnist", "pmnist") else None, max_len=info.max_len,
-                    num_train=info.num_examples)
+                    num_train=len(next(iter(train_arrays.values()))))
     return Data(train, evals["dev"], evals["test"], spec)
 
   return load

@@ -7,6 +7,7 @@ import json
 import pathlib
 
 import jax
+import numpy as np
 import pytest
 from absl import flags
 from ml_collections import config_flags
@@ -166,3 +167,18 @@ def test_run_end_to_end_writes_everything(tmp_path):
   assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == ["3", "6"]
   assert json.loads((workdir / "config.json").read_text())["num_steps"] == 6
 
+
+
+def test_split_off_holds_out_a_fixed_seeded_disjoint_part():
+  labels = np.repeat(np.array([1, 0]), 50)        # ordered by class, like prepared IMDB train
+  arrays = {"labels": labels, "inputs": np.arange(100)[:, None] * np.ones((1, 3), int)}
+  rest, dev = registry.split_off(arrays, 0.1)
+  assert len(dev["labels"]) == 10 and len(rest["labels"]) == 90
+  assert sorted(np.concatenate([rest["inputs"][:, 0], dev["inputs"][:, 0]])) == list(range(100))
+  np.testing.assert_array_equal(dev["labels"], labels[dev["inputs"][:, 0]])
+  assert 0 < dev["labels"].mean() < 1                # both classes, unlike a contiguous slice
+  again, _ = registry.split_off(arrays, 0.1)
+  np.testing.assert_array_equal(again["inputs"], rest["inputs"])
+  for bad in (0.0, 1.0, 2, True):
+    with pytest.raises(ValueError, match="dev_from_train"):
+      registry.split_off(arrays, bad)

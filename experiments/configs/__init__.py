@@ -61,3 +61,31 @@ def synthetic_data(batch_size: int, dev_examples: int, test_examples: int,
   return ml_collections.ConfigDict(dict(batch_size=batch_size, eval_batch_size=batch_size,
                                         dev_examples=dev_examples, test_examples=test_examples,
                                         **task_kwargs))
+
+
+IMDB_PROTOCOL = """IMDB protocol shared by the *_imdb configs (ours; the papers differ in details): reviews
+cropped to their first 400 tokens (padded otherwise), a 30,000-word vocabulary from the training
+reviews, embeddings trained from scratch (no word2vec/GloVe), 10% of the 25,000 training reviews
+held out as dev by a fixed seeded permutation (`experiments.registry.split_off`; the prepared train
+split is ordered by class, so no contiguous slice can be used), 22,500 for training, the 25,000
+test reviews for test (best-dev checkpoint). Adam 1e-3, gradient clipping 1.0, batch 64."""
+
+
+def imdb_config(experiment: str, model: str, paper: str, paper_value: float | None,
+                epochs: int = 2) -> ml_collections.ConfigDict:
+  """The shared IMDB setting (IMDB_PROTOCOL); the caller sets config.net and config.hparams."""
+  c = base_config()
+  c.experiment = experiment
+  c.paper = paper
+  c.paper_value = paper_value
+  c.model = model
+  c.dataset = "imdb"
+  c.data = text_data(batch_size=64, max_len=400, dev_split=None, max_vocab_size=30000,
+                     dev_from_train=0.1)
+  c.optimizer.learning_rate = 1e-3
+  c.optimizer.clip_norm = 1.0
+  steps_per_epoch = 22500 // 64 + 1   # 352
+  c.num_steps = epochs * steps_per_epoch
+  c.eval_every = steps_per_epoch // 2
+  c.log_every = 20
+  return c
