@@ -35,12 +35,17 @@ from skipjax.data import synthetic
 
 
 class DataSpec(NamedTuple):
-  task: str                 # 'classification' | 'regression' | 'sequence'
-  num_classes: int | None   # outputs of the head (1 for scalar regression)
+  """What a model builder needs to know about a dataset. tag_names: for a 'sequence' dataset
+  scored by conlleval (CoNLL-2003), the IOB tag of each label id: the eval loss then reports
+  chunk counts, and evaluation entity-level precision, recall and 'f1' over the whole split."""
+  task: str                 # 'classification' | 'regression' | 'sequence' | 'language_model'
+  num_classes: int | None   # outputs of the head (1 for scalar regression; vocabulary for LMs)
   vocab_size: int | None    # token inputs [B, T]
   input_dim: int | None     # float inputs [B, T, D]
   max_len: int | None
-  num_train: int | None     # training examples (None for endless synthetic streams)
+  num_train: int | None     # training examples (None for endless synthetic streams; LM: tokens)
+  batch_size: int | None = None  # train batch, for state carried across batches (LMs)
+  tag_names: tuple[str, ...] | None = None  # IOB tag of each label id (CoNLL): entity F1
 
 
 class Data(NamedTuple):
@@ -76,7 +81,17 @@ def _call(fn: Callable[..., Any], what: str, **kwargs: Any) -> Any:
 
 
 def _build_rnn(key: jax.Array, net: Any, spec: DataSpec, *, cell: str) -> Model:
-  """The plain LSTM/GRU baseline (`skipjax.classifier`)."""
+  """The plain LSTM/GRU baseline (`skipjax.classifier`); for a language model, the plain LSTM
+  stack of `skipjax.dynamic_skip` (state carried across batches, like the dynamic-skip LM)."""
+  if spec.task == "language_model":
+    if cell != "lstm":
+      raise ValueError(f"model {cell!r}: language-model datasets support 'lstm' and the "
+                       "dynamic_skip family only")
+    return build_dynamic_skip.build(key, net, spec, cell="lstm")
+  if spec.task == "sequence" and cell == "lstm":
+    # A tagger (CoNLL): the plain LSTM stack of `skipjax.dynamic_skip` (bidirectional per
+    # config.net, entity F1 at evaluation), the code path of the skip taggers it is compared with.
+    return build_dynamic_skip.build(key, net, spec, cell="lstm")
   kwargs = _kwargs(net)
   if spec.vocab_size is None:
     kwargs.pop("embed_dim", None)
@@ -89,7 +104,21 @@ def _build_rnn(key: jax.Array, net: Any, spec: DataSpec, *, cell: str) -> Model:
   return Model(params, {}, loss, loss, classifier.step_flops(params))
 
 
+def _build_bag_of_words(key: jax.Array, net: Any, spec: DataSpec) -> Model:
+  """The non-recurrent baseline (`skipjax.bag_of_words`): mean embedding, MLP."""
+  from skipjax import bag_of_words  # pylint: disable=g-import-not-at-top
+  if spec.task != "classification" or spec.vocab_size is None:
+    raise ValueError("model 'bag_of_words' classifies token sequences; the dataset gives task "
+                     f"{spec.task!r} with vocab_size {spec.vocab_size}")
+  params = _call(jax.jit(functools.partial(bag_of_words.init, vocab_size=spec.vocab_size,
+                                           num_classes=spec.num_classes, **_kwargs(net))),
+                 "config.net", key=key)
+  return Model(params, {}, bag_of_words.make_loss_fn(train=True),
+               bag_of_words.make_loss_fn(train=False), None)
+
+
 MODELS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
+    "bag_of_words": _build_bag_of_words,
     "lstm": functools.partial(_build_rnn, cell="lstm"),
     "gru": functools.partial(_build_rnn, cell="gru"),
     "dynamic_skip": build_dynamic_skip.build_dynamic_skip,
@@ -196,13 +225,51 @@ def _real_loader(name: str) -> Callable[[Any, int], Data]:
     task = "sequence" if name == "conll2003" else "classification"
     spec = DataSpec(task=task, num_classes=info.num_classes, vocab_size=info.vocab_size,
                     input_dim=1 if name in ("mnist", "pmnist") else None, max_len=info.max_len,
-                    num_train=len(next(iter(train_arrays.values()))))
+                    num_train=len(next(iter(train_arrays.values()))),
+                    tag_names=tuple(info.label_names) if name == "conll2003" else None)
     return Data(train, evals["dev"], evals["test"], spec)
 
   return load
 
 
+def _load_ptb(data: Any, seed: int) -> Data:
+  """Penn Treebank word-level language modelling (Mikolov's 10k vocabulary, <eos> per line).
+
+  config.data: batch_size, bptt, eval_batch_size (default batch_size), train/dev/test_split
+  ('train', 'validation', 'test' or tfds slices such as 'train[:1%]'), source, data_dir,
+  cache_dir. Train: endless consecutive BPTT windows (`LMBatcher`, never shuffled, so `seed` is
+  unused). Dev/test: a list holding ONE stream batch per split (`language_model.stream_batch`),
+  evaluated in order with the carried state.
+  """
+  del seed
+  from skipjax import language_model  # pylint: disable=g-import-not-at-top
+  from skipjax.data import batching  # pylint: disable=g-import-not-at-top
+  from skipjax.data import datasets  # pylint: disable=g-import-not-at-top
+  kwargs = _kwargs(data)
+  batch_size = kwargs.pop("batch_size")
+  eval_batch_size = kwargs.pop("eval_batch_size", None) or batch_size
+  if "bptt" not in kwargs:
+    raise ValueError("config.data.bptt (the BPTT window length) is required for ptb")
+  bptt = kwargs.pop("bptt")
+  splits = {role: kwargs.pop(f"{role}_split", None) for role in ("train", "dev", "test")}
+  if splits["train"] is None:
+    raise ValueError("config.data.train_split is required for ptb")
+  streams = {}
+  for role, split in splits.items():
+    if split is not None:
+      arrays, info = _call(datasets.load, "config.data", name="ptb", split=split, **kwargs)
+      streams[role] = arrays["tokens"]
+  train = batching.batches({"tokens": streams["train"]}, batch_size, train=True, bptt=bptt)
+  evals = {role: [language_model.stream_batch(streams[role], eval_batch_size, bptt)]
+           if role in streams else None for role in ("dev", "test")}
+  spec = DataSpec(task="language_model", num_classes=info.vocab_size,
+                  vocab_size=info.vocab_size, input_dim=None, max_len=bptt,
+                  num_train=int(streams["train"].shape[0]), batch_size=batch_size)
+  return Data(train, evals["dev"], evals["test"], spec)
+
+
 DATASETS: dict[str, Callable[[Any, int], Data]] = {
+    "ptb": _load_ptb,
     **{task: _synthetic_loader(task) for task in synthetic.TASKS},
     **{name: _real_loader(name) for name in ("imdb", "rotten_tomatoes", "sst2_glue",
                                              "sst2_trees", "sst5", "ag_news", "mnist", "pmnist",
