@@ -182,3 +182,59 @@ def test_split_off_holds_out_a_fixed_seeded_disjoint_part():
   for bad in (0.0, 1.0, 2, True):
     with pytest.raises(ValueError, match="dev_from_train"):
       registry.split_off(arrays, bad)
+
+
+def _flat(tree, prefix=""):
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(_flat(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
+
+
+# Sibling configs built by one shared setting function, and the fields (besides experiment, model
+# and paper_value) where they may differ. Entries only some siblings have must be model-specific
+# (config.net or config.hparams).
+SIBLINGS = {
+    "adding": (("lstm_adding", "gru_adding", "skip_lstm_adding_lam0", "skip_lstm_adding_lam1e5",
+                "random_skip_lstm_adding", "skip_gru_adding_lam1e5"), ()),
+    "frequency_discrimination": (("lstm_frequency_discrimination",
+                                  "skip_lstm_frequency_discrimination_lam0",
+                                  "skip_lstm_frequency_discrimination_lam1e4",
+                                  "skip_lstm_frequency_discrimination_lam1e5"), ()),
+    "mnist": (("skip_lstm_mnist_lam1e4", "skip_gru_mnist_lam1e4"), ()),
+    "rotten_tomatoes": (("lstm_rotten_tomatoes", "skim_lstm_rotten_tomatoes",
+                         "lstm_jump_rotten_tomatoes"), ("paper",)),
+    "sst2": (("lstm_sst2", "skim_lstm_sst2"), ()),
+    "number_prediction_jump": (("lstm_number_prediction", "lstm_jump_number_prediction"),
+                               ("num_steps", "eval_every")),
+    "number_prediction_pointer": (("dynamic_skip_number_prediction_11",
+                                   "dynamic_skip_number_prediction_21",
+                                   "dynamic_skip_lam1_number_prediction_11",
+                                   "lstm_number_prediction_11", "lstm_number_prediction_21"),
+                                  ("data.length",)),
+}
+
+
+@pytest.mark.parametrize("family", sorted(SIBLINGS))
+def test_sibling_configs_share_their_setting(family):
+  names, own_fields = SIBLINGS[family]
+  configs = {name: _flat(_load(CONFIG_DIR / f"{name}.py").get_config().to_dict())
+             for name in names}
+  assert all(config["experiment"] == name for name, config in configs.items())
+  free = {"experiment", "model", "paper_value", *own_fields}
+  for key in set().union(*configs.values()) - free:
+    values = {name: config[key] for name, config in configs.items() if key in config}
+    if len(values) < len(names):
+      assert key.startswith(("net.", "hparams.")), (family, key, sorted(values))
+    else:
+      assert len(set(map(repr, values.values()))) == 1, (family, key, values)
+
+
+def test_sentence_config_names_an_unknown_dataset():
+  from experiments import configs
+  with pytest.raises(ValueError, match="dataset must be 'rotten_tomatoes' or 'sst2_glue', got "
+                                       "'imdb'"):
+    configs.sentence_config("lstm_imdb", "lstm", "imdb", 0.9)

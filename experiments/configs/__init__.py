@@ -89,3 +89,85 @@ def imdb_config(experiment: str, model: str, paper: str, paper_value: float | No
   c.eval_every = steps_per_epoch // 2
   c.log_every = 20
   return c
+
+
+def experiment_config(experiment: str, model: str, paper: str,
+                      paper_value: float | None = None) -> ml_collections.ConfigDict:
+  """`base_config()` naming the experiment, its model and the paper figure it is compared with
+  (the start of every shared setting function below)."""
+  c = base_config()
+  c.experiment = experiment
+  c.paper = paper
+  c.paper_value = paper_value
+  c.model = model
+  return c
+
+
+def skip_rnn_config(experiment: str, model: str, paper: str, paper_value: float | None,
+                    dataset: str, data: ml_collections.ConfigDict,
+                    budget_lambda: float | None = None) -> ml_collections.ConfigDict:
+  """The shared setting of the Skip RNN (Campos et al., 2018) configs (adding, frequency
+  discrimination, sequential MNIST): the paper's 110 units, Adam 1e-4 and gradient clipping 1.0
+  (its batch of 256 is set in the caller's `data`), and 20,000 steps evaluated every 500 (a budget
+  of ours). `budget_lambda` is the weight of the budget loss (config.hparams.budget_lambda) of the
+  skip models; None, for the models without one, leaves config.hparams empty."""
+  c = experiment_config(experiment, model, paper, paper_value)
+  c.net.hidden_dim = 110
+  if budget_lambda is not None:
+    c.hparams.budget_lambda = budget_lambda
+  c.dataset = dataset
+  c.data = data
+  c.optimizer.learning_rate = 1e-4
+  c.optimizer.clip_norm = 1.0
+  c.num_steps = 20000
+  c.eval_every = 500
+  return c
+
+
+def sentence_config(experiment: str, model: str, dataset: str, paper_value: float,
+                    paper: str = "Skim-RNN (Seo et al., 2018), Table 1"
+                    ) -> ml_collections.ConfigDict:
+  """The shared setting of the Rotten Tomatoes and SST-2 configs (Skim-RNN, Seo et al., 2018,
+  Table 1, d=100; the LSTM-Jump Rotten Tomatoes run reuses it with its own `paper`): 100-d
+  embeddings trained from scratch (no GloVe), 100 units, no dropout, Adam 1e-3 (not the paper's
+  1e-4, so that a short CPU run converges), gradient clipping 1.0, batch 32. The caller adds its
+  model's config.net and config.hparams entries.
+
+  dataset "rotten_tomatoes": sentences cut at 50 tokens, 1,080 steps (4 epochs of the 8,636
+  training sentences) evaluated twice an epoch, early_stopping_patience 6. dataset "sst2_glue": cut
+  at 64 tokens; the GLUE test labels are hidden, so it trains on the training phrases and tests on
+  the labelled validation set, with no dev split; 3,000 steps (1.4 epochs of 67,349 phrases), a
+  checkpoint every 500.
+  """
+  c = experiment_config(experiment, model, paper, paper_value)
+  c.net.embed_dim = 100
+  c.net.hidden_dim = 100
+  c.dataset = dataset
+  if dataset == "rotten_tomatoes":
+    c.data = text_data(batch_size=32, max_len=50)
+    c.num_steps = 1080
+    c.eval_every = 135
+    c.early_stopping_patience = 6
+  elif dataset == "sst2_glue":
+    c.data = text_data(batch_size=32, max_len=64, dev_split=None, test_split="validation")
+    c.num_steps = 3000
+    c.checkpoint_every = 500
+  else:
+    raise ValueError(f"sentence_config: dataset must be 'rotten_tomatoes' or 'sst2_glue', "
+                     f"got {dataset!r}")
+  c.optimizer.learning_rate = 1e-3
+  c.optimizer.clip_norm = 1.0
+  return c
+
+
+def lstm_jump_net(max_jump: int, read_size: int, num_jumps: int) -> dict:
+  """The config.net entries of LSTM-Jump (Yu et al., 2017) after embed_dim and hidden_dim: the
+  largest jump K (`max_jump`), the tokens read between jumps R (`read_size`) and the jumps allowed
+  N (`num_jumps`) in training; eval_read_size / eval_num_jumps are None (evaluate with the R and N
+  of training) until set on the command line; 4 sampled trajectories per example and reward
+  normalisation over the batch against the variance of REINFORCE. Its configs pair it with an
+  entropy bonus, config.hparams.entropy_beta."""
+  return dict(max_jump=max_jump, read_size=read_size, num_jumps=num_jumps,
+              eval_read_size=config_dict.placeholder(int),
+              eval_num_jumps=config_dict.placeholder(int),
+              num_samples=4, normalize_rewards=True)

@@ -22,7 +22,7 @@ dev 99.95% at step 2000), above the paper's 90.5%. Dev accuracy: 30.4% at step 2
 (no overfitting to a fixed training set).
 """
 
-from experiments.configs import base_config, synthetic_data
+from experiments.configs import experiment_config, synthetic_data
 
 PAPER = "Dynamic skip (Gui et al., 2019), number prediction (test accuracy)"
 
@@ -30,11 +30,7 @@ PAPER = "Dynamic skip (Gui et al., 2019), number prediction (test accuracy)"
 def number_prediction_config(experiment: str, model: str, length: int,
                              paper_value: float, lam: float | None = None):
   """The shared setting of the number-prediction configs (Gui et al. 2019, section 4.1)."""
-  c = base_config()
-  c.experiment = experiment
-  c.paper = PAPER
-  c.paper_value = paper_value
-  c.model = model
+  c = experiment_config(experiment, model, PAPER, paper_value)
   c.net.hidden_dim = 200
   c.net.embed_dim = 100
   if model != "lstm":

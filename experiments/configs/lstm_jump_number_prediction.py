@@ -21,32 +21,15 @@ plain LSTM on the same data: `lstm_number_prediction.py`. (Run with `--noplot` a
 Curves: experiments/plots/lstm_jump_number_prediction_curves.png.
 """
 
-from ml_collections import config_dict
-
-from experiments.configs import base_config, synthetic_data
-
-LENGTH = 50
+from experiments.configs import lstm_jump_net
+from experiments.configs import lstm_number_prediction as base
 
 
 def get_config():
-  c = base_config()
-  c.experiment = "lstm_jump_number_prediction"
-  c.paper = "LSTM-Jump (Yu et al., 2017), sec. 4.1 (number prediction; T=50 here)"
-  c.model = "lstm_jump"
-  c.net.embed_dim = 64
-  c.net.hidden_dim = 128
-  c.net.max_jump = LENGTH - 1    # K: any position is one jump away
-  c.net.read_size = 1            # R
-  c.net.num_jumps = 1            # N
-  c.net.eval_read_size = config_dict.placeholder(int)   # None: R of training
-  c.net.eval_num_jumps = config_dict.placeholder(int)   # None: N of training
-  c.net.num_samples = 4
-  c.net.normalize_rewards = True
+  c = base.number_prediction_jump_config("lstm_jump_number_prediction", "lstm_jump")
+  # K = T-1: any position is one jump away; R = N = 1: read x_0, jump once.
+  c.net.update(lstm_jump_net(max_jump=base.LENGTH - 1, read_size=1, num_jumps=1))
   c.hparams.entropy_beta = 0.01
-  c.dataset = "number_prediction_jump"
-  c.data = synthetic_data(batch_size=64, dev_examples=1024, test_examples=4096, length=LENGTH)
-  c.optimizer.learning_rate = 1e-3
-  c.optimizer.clip_norm = 1.0
   c.num_steps = 3000
   c.eval_every = 250
   return c

@@ -29,32 +29,12 @@ tuning of R/K/N, the entropy bonus or the schedule was done. Batch-1 speed-up: n
 Curves: experiments/plots/lstm_jump_rotten_tomatoes_curves.png.
 """
 
-from ml_collections import config_dict
-
-from experiments.configs import base_config, text_data
+from experiments.configs import lstm_jump_net, sentence_config
 
 
 def get_config():
-  c = base_config()
-  c.experiment = "lstm_jump_rotten_tomatoes"
-  c.paper = "LSTM-Jump (Yu et al., 2017), sec. 4.2 (Rotten Tomatoes)"
-  c.paper_value = 0.793
-  c.model = "lstm_jump"
-  c.net.embed_dim = 100
-  c.net.hidden_dim = 100
-  c.net.max_jump = 6          # K
-  c.net.read_size = 3         # R
-  c.net.num_jumps = 5         # N
-  c.net.eval_read_size = config_dict.placeholder(int)   # None: R of training
-  c.net.eval_num_jumps = config_dict.placeholder(int)   # None: N of training
-  c.net.num_samples = 4
-  c.net.normalize_rewards = True
+  c = sentence_config("lstm_jump_rotten_tomatoes", "lstm_jump", "rotten_tomatoes", 0.793,
+                      paper="LSTM-Jump (Yu et al., 2017), sec. 4.2 (Rotten Tomatoes)")
+  c.net.update(lstm_jump_net(max_jump=6, read_size=3, num_jumps=5))
   c.hparams.entropy_beta = 0.01
-  c.dataset = "rotten_tomatoes"
-  c.data = text_data(batch_size=32, max_len=50)
-  c.optimizer.learning_rate = 1e-3
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 1080      # 4 epochs of 8,636 training sentences
-  c.eval_every = 135      # twice an epoch
-  c.early_stopping_patience = 6
   return c

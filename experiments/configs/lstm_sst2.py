@@ -17,22 +17,10 @@ reached: accuracy 82.1% on the 872 GLUE validation sentences (paper 86.4% on the
 Shortfalls: 1.4 epochs only (stopped at the step budget), no dropout, no GloVe, lr 1e-3.
 """
 
-from experiments.configs import base_config, text_data
+from experiments.configs import sentence_config
 
 
 def get_config():
-  c = base_config()
-  c.experiment = "lstm_sst2"
-  c.paper = "Skim-RNN (Seo et al., 2018), Table 1"
-  c.paper_value = 0.864
-  c.model = "lstm"
-  c.net.embed_dim = 100
-  c.net.hidden_dim = 100
+  c = sentence_config("lstm_sst2", "lstm", "sst2_glue", 0.864)
   c.net.num_layers = 1
-  c.dataset = "sst2_glue"
-  c.data = text_data(batch_size=32, max_len=64, dev_split=None, test_split="validation")
-  c.optimizer.learning_rate = 1e-3
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 3000      # 1.4 epochs of 67,349 phrases
-  c.checkpoint_every = 500
   return c

@@ -17,23 +17,8 @@ Command:
 Hardware: 2 shared CPU cores. Time: not yet run. Metric reached: not yet run.
 """
 
-from experiments.configs import base_config, synthetic_data
+from experiments.configs import lstm_adding
 
 
 def get_config():
-  c = base_config()
-  c.experiment = "random_skip_lstm_adding"
-  c.paper = "Skip RNN (Campos et al., 2018), Table 1 (adding, T=50)"
-  c.model = "random_skip_lstm"
-  c.net.hidden_dim = 110
-  c.paper_value = 1.0 / 6.0 / 100.0  # the 'solved' threshold
-  c.dataset = "adding"
-  c.data = synthetic_data(batch_size=256, dev_examples=1024, test_examples=4096, length=50)
-  c.optimizer.learning_rate = 1e-4
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 20000
-  c.eval_every = 500
-  c.best_metric = "mse"
-  c.best_mode = "min"
-  c.metric = "mse"
-  return c
+  return lstm_adding.adding_config("random_skip_lstm_adding", "random_skip_lstm")

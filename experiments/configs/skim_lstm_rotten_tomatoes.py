@@ -32,25 +32,12 @@ reasons for the gap to the paper. The batch-1 speed-up is not measured here (see
 skipjax.bench skim_rnn`).
 """
 
-from experiments.configs import base_config, text_data
+from experiments.configs import sentence_config
 
 
 def get_config():
-  c = base_config()
-  c.experiment = "skim_lstm_rotten_tomatoes"
-  c.paper = "Skim-RNN (Seo et al., 2018), Table 1"
-  c.paper_value = 0.825
-  c.model = "skim_lstm"
-  c.net.embed_dim = 100
-  c.net.hidden_dim = 100
+  c = sentence_config("skim_lstm_rotten_tomatoes", "skim_lstm", "rotten_tomatoes", 0.825)
   c.net.small_dim = 10
   c.net.eval_threshold = 0.5
   c.hparams.skim_gamma = 0.01
-  c.dataset = "rotten_tomatoes"
-  c.data = text_data(batch_size=32, max_len=50)
-  c.optimizer.learning_rate = 1e-3
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 1080      # 4 epochs of 8,636 training sentences
-  c.eval_every = 135      # twice an epoch
-  c.early_stopping_patience = 6
   return c

@@ -27,24 +27,12 @@ reading every token gives 71.7%, skimming every token 82.5% at 9.8x, thresholds 
 step budget, not converged), no dropout, no GloVe, lr 1e-3.
 """
 
-from experiments.configs import base_config, text_data
+from experiments.configs import sentence_config
 
 
 def get_config():
-  c = base_config()
-  c.experiment = "skim_lstm_sst2"
-  c.paper = "Skim-RNN (Seo et al., 2018), Table 1"
-  c.paper_value = 0.858
-  c.model = "skim_lstm"
-  c.net.embed_dim = 100
-  c.net.hidden_dim = 100
+  c = sentence_config("skim_lstm_sst2", "skim_lstm", "sst2_glue", 0.858)
   c.net.small_dim = 10
   c.net.eval_threshold = 0.5
   c.hparams.skim_gamma = 0.01
-  c.dataset = "sst2_glue"
-  c.data = text_data(batch_size=32, max_len=64, dev_split=None, test_split="validation")
-  c.optimizer.learning_rate = 1e-3
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 3000      # 1.4 epochs of 67,349 phrases
-  c.checkpoint_every = 500
   return c

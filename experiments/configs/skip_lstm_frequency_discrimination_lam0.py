@@ -22,21 +22,9 @@ accuracy 97.5% on 4,096 sequences (best dev 97.6% at step 100, 97.3% at step 200
 step updated (100.0 of 100). Short of the paper's > 99%: 200 steps at Adam 1e-4.
 """
 
-from experiments.configs import base_config, synthetic_data
+from experiments.configs import lstm_frequency_discrimination
 
 
 def get_config():
-  c = base_config()
-  c.experiment = "skip_lstm_frequency_discrimination_lam0"
-  c.paper = "Skip RNN (Campos et al., 2018), Table 2 (frequency discrimination, T=100)"
-  c.model = "skip_lstm"
-  c.net.hidden_dim = 110
-  c.hparams.budget_lambda = 0.0
-  c.paper_value = 0.99
-  c.dataset = "frequency_discrimination"
-  c.data = synthetic_data(batch_size=256, dev_examples=1024, test_examples=4096, length=100)
-  c.optimizer.learning_rate = 1e-4
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 20000
-  c.eval_every = 500
-  return c
+  return lstm_frequency_discrimination.frequency_discrimination_config(
+      "skip_lstm_frequency_discrimination_lam0", "skip_lstm", budget_lambda=0.0)

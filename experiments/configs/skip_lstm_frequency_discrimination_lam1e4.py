@@ -25,21 +25,9 @@ same dev accuracy: dev updates 63.7 / 58.5 / 36.5 / 33.6 / 31.8 at steps 900 / 1
 of the paper's many more steps at Adam 1e-4.
 """
 
-from experiments.configs import base_config, synthetic_data
+from experiments.configs import lstm_frequency_discrimination
 
 
 def get_config():
-  c = base_config()
-  c.experiment = "skip_lstm_frequency_discrimination_lam1e4"
-  c.paper = "Skip RNN (Campos et al., 2018), Table 2 (frequency discrimination, T=100)"
-  c.paper_value = 0.99
-  c.model = "skip_lstm"
-  c.net.hidden_dim = 110
-  c.hparams.budget_lambda = 1e-4
-  c.dataset = "frequency_discrimination"
-  c.data = synthetic_data(batch_size=256, dev_examples=1024, test_examples=4096, length=100)
-  c.optimizer.learning_rate = 1e-4
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 20000
-  c.eval_every = 500
-  return c
+  return lstm_frequency_discrimination.frequency_discrimination_config(
+      "skip_lstm_frequency_discrimination_lam1e4", "skip_lstm", budget_lambda=1e-4)

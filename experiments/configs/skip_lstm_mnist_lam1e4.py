@@ -18,23 +18,14 @@ Command:
 Hardware: 2 shared CPU cores. Time: not yet run. Metric reached: not yet run.
 """
 
-from experiments.configs import base_config, text_data
+from experiments.configs import skip_rnn_config, text_data
 
 
 def get_config():
-  c = base_config()
-  c.experiment = "skip_lstm_mnist_lam1e4"
-  c.paper = "Skip RNN (Campos et al., 2018), sequential MNIST"
-  c.paper_value = 0.973
-  c.model = "skip_lstm"
-  c.net.hidden_dim = 110
-  c.hparams.budget_lambda = 1e-4
-  c.dataset = "mnist"
-  c.data = text_data(batch_size=256, max_len=None, train_split="train[:55000]",
-                     dev_split="train[55000:]", test_split="test")
-  c.optimizer.learning_rate = 1e-4
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 20000
-  c.eval_every = 500
+  c = skip_rnn_config("skip_lstm_mnist_lam1e4", "skip_lstm",
+                      "Skip RNN (Campos et al., 2018), sequential MNIST", 0.973, "mnist",
+                      text_data(batch_size=256, max_len=None, train_split="train[:55000]",
+                                dev_split="train[55000:]", test_split="test"),
+                      budget_lambda=1e-4)
   c.checkpoint_every = 500
   return c
