@@ -39,6 +39,13 @@ _init_params = jax.jit(dynamic_skip.init_params, static_argnames="config")
 
 
 @functools.lru_cache(maxsize=None)
+def _tagging_eval_loss(config: dynamic_skip.ModelConfig, tag_names: tuple[str, ...]):
+  """The eval loss of a tagger whose dataset names its IOB tags: also the chunk counts behind
+  entity-level F1 (`dynamic_skip.make_loss_fn(tag_names=...)`); cached like `_loss_fns`."""
+  return dynamic_skip.make_loss_fn(config, "tagging", train=False, tag_names=tag_names)
+
+
+@functools.lru_cache(maxsize=None)
 def _loss_fns(config: dynamic_skip.ModelConfig, task: str):
   """(train loss, eval loss); the same function objects for equal configs, so jitted steps built
   from them are compiled once."""
@@ -121,6 +128,8 @@ def build(key: jax.Array, net: Any, spec: Any, *, cell: str) -> Any:
   params = _init_params(key, config=arch)
   model_state = dynamic_skip.init_model_state(config, task)
   loss_fn, eval_loss_fn = _loss_fns(config, task)
+  if task == "tagging" and getattr(spec, "tag_names", None):  # CoNLL: entity F1 at evaluation
+    eval_loss_fn = _tagging_eval_loss(config, tuple(spec.tag_names))
   return registry.Model(params, model_state, loss_fn, eval_loss_fn, step_flops(config))
 
 

@@ -12,6 +12,12 @@ correct when gold and guess start at the same token with the same type and end a
 Sentences are separated by a boundary (the script's empty line), which closes every open chunk.
 
 Scores are percentages, as the script prints them (CoNLL-2003 F1 is quoted as e.g. 91.56).
+
+For training runs, `chunk_counts` computes the same chunk counts inside a jitted loss (JAX, tag
+ids [B, T] with lengths), so an evaluation can sum them over batches: entity F1 is a ratio of
+counts over the whole split (`entity_scores`), not a mean of per-batch F1s. The losses report
+them as the metrics named in CHUNK_METRICS (`chunk_count_metrics`), and
+`skipjax.train.step.finalize_metrics` turns the split's sums into precision, recall and F1.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from __future__ import annotations
 import collections
 from typing import Iterable, NamedTuple, Sequence
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 _OUTSIDE = "O"
@@ -198,3 +206,104 @@ def ids_to_tags(tag_ids, lengths, id_to_tag: Sequence[str]) -> list[list[str]]:
     raise ValueError(f"tag_ids within lengths must lie in [0, {len(id_to_tag)}) (the size of "
                      "id_to_tag)")
   return [[id_to_tag[int(i)] for i in row[:n]] for row, n in zip(tag_ids, lengths)]
+
+
+# ----- chunk counts inside a jitted loss (JAX) -----
+
+# Metric names of `chunk_count_metrics`: correct, predicted and gold chunks.
+CHUNK_METRICS = ("chunks_correct", "chunks_guessed", "chunks_gold")
+_PREFIX_CODE = {"O": 0, "B": 1, "I": 2}
+
+
+def iob_tables(tag_names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+  """Per tag id: its prefix code (0 'O', 1 'B', 2 'I') and its type code (0 for 'O', then 1, 2,
+  ... per entity type in order of appearance), int32 [C]. Tags must be IOB1/IOB2 ('O', 'B-X',
+  'I-X'); the in-graph counter does not handle the script's other prefixes (E-, S-, [, ])."""
+  if isinstance(tag_names, str) or not len(tag_names):
+    raise ValueError(f"tag_names must be a non-empty sequence of tag strings, got {tag_names!r}")
+  prefixes, types, type_code = [], [], {}
+  for tag in tag_names:
+    prefix, kind = split_tag(tag)
+    if tag != _OUTSIDE and (prefix not in ("B", "I") or not kind):
+      raise ValueError(f"tag {tag!r}: chunk_counts supports IOB tags only ('O', 'B-TYPE', "
+                       f"'I-TYPE'); tag_names={list(tag_names)}")
+    prefixes.append(_PREFIX_CODE[prefix])
+    types.append(0 if tag == _OUTSIDE else type_code.setdefault(kind, len(type_code) + 1))
+  return np.asarray(prefixes, np.int32), np.asarray(types, np.int32)
+
+
+def _parse(ids, valid, prefixes, types):
+  """Chunk starts [B, T], types [B, T] and, per position s, the position where a chunk started
+  at s ends (exclusive) [B, T], by the script's startOfChunk / endOfChunk."""
+  prefix = jnp.where(valid, jnp.asarray(prefixes)[ids], 0)  # outside a sentence: O
+  kind = jnp.where(valid, jnp.asarray(types)[ids], 0)
+  # Column 0: the O before the sentence; column T + 1: the boundary after a full-length one.
+  prefix = jnp.pad(prefix, ((0, 0), (1, 1)))
+  kind = jnp.pad(kind, ((0, 0), (1, 1)))
+  prev_p, cur_p = prefix[:, :-1], prefix[:, 1:]  # [B, T + 1]: positions 0..T
+  prev_k, cur_k = kind[:, :-1], kind[:, 1:]
+  # B always opens; I opens after O or another type (its type code differs: O's code is 0).
+  start = (cur_p == 1) | ((cur_p == 2) & (prev_k != cur_k))
+  # A chunk closes before j when the previous token is in one and j opens a B or changes type.
+  end = (prev_p != 0) & ((cur_p == 1) | (prev_k != cur_k))
+  positions = jnp.arange(end.shape[1], dtype=jnp.int32)
+  end_at = jnp.where(end, positions, end.shape[1])
+  first_end_from = jax.lax.cummin(end_at, axis=1, reverse=True)  # min{j' >= j: end[j']}
+  t = ids.shape[1]
+  return start[:, :t], cur_k[:, :t], first_end_from[:, 1:t + 1]  # min{j > s: end[j]}
+
+
+def chunk_counts(pred_ids, gold_ids, lengths, tag_names: Sequence[str],
+                 weights=None) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """Correct, predicted and gold chunk counts of a batch of tag ids, as `evaluate` counts them.
+
+  Traceable (jit): the `conlleval.pl` rules vectorised over [B, T]. A chunk is correct when a
+  predicted and a gold chunk have the same type, start and end.
+
+  Args:
+    pred_ids, gold_ids: [B, T] int tag ids into tag_names (ids past a sentence's length are
+      ignored).
+    lengths: [B] int, real tokens per sentence; the rest is padding (the script's boundary).
+    tag_names: the tag of each id, IOB1 or IOB2 (`iob_tables`).
+    weights: optional [B] float multiplying each sentence's counts (0 for padded batch entries).
+  Returns:
+    (correct, guessed, gold): float32 scalars, weighted sums over the batch.
+  """
+  prefixes, types = iob_tables(tag_names)
+  pred_ids, gold_ids = jnp.asarray(pred_ids), jnp.asarray(gold_ids)
+  if pred_ids.ndim != 2 or pred_ids.shape != gold_ids.shape:
+    raise ValueError(f"pred_ids and gold_ids must both have shape [B, T], got {pred_ids.shape} "
+                     f"and {gold_ids.shape}")
+  batch, t = gold_ids.shape
+  lengths = jnp.asarray(lengths)
+  if lengths.shape != (batch,):
+    raise ValueError(f"lengths must have shape ({batch},), got {lengths.shape}")
+  w = jnp.ones((batch,), jnp.float32) if weights is None else jnp.asarray(weights, jnp.float32)
+  if w.shape != (batch,):
+    raise ValueError(f"weights must have shape ({batch},), got {w.shape}")
+  valid = jnp.arange(t)[None, :] < lengths[:, None]
+  start_g, kind_g, end_g = _parse(pred_ids, valid, prefixes, types)
+  start_c, kind_c, end_c = _parse(gold_ids, valid, prefixes, types)
+  correct = start_g & start_c & (kind_g == kind_c) & (end_g == end_c)
+  total = lambda x: jnp.sum(w * jnp.sum(x, axis=1, dtype=jnp.float32))
+  return total(correct), total(start_g), total(start_c)
+
+
+def chunk_count_metrics(pred_ids, gold_ids, lengths, tag_names: Sequence[str], weights,
+                        count) -> dict[str, jax.Array]:
+  """`chunk_counts` as loss metrics (CHUNK_METRICS), each divided by `count`, the loss's
+  metrics['count']: the eval step multiplies every metric by count and sums over batches, so
+  the split's totals come back exactly."""
+  counts = chunk_counts(pred_ids, gold_ids, lengths, tag_names, weights)
+  denom = jnp.maximum(jnp.asarray(count, jnp.float32), 1e-12)
+  return {name: value / denom for name, value in zip(CHUNK_METRICS, counts)}
+
+
+def entity_scores(correct: float, guessed: float, gold: float) -> dict[str, float]:
+  """Precision, recall and F1 as fractions in [0, 1] (the script's percentages / 100) from
+  chunk counts summed over a split; each is 0 where its denominator is."""
+  precision = correct / guessed if guessed > 0 else 0.0
+  recall = correct / gold if gold > 0 else 0.0
+  total = precision + recall
+  return {"precision": precision, "recall": recall,
+          "f1": 2 * precision * recall / total if total > 0 else 0.0}

@@ -30,12 +30,13 @@ Shapes are batch-major: xs [B, T, D]; lengths [B]. Padded steps never change the
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 
 from skipjax import cells
+from skipjax import conlleval
 from skipjax import estimators
 from skipjax import layers
 from skipjax import recurrence
@@ -621,7 +622,8 @@ def _check_batch(batch, task, config):
                      f"{jnp.shape(batch['labels'])}")
 
 
-def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True):
+def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True,
+                 tag_names: Sequence[str] | None = None):
   """The loss of the paper's training scheme, following the skipjax loss protocol.
 
       loss = task NLL + reinforce_weight * REINFORCE + entropy_weight * (-entropy)
@@ -631,6 +633,9 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True):
   (PTB: labels [B, T] next words, reward of step t = p(gold word), reward-to-go), "tagging"
   (CoNLL: labels [B, T] tags, softmax output, reward p(gold tag) summed towards each layer's
   direction). `train=False` gives the test-time loss: greedy agent, no dropout, task NLL only.
+  "tagging" also reports 'count' (weighted tokens: evaluation weighs batches by tokens) and,
+  given `tag_names` (the tag of each label id, IOB), the chunk counts of the argmax tags
+  (`conlleval.chunk_count_metrics`), from which evaluation computes entity-level F1.
 
   hparams: 'lam', 'dropout' (see `apply`), 'reinforce_weight' (default 1), 'entropy_weight'
   (default 0.01), 'discount' (default 1, reward-to-go). batch['weights'] (or 'mask') [B]
@@ -639,6 +644,14 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True):
   """
   if task not in TASKS:
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+  if tag_names is not None:
+    if task != "tagging":
+      raise ValueError(f"tag_names (entity F1) applies to task 'tagging', not {task!r}")
+    tag_names = tuple(tag_names)
+    conlleval.iob_tables(tag_names)  # a bad tag fails here, not inside a trace
+    if len(tag_names) != config.num_outputs:
+      raise ValueError(f"tag_names has {len(tag_names)} tags but the model has "
+                       f"num_outputs={config.num_outputs}")
 
   def loss_fn(params, model_state, batch, key, hparams):
     _check_batch(batch, task, config)
@@ -709,6 +722,11 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True):
                 + jnp.asarray(hparams.get("entropy_weight", 0.01), jnp.float32) * ent)
       metrics["entropy"] = -ent * batch_denom / n_dec
       metrics["mean_skip"] = skips / n_dec
+    if task == "tagging":
+      metrics["count"] = jnp.sum(step_mask)
+      if tag_names is not None:
+        metrics.update(conlleval.chunk_count_metrics(
+            jnp.argmax(logits, axis=-1), labels, lengths, tag_names, weights, metrics["count"]))
     metrics["loss"] = loss
     return loss, (new_state, metrics)
 

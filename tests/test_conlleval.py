@@ -116,3 +116,85 @@ def test_bad_input():
     conlleval.evaluate([["O", "O"]], [["O"]])
   with pytest.raises(TypeError, match="sequences of sentences"):
     conlleval.evaluate(["O"], ["O"])
+
+
+# ----- chunk_counts: the same counts inside a jitted loss -----
+
+CONLL_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
+
+
+def _padded(sentences, tag_names, width, rng):
+  """Tag ids [B, width] with random (wrong) ids past each sentence's length, and lengths [B]."""
+  index = {t: i for i, t in enumerate(tag_names)}
+  ids = rng.integers(0, len(tag_names), (len(sentences), width))
+  for row, sent in enumerate(sentences):
+    ids[row, :len(sent)] = [index[t] for t in sent]
+  return ids, np.array([len(s) for s in sentences])
+
+
+@pytest.mark.parametrize("tag_names", [CONLL_TAGS, ("B-A", "O", "I-A", "I-B", "B-B")],
+                         ids=["conll", "two_types"])
+def test_chunk_counts_equal_evaluate_on_random_tags(tag_names):
+  import jax  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  count = jax.jit(lambda p, g, n, w: conlleval.chunk_counts(p, g, n, tag_names, w))
+  outside = tag_names.index("O")
+  probs = np.full(len(tag_names), 0.6 / (len(tag_names) - 1))
+  probs[outside] = 0.4
+  for _ in range(20):
+    width, batch = 9, 12
+    lengths = rng.integers(0, width + 1, batch)
+    gold = [list(rng.choice(tag_names, n, p=probs)) for n in lengths]
+    # Predictions agree with gold on ~60% of tokens, so chunks are found right and wrong.
+    pred = [[g if rng.random() < 0.6 else str(rng.choice(tag_names, p=probs)) for g in s]
+            for s in gold]
+    weights = rng.choice([0.0, 1.0, 2.0], batch)
+    gold_ids, _ = _padded(gold, tag_names, width, rng)
+    pred_ids, _ = _padded(pred, tag_names, width, rng)
+    got = [float(x) for x in count(pred_ids, gold_ids, lengths, weights)]
+    want = np.zeros(3)
+    for i in range(batch):
+      r = conlleval.evaluate([gold[i]], [pred[i]])
+      want += weights[i] * np.array([r.correct_chunks, r.found_guessed, r.found_correct])
+    assert got == list(want)
+
+
+def test_chunk_counts_hand_checked():
+  # test_hand_checked_scores: 2 correct, 5 guessed, 4 gold; padded to width 6.
+  gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O", "B-MISC", "I-MISC", "O"]]
+  pred = [["B-PER", "O", "O", "B-LOC"], ["B-ORG", "O", "B-LOC", "I-LOC", "I-PER"]]
+  rng = np.random.default_rng(1)
+  gold_ids, lengths = _padded(gold, CONLL_TAGS, 6, rng)
+  pred_ids, _ = _padded(pred, CONLL_TAGS, 6, rng)
+  counts = conlleval.chunk_counts(pred_ids, gold_ids, lengths, CONLL_TAGS)
+  assert [float(c) for c in counts] == [2.0, 5.0, 4.0]
+  # IOB1: I- after another type opens a chunk, B- splits two of the same type; a chunk running
+  # to the last column closes there.
+  iob1 = [["I-PER", "I-PER", "B-PER", "I-LOC", "I-LOC", "I-PER"]]
+  ids, lengths = _padded(iob1, CONLL_TAGS, 6, rng)
+  shifted = ids.copy()
+  shifted[0, 2] = CONLL_TAGS.index("I-PER")  # merges the first two PER chunks
+  counts = conlleval.chunk_counts(shifted, ids, lengths, CONLL_TAGS)
+  assert [float(c) for c in counts] == [2.0, 3.0, 4.0]
+  metrics = conlleval.chunk_count_metrics(shifted, ids, lengths, CONLL_TAGS, None, 4.0)
+  assert {k: float(v) for k, v in metrics.items()} == {
+      "chunks_correct": 0.5, "chunks_guessed": 0.75, "chunks_gold": 1.0}
+
+
+def test_iob_tables_and_entity_scores():
+  prefixes, types = conlleval.iob_tables(CONLL_TAGS)
+  assert list(prefixes) == [0, 1, 2, 1, 2, 1, 2, 1, 2]
+  assert list(types) == [0, 1, 1, 2, 2, 3, 3, 4, 4]
+  for bad in (("O", "S-PER"), ("O", "PER"), ("O", "B-")):
+    with pytest.raises(ValueError, match="IOB tags only"):
+      conlleval.iob_tables(bad)
+  with pytest.raises(ValueError, match="non-empty"):
+    conlleval.iob_tables("O")
+  with pytest.raises(ValueError, match="lengths"):
+    conlleval.chunk_counts(np.zeros((2, 3), int), np.zeros((2, 3), int), [1], CONLL_TAGS)
+  scores = conlleval.entity_scores(2.0, 5.0, 4.0)
+  assert scores["precision"] == 0.4 and scores["recall"] == 0.5
+  assert scores["f1"] == pytest.approx(conlleval.evaluate(
+      [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O", "B-MISC", "I-MISC", "O"]],
+      [["B-PER", "O", "O", "B-LOC"], ["B-ORG", "O", "B-LOC", "I-LOC", "I-PER"]]).f1 / 100)
+  assert conlleval.entity_scores(0.0, 0.0, 3.0) == {"precision": 0.0, "recall": 0.0, "f1": 0.0}

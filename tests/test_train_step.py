@@ -171,6 +171,30 @@ def test_eval_step_is_exact_over_padded_batches():
   assert got["fraction_computed"] == pytest.approx(1.0)
 
 
+def test_chunk_counts_sum_over_batches_into_entity_f1():
+  """A tagger's chunk counts (per unit of count, as losses report them) come back as the
+  split's totals, and F1 is computed from those totals, not averaged over batches."""
+  def tagger_loss(params, model_state, batch, key, hparams):
+    del params, key, hparams
+    count = batch["tokens"]
+    metrics = {name: batch[name] / count for name in ("chunks_correct", "chunks_guessed",
+                                                       "chunks_gold")}
+    return jnp.zeros(()), (model_state, {**metrics, "accuracy": batch["acc"], "count": count})
+
+  # Batch 1: 3 of 4 predicted chunks correct, 5 gold; batch 2: 0 of 2, 1 gold.
+  batches = [dict(tokens=10.0, chunks_correct=3.0, chunks_guessed=4.0, chunks_gold=5.0, acc=0.9),
+             dict(tokens=30.0, chunks_correct=0.0, chunks_guessed=2.0, chunks_gold=1.0, acc=0.5)]
+  eval_step = jax.jit(step_lib.make_eval_step(tagger_loss))
+  state = step_lib.init_train_state({"w": jnp.zeros(())}, optax.sgd(0.1))
+  got = step_lib.evaluate(eval_step, state, batches, jax.random.PRNGKey(0))
+  assert got["count"] == 40.0 and got["accuracy"] == pytest.approx((9 + 15) / 40)
+  assert [got[k] for k in ("chunks_correct", "chunks_guessed", "chunks_gold")] == \
+      pytest.approx([3.0, 6.0, 6.0])
+  assert got["precision"] == pytest.approx(0.5) and got["recall"] == pytest.approx(0.5)
+  assert got["f1"] == pytest.approx(0.5)  # the mean of the batches' F1s would be 0.33
+  assert "f1" not in step_lib.finalize_metrics({"accuracy": 1.0, "count": 1.0})
+
+
 def test_classifier_learns_a_toy_task():
   # Label = the first token (0 or 1) of a random sequence: an LSTM must carry it to the end.
   rng = np.random.default_rng(0)

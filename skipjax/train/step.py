@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from skipjax import conlleval
 from skipjax.train import optim
 from skipjax.train import state as state_lib
 from skipjax.train.state import TrainState
@@ -142,10 +143,19 @@ def accumulate_metrics(total: Metrics | None, sums: Metrics) -> Metrics:
 
 
 def finalize_metrics(total: Metrics) -> dict[str, float]:
-  """Means from summed eval metrics (`sum / count`); 'count' stays the total weight."""
+  """Means from summed eval metrics (`sum / count`); 'count' stays the total weight.
+
+  Chunk counts of a tagger (`conlleval.CHUNK_METRICS`, reported per unit of count) come back as
+  the split's totals, and add the entity-level 'precision', 'recall' and 'f1' (fractions) of
+  the whole split, computed from those totals as conlleval does (not averaged over batches).
+  """
   count = float(total["count"])
   out = {k: float(v) / max(count, 1e-12) for k, v in total.items() if k != "count"}
   out["count"] = count
+  if all(k in out for k in conlleval.CHUNK_METRICS):
+    for k in conlleval.CHUNK_METRICS:
+      out[k] = float(total[k])
+    out.update(conlleval.entity_scores(*(out[k] for k in conlleval.CHUNK_METRICS)))
   return out
 
 
