@@ -7,14 +7,24 @@
   "LSTM + fixed skip" baseline.
 - "attention_skip_lstm": soft attention over the last K states, the differentiable baseline.
 
-The plain LSTM baseline is the registry's "lstm" (`skipjax.classifier`).
+The plain LSTM baseline is the registry's "lstm" (`skipjax.classifier`); on a language-model
+dataset (PTB) the registry's "lstm" is `build(..., cell="lstm")` from here instead, the same
+`dynamic_skip` code path with every layer a plain LSTM.
 
 `config.net` holds `skipjax.dynamic_skip.ModelConfig` fields (hidden_dim, num_skips, agent_dim,
-fixed_skip, num_layers, bidirectional, reward_baseline, ema_decay, init, forget_bias, skip_layers)
-plus `embed_dim` (the embedding size for token inputs; ModelConfig's input_dim). `config.hparams`
-reaches the loss: 'lam' (the paper's lambda, default 1), 'reinforce_weight' (default 1),
-'entropy_weight' (default 0.01), 'dropout' (absent: none). Training samples the agent
+fixed_skip, num_layers, bidirectional, reward_baseline, ema_decay, init, forget_bias, skip_layers,
+carry_state) plus `embed_dim` (the embedding size for token inputs; ModelConfig's input_dim) and
+`init_scale` (optional: every parameter drawn from U(-init_scale, init_scale), Zaremba et al.
+2014, replacing `init` and `forget_bias`). `config.hparams` reaches the loss: 'lam' (the paper's
+lambda, default 1), 'reinforce_weight' (default 1), 'entropy_weight' (default 0.01), 'dropout'
+(absent: none). Training samples the agent
 (`make_loss_fn(train=True)`); evaluation is greedy with the task loss only (`train=False`).
+
+Language models (DataSpec.task "language_model", PTB): carry_state is on unless config.net says
+otherwise; the train loss carries the recurrent state across consecutive batches in
+model_state['carries'] (batch size DataSpec.batch_size, restarted where batch['reset']), and the
+eval loss is `skipjax.language_model.make_stream_loss`: one batch holds a whole split as
+consecutive windows, evaluated in order from a zero state, with 'perplexity' among its metrics.
 
 `experiments.registry` imports this module, so this module imports the registry only inside its
 functions (either module may be imported first).
@@ -30,9 +40,11 @@ import jax
 
 from skipjax import cells
 from skipjax import dynamic_skip
+from skipjax import language_model
 
 # DataSpec.task -> dynamic_skip task. 'regression' has no dynamic-skip loss.
-_TASKS = {"classification": "classification", "sequence": "tagging"}
+_TASKS = {"classification": "classification", "sequence": "tagging",
+          "language_model": "language_model"}
 
 # One compiled initialiser per architecture (compiling the random initialisers takes seconds).
 _init_params = jax.jit(dynamic_skip.init_params, static_argnames="config")
@@ -48,14 +60,18 @@ def _tagging_eval_loss(config: dynamic_skip.ModelConfig, tag_names: tuple[str, .
 @functools.lru_cache(maxsize=None)
 def _loss_fns(config: dynamic_skip.ModelConfig, task: str):
   """(train loss, eval loss); the same function objects for equal configs, so jitted steps built
-  from them are compiled once."""
-  return (dynamic_skip.make_loss_fn(config, task, train=True),
-          dynamic_skip.make_loss_fn(config, task, train=False))
+  from them are compiled once. A carried-state model is evaluated over whole streams."""
+  train_loss = dynamic_skip.make_loss_fn(config, task, train=True)
+  eval_loss = dynamic_skip.make_loss_fn(config, task, train=False)
+  if config.carry_state:
+    eval_loss = language_model.make_stream_loss(
+        eval_loss, functools.partial(dynamic_skip.init_model_state, config, task))
+  return train_loss, eval_loss
 
 
 def model_config(net: Any, spec: Any, *, cell: str) -> dynamic_skip.ModelConfig:
-  """`dynamic_skip.ModelConfig` from `config.net` and the dataset's spec; a bad or unknown
-  setting raises ValueError naming `config.net`."""
+  """`dynamic_skip.ModelConfig` from `config.net` (without init_scale) and the dataset's spec; a
+  bad or unknown setting raises ValueError naming `config.net`."""
   from experiments import registry  # pylint: disable=g-import-not-at-top
   kwargs = registry._kwargs(net)  # pylint: disable=protected-access
   if "cell" in kwargs:
@@ -76,9 +92,12 @@ def model_config(net: Any, spec: Any, *, cell: str) -> dynamic_skip.ModelConfig:
     input_dim, vocab_size = spec.input_dim, 0
   if kwargs.get("skip_layers") is not None:
     kwargs["skip_layers"] = tuple(kwargs["skip_layers"])
-  if kwargs.get("carry_state"):
-    raise ValueError("config.net.carry_state: carried state (truncated BPTT language models) is "
-                     "not supported by the registry (no language-model dataset)")
+  if spec.task == "language_model":
+    kwargs.setdefault("carry_state", True)
+  elif kwargs.get("carry_state"):
+    raise ValueError(f"config.net.carry_state: carrying the state across batches needs a "
+                     f"language-model dataset (consecutive windows of a stream), not task "
+                     f"{spec.task!r}")
   try:
     return registry._call(  # pylint: disable=protected-access
         dynamic_skip.ModelConfig, "config.net", num_outputs=spec.num_classes,
@@ -116,17 +135,31 @@ def step_flops(config: dynamic_skip.ModelConfig) -> int:
 
 def build(key: jax.Array, net: Any, spec: Any, *, cell: str) -> Any:
   """`registry.Model` of a `dynamic_skip` model with recurrent cell `cell` ("dynamic", "fixed",
-  "attention") for a classification or sequence-labelling dataset."""
-  from experiments import registry  # pylint: disable=g-import-not-at-top
+  "attention"; "lstm" for a plain stack) for a classification, sequence-labelling or
+  language-model dataset."""
   task = _TASKS.get(spec.task)
   if task is None:
     raise ValueError(f"model with cell {cell!r}: dataset task {spec.task!r} is not supported "
                      f"(supported: {sorted(_TASKS)})")
-  config = model_config(net, spec, cell=cell)
+  from experiments import registry  # pylint: disable=g-import-not-at-top
+  kwargs = registry._kwargs(net)  # pylint: disable=protected-access
+  init_scale = kwargs.pop("init_scale", None)
+  config = model_config(kwargs, spec, cell=cell)
   # The initialiser reads no loss setting: configs differing only there share its compilation.
   arch = dataclasses.replace(config, reward_baseline="none", ema_decay=0.9, carry_state=False)
   params = _init_params(key, config=arch)
-  model_state = dynamic_skip.init_model_state(config, task)
+  if init_scale is not None:
+    try:
+      params = language_model.uniform_init(jax.random.fold_in(key, 1), params, init_scale)
+    except ValueError as e:
+      raise ValueError(f"config.net.init_scale: {e}") from None
+  batch_size = None
+  if config.carry_state:
+    batch_size = getattr(spec, "batch_size", None)
+    if batch_size is None:
+      raise ValueError("config.net.carry_state: the dataset's spec gives no batch_size for the "
+                       "carried state")
+  model_state = dynamic_skip.init_model_state(config, task, batch_size)
   loss_fn, eval_loss_fn = _loss_fns(config, task)
   if task == "tagging" and getattr(spec, "tag_names", None):  # CoNLL: entity F1 at evaluation
     eval_loss_fn = _tagging_eval_loss(config, tuple(spec.tag_names))

@@ -248,9 +248,9 @@ def _load_ptb(data: Any, seed: int) -> Data:
   kwargs = _kwargs(data)
   batch_size = kwargs.pop("batch_size")
   eval_batch_size = kwargs.pop("eval_batch_size", None) or batch_size
-  if "bptt" not in kwargs:
+  bptt = kwargs.pop("bptt", None)
+  if bptt is None:
     raise ValueError("config.data.bptt (the BPTT window length) is required for ptb")
-  bptt = kwargs.pop("bptt")
   splits = {role: kwargs.pop(f"{role}_split", None) for role in ("train", "dev", "test")}
   if splits["train"] is None:
     raise ValueError("config.data.train_split is required for ptb")

@@ -50,7 +50,7 @@ _POSITIVE_INT_SUFFIXES = ("_dim", "_size", "_steps", "_examples", "num_layers", 
 # Raw files each real dataset reads: skipjax.data.files.RAW_FILES groups.
 _RAW_FILE_GROUP = {"imdb": "imdb", "rotten_tomatoes": "rotten_tomatoes", "sst2_glue": "sst_glue",
                    "sst2_trees": "sst_trees", "sst5": "sst_trees", "ag_news": "ag_news",
-                   "mnist": "mnist", "pmnist": "mnist", "conll2003": "conll2003"}
+                   "mnist": "mnist", "pmnist": "mnist", "conll2003": "conll2003", "ptb": "ptb"}
 
 
 class ConfigError(ValueError):

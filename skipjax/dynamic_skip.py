@@ -567,18 +567,36 @@ def init_model_state(config: ModelConfig, task: str, batch_size: int | None = No
       raise ValueError("reward_baseline='ema' is for classification; use 'batch' or 'none'")
     state["reward_baseline"] = estimators.ema_baseline(config.ema_decay)[0]()
   if config.carry_state:
-    validation.check_positive_int("batch_size", batch_size)
-    carries = []
-    for layer in range(config.num_layers):
-      zero = cells.lstm_zero_state((batch_size,), config.hidden_dim)
-      cell = config.layer_cell(layer)
-      if cell == "lstm":
-        carries.append(zero)
-      else:
-        size = config.fixed_skip if cell == "fixed" else config.num_skips
-        carries.append(skip_buffer_init(zero, size))
-    state["carries"] = tuple(carries)
+    state["carries"] = zero_carries(config, batch_size)
   return state
+
+
+def zero_carries(config: ModelConfig, batch_size: int) -> tuple:
+  """The initial carry of every forward layer for a batch: LSTMState (c, h [B, H]) for plain
+  layers, a SkipBuffer holding only the zero state for the skip layers."""
+  validation.check_positive_int("batch_size", batch_size)
+  carries = []
+  for layer in range(config.num_layers):
+    zero = cells.lstm_zero_state((batch_size,), config.hidden_dim)
+    cell = config.layer_cell(layer)
+    if cell == "lstm":
+      carries.append(zero)
+    else:
+      size = config.fixed_skip if cell == "fixed" else config.num_skips
+      carries.append(skip_buffer_init(zero, size))
+  return tuple(carries)
+
+
+def reset_carries(config: ModelConfig, carries: tuple, reset: Array) -> tuple:
+  """`carries` with the rows where reset [B] is nonzero replaced by the zero carry."""
+  batch_size = jnp.shape(reset)[0]
+  zeros = zero_carries(config, batch_size)
+
+  def pick(zero, carry):
+    rows = jnp.reshape(reset != 0, (batch_size,) + (1,) * (carry.ndim - 1))
+    return jnp.where(rows, zero, carry)
+
+  return jax.tree_util.tree_map(pick, zeros, carries)
 
 
 def leave_one_out_baseline(values: Array, weights: Array) -> Array:
@@ -639,8 +657,11 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True,
 
   hparams: 'lam', 'dropout' (see `apply`), 'reinforce_weight' (default 1), 'entropy_weight'
   (default 0.01), 'discount' (default 1, reward-to-go). batch['weights'] (or 'mask') [B]
-  weights padded batch entries. Metrics: loss, nll, accuracy, reward, entropy, mean_skip,
-  fraction_computed (always 1: every step runs the LSTM).
+  weights padded batch entries. With config.carry_state the layers start from
+  model_state['carries'] and the new state holds the final carries; rows where batch['reset'] [B]
+  is nonzero start from zeros instead (the first window of a pass over a token stream).
+  Metrics: loss, nll, accuracy, reward, entropy, mean_skip, fraction_computed (always 1: every
+  step runs the LSTM).
   """
   if task not in TASKS:
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
@@ -659,6 +680,8 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True,
     b, t = inputs.shape[:2]
     weights = jnp.asarray(batch.get("weights", batch.get("mask", jnp.ones((b,)))), jnp.float32)
     carries = model_state.get("carries") if config.carry_state else None
+    if carries is not None and "reset" in batch:  # first window of a pass over the stream
+      carries = reset_carries(config, carries, jnp.asarray(batch["reset"]))
     out = apply(params, config, inputs, lengths, key, hparams, train=train, carries=carries)
     rate = hparams.get("dropout")
     k_out = jax.random.fold_in(key, 10 ** 6)

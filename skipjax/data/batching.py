@@ -207,8 +207,10 @@ class LMBatcher(Iterator[Batch]):
   rows may be shorter; no token is dropped), and each batch is the next window of `bptt` steps of
   every row: inputs [B, bptt] int32 = row[t:t+bptt], labels [B, bptt] int32 = row[t+1:t+bptt+1],
   lengths [B] int32 = the valid steps of each row in this window (bptt except at the end), mask [B]
-  float32 = (lengths > 0). Row b of window k+1 continues row b of window k, so a model may carry its
-  state across batches. Windows are not shuffled (order matters); the state is (epoch, position).
+  float32 = (lengths > 0), reset [B] float32 = 1 in the first window of each pass (a model carrying
+  its state restarts it from zeros there, as at the start of every epoch in Zaremba et al.), else 0.
+  Row b of window k+1 continues row b of window k, so a model may carry its state across batches.
+  Windows are not shuffled (order matters); the state is (epoch, position).
   With process_count > 1, process i keeps rows [i * B/n, (i+1) * B/n).
   """
 
@@ -249,6 +251,7 @@ class LMBatcher(Iterator[Batch]):
     if self.num_epochs is not None and self.epoch >= self.num_epochs:
       raise StopIteration
     t = self.position * self.bptt
+    first = self.position == 0
     inputs = np.zeros((self.batch_size, self.bptt), np.int32)
     labels = np.zeros((self.batch_size, self.bptt), np.int32)
     width = min(self.bptt, self.row_len - t)
@@ -263,7 +266,8 @@ class LMBatcher(Iterator[Batch]):
     per = self.batch_size // self.process_count
     shard = slice(self.process_index * per, (self.process_index + 1) * per)
     return {"inputs": inputs[shard], "labels": labels[shard], "lengths": lengths[shard],
-            "mask": (lengths[shard] > 0).astype(np.float32)}
+            "mask": (lengths[shard] > 0).astype(np.float32),
+            "reset": np.full(per, float(first), np.float32)}
 
   def get_state(self) -> dict[str, Any]:
     return {"epoch": self.epoch, "position": self.position, "num_tokens": self.num_tokens,

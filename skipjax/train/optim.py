@@ -54,7 +54,8 @@ def scale_by_scheduled_lr(learning_rate: Array | float,
 
 def make_schedule(schedule: str = "constant", *, total_steps: int | None = None,
                   warmup_steps: int = 0, final_fraction: float = 0.0,
-                  decay_rate: float = 0.1, transition_steps: int | None = None
+                  decay_rate: float = 0.1, transition_steps: int | None = None,
+                  transition_begin: int = 0, staircase: bool = False
                   ) -> Callable[[Array], Array]:
   """The schedule's shape, `count -> multiplier` with peak 1 (multiply by the peak rate).
 
@@ -62,8 +63,10 @@ def make_schedule(schedule: str = "constant", *, total_steps: int | None = None,
   - 'cosine': cosine decay from 1 to `final_fraction` over `total_steps`.
   - 'warmup_cosine': linear 0 -> 1 over `warmup_steps`, then cosine to `final_fraction` at
     `total_steps`.
-  - 'exponential': `decay_rate ** (count / transition_steps)` (continuous), floored at
-    `final_fraction` when that is > 0.
+  - 'exponential': `decay_rate ** ((count - transition_begin) / transition_steps)` after
+    `transition_begin` updates (1 before), the exponent floored to an integer with `staircase`
+    (Zaremba et al. 2014: x0.8 per epoch after epoch 6 is transition_steps = one epoch,
+    transition_begin = 5 epochs, staircase), floored at `final_fraction` when that is > 0.
   """
   if schedule == "constant":
     return lambda count: jnp.ones((), jnp.float32)
@@ -82,7 +85,9 @@ def make_schedule(schedule: str = "constant", *, total_steps: int | None = None,
     validation.check_positive_int("transition_steps", transition_steps)
     if not 0.0 < decay_rate <= 1.0:
       raise ValueError(f"decay_rate must lie in (0, 1], got {decay_rate}")
+    validation.check_nonneg_int("transition_begin", transition_begin)
     return optax.exponential_decay(1.0, transition_steps, decay_rate,
+                                   transition_begin=transition_begin, staircase=bool(staircase),
                                    end_value=final_fraction if final_fraction > 0 else None)
   raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
 
@@ -90,7 +95,8 @@ def make_schedule(schedule: str = "constant", *, total_steps: int | None = None,
 def make_optimizer(name: str = "adam", learning_rate: float = 1e-3, *,
                    schedule: str = "constant", total_steps: int | None = None,
                    warmup_steps: int = 0, final_fraction: float = 0.0, decay_rate: float = 0.1,
-                   transition_steps: int | None = None, clip_norm: float | None = None,
+                   transition_steps: int | None = None, transition_begin: int = 0,
+                   staircase: bool = False, clip_norm: float | None = None,
                    weight_decay: float = 0.0, b1: float = 0.9, b2: float = 0.999,
                    eps: float = 1e-8, momentum: float = 0.0, nesterov: bool = False,
                    rms_decay: float = 0.9) -> optax.GradientTransformation:
@@ -101,8 +107,8 @@ def make_optimizer(name: str = "adam", learning_rate: float = 1e-3, *,
       'adamw' (decoupled weight decay, Loshchilov & Hutter 2019), 'sgd' (with optional
       `momentum`/`nesterov`; weight decay as L2) or 'rmsprop' (`rms_decay`, `eps`; L2 decay).
     learning_rate: the peak rate, injected: `opt_state` holds it as a float32 array.
-    schedule, total_steps, warmup_steps, final_fraction, decay_rate, transition_steps: the rate's
-      shape over steps (see `make_schedule`).
+    schedule, total_steps, warmup_steps, final_fraction, decay_rate, transition_steps,
+      transition_begin, staircase: the rate's shape over steps (see `make_schedule`).
     clip_norm: clip the gradient's global norm to this before anything else (None: no clipping;
       an identity keeps the chain's structure the same).
     weight_decay: injected, so a sweep may vary it too.
@@ -118,7 +124,8 @@ def make_optimizer(name: str = "adam", learning_rate: float = 1e-3, *,
     raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
   multiplier = make_schedule(schedule, total_steps=total_steps, warmup_steps=warmup_steps,
                              final_fraction=final_fraction, decay_rate=decay_rate,
-                             transition_steps=transition_steps)
+                             transition_steps=transition_steps,
+                             transition_begin=transition_begin, staircase=staircase)
 
   def core(learning_rate, weight_decay):
     l2 = optax.add_decayed_weights(weight_decay)
