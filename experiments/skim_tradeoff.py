@@ -6,14 +6,27 @@ skims every token. From a finished (or stopped) `experiments.run` work directory
 
     python -m experiments.skim_tradeoff --workdir experiments/workdirs/skim_lstm_rotten_tomatoes \
         [--baseline experiments/results/lstm_rotten_tomatoes.json] [--split test] [--step N] \
-        [--out experiments/plots/skim_lstm_rotten_tomatoes_tradeoff]
+        [--out experiments/plots/skim_lstm_rotten_tomatoes_tradeoff] \
+        [--sequences 150] [--rounds 20] [--time_all_thresholds] [--write_result]
 
-It restores the best dev checkpoint (`summary.json`'s best_step; `--step` picks another), rebuilds
-the data and the model from the run's `config.json`, evaluates every threshold on the split with
-hard decisions (`build_skim_rnn.make_eval_loss`), and writes `<out>.json` (one row per threshold:
+It restores the checkpoint the run's test metrics come from (`experiments.speedup.restore_run`:
+summary.json's test_step, i.e. the best dev checkpoint; `--step` picks another), rebuilds the data
+and the model from the run's `config.json`, evaluates every threshold on the split with hard
+decisions (`build_skim_rnn.make_eval_loss`), and writes `<out>.json` (one row per threshold:
 accuracy, token-level skim rate, mean per-sentence skim rate, FLOP reduction against a plain LSTM
 of the same size, analytic) and `<out>.png` (`skipjax.plots.plot_tradeoff`), with the plain LSTM
 run (`--baseline`, a result record; FLOP reduction 1) and the paper's points as references.
+
+Measured speed-up (`--sequences M`, default 150; 0 skips it): at the run's eval threshold
+(`config.net.eval_threshold`, default 0.5; `--time_thresholds` or `--time_all_thresholds` for
+more), the batch-1 Skim-LSTM (`skim_rnn.cond_layer`, `lax.switch` between the big and the small
+cell, final state only; embedding and head included) is timed on M test sequences one at a time
+against a plain LSTM with the big cell's weights, the same embedding and head, reading every token
+(protocol and fields in `experiments/speedup.py`; both run on each sequence cropped to its length).
+Each timed row gets `speedup_batch1`, the json a `timing` section, and `<out>_speedup.png` plots
+accuracy against the measured speed-up (with the paper's CPU speed-up). `--write_result` puts the
+speed-up at the run's eval threshold into `experiments/results/<run>.json` as `speedup_batch1`
+(time on a quiet machine, pinned to one core: `taskset -c 0 python -m ...`).
 """
 
 from __future__ import annotations
@@ -21,61 +34,51 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import shlex
 import sys
 import time
 from typing import Any, Sequence
+
+from experiments import speedup as speedup_lib
 
 DEFAULT_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(21))
 # Seo et al. (2018), Table 1 (d=100, d'=10, gamma=0.01): (LSTM accuracy, Skim-LSTM accuracy,
 # FLOP reduction), keyed by dataset.
 PAPER = {"rotten_tomatoes": (0.825, 0.825, 2.4), "sst2_glue": (0.864, 0.858, 2.5),
          "sst2_trees": (0.864, 0.858, 2.5)}
+# Seo et al. (2018), Table 1 / PAPERS.md: (Skim-LSTM accuracy, CPU speed-up at batch 1, timed
+# with single-thread NumPy).
+PAPER_SPEEDUP = {"rotten_tomatoes": (0.825, 1.4), "sst2_glue": (0.858, 1.5),
+                 "sst2_trees": (0.858, 1.5), "imdb": (0.912, 2.3), "ag_news": (0.935, 1.0)}
 
 
-def _batches(data: Any, split: str) -> list[dict[str, Any]]:
-  batches = {"dev": data.dev, "test": data.test}[split]
-  if batches is None:
-    raise ValueError(f"the run's dataset has no {split} split")
-  return batches
+def eval_threshold(net: Any) -> float:
+  """The threshold the run evaluates with (`config.net.eval_threshold`, default 0.5)."""
+  from experiments import build_skim_rnn  # pylint: disable=g-import-not-at-top
+  value = net.get("eval_threshold")
+  return float(build_skim_rnn.DEFAULT_EVAL_THRESHOLD if value is None else value)
 
 
 def sweep(workdir: str | pathlib.Path, thresholds: Sequence[float] = DEFAULT_THRESHOLDS, *,
-          split: str = "test", step: int | None = None) -> dict[str, Any]:
-  """Evaluates the run's checkpoint at every threshold; returns the JSON-ready record."""
+          split: str = "test", step: int | None = None,
+          restored: speedup_lib.Restored | None = None) -> dict[str, Any]:
+  """Evaluates the run's checkpoint at every threshold; returns the JSON-ready record.
+  `restored` (from `speedup_lib.restore_run(workdir, step)`) saves rebuilding the run."""
   # pylint: disable=g-import-not-at-top
   import jax
-  import ml_collections
   from experiments import build_skim_rnn
-  from experiments import registry
-  from skipjax.train import checkpoint as checkpoint_lib
-  from skipjax.train import optim
   from skipjax.train import step as step_lib
   # pylint: enable=g-import-not-at-top
 
   workdir = pathlib.Path(workdir)
-  config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
+  if restored is None:
+    model = json.loads((workdir / "config.json").read_text())["model"]
+    if not model.startswith("skim_"):
+      raise ValueError(f"{workdir} holds a {model!r} run, not a Skim-RNN one")
+    restored = speedup_lib.restore_run(workdir, step)
+  config, data, state, step = restored.config, restored.data, restored.state, restored.step
   if not config.model.startswith("skim_"):
     raise ValueError(f"{workdir} holds a {config.model!r} run, not a Skim-RNN one")
-  if step is None:
-    summary = json.loads((workdir / "summary.json").read_text())
-    step = summary["best_step"] if summary["best_step"] is not None else summary["steps"]
-
-  # As experiments.run builds them: the same key split, data and optimiser state template.
-  init_key, _ = jax.random.split(jax.random.key(config.seed))
-  data = registry.DATASETS[config.dataset](config.data, config.seed)
-  model = registry.MODELS[config.model](init_key, config.net, data.spec)
-  opt_kwargs = config.optimizer.to_dict()
-  if opt_kwargs.get("schedule", "constant") != "constant":
-    opt_kwargs.setdefault("total_steps", config.num_steps)
-  template = step_lib.init_train_state(model.params, optim.make_optimizer(**opt_kwargs),
-                                       model.model_state, hparams=config.hparams.to_dict())
-  manager = checkpoint_lib.CheckpointManager(
-      workdir / "checkpoints", keep=config.keep_checkpoints, best_metric=config.best_metric,
-      best_mode=config.best_mode)
-  try:
-    state = manager.restore_step(step, template).state
-  finally:
-    manager.close()
 
   key = jax.random.key(0)  # unused by the hard-decision loss
 
@@ -84,7 +87,7 @@ def sweep(workdir: str | pathlib.Path, thresholds: Sequence[float] = DEFAULT_THR
     return step_lib.make_eval_step(build_skim_rnn.make_eval_loss(threshold))(state, batch, key)
 
   rows = []
-  batches = _batches(data, split)
+  batches = speedup_lib.split_batches(data, split)
   for threshold in thresholds:
     t0 = time.perf_counter()
     total = None
@@ -98,6 +101,7 @@ def sweep(workdir: str | pathlib.Path, thresholds: Sequence[float] = DEFAULT_THR
           f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
   return {"experiment": config.experiment, "model": config.model, "dataset": config.dataset,
           "split": split, "workdir": str(workdir), "checkpoint_step": int(step),
+          "eval_threshold": eval_threshold(config.net),
           "net": config.net.to_dict(), "hparams": config.hparams.to_dict(),
           "flops": "analytic (skipjax.skim_rnn.skim_run_flops vs dense_run_flops; embedding "
                    "and head excluded)", "rows": rows}
@@ -125,36 +129,198 @@ def plot(record: dict[str, Any], out: str | pathlib.Path,
                              title=f"{record['model']} on {record['dataset']}: p_read threshold")
 
 
+def cond_logits(params: Any, ids: Any, threshold: Any) -> Any:
+  """The timed Skim-LSTM at batch 1: embedding, `skim_rnn.cond_layer` (final state only), head,
+  on ids [1, L] (one sequence at its exact length). Logits [1, C]."""
+  # pylint: disable=g-import-not-at-top
+  from skipjax import cells
+  from skipjax import layers
+  from skipjax import skim_rnn
+  # pylint: enable=g-import-not-at-top
+  xs = layers.embed(params.embedding, ids[0])
+  final = skim_rnn.cond_layer(params.rnn, xs, None, threshold, record=False).final
+  h = final.h if isinstance(final, cells.LSTMState) else final
+  return layers.dense(params.head, h[None])
+
+
+def time_thresholds(restored: speedup_lib.Restored, thresholds: Sequence[float], split: str, *,
+                    sequences: int, rounds: int, seed: int) -> dict[str, Any]:
+  """Times the batch-1 Skim-LSTM at each threshold against the plain LSTM of the big cell's size
+  (same embedding and head) on `sequences` sequences of the split (experiments/speedup.py)."""
+  # pylint: disable=g-import-not-at-top
+  import jax
+  import jax.numpy as jnp
+  import numpy as np
+  from skipjax import cells
+  from skipjax import skim_rnn
+  # pylint: enable=g-import-not-at-top
+  params = restored.state.params
+  if params.embedding is None or not isinstance(params.rnn.big, cells.LSTMParams):
+    raise ValueError("batch-1 timing needs a Skim-LSTM on token ids (the baseline is a plain "
+                     f"LSTM with the big cell's weights); got {restored.config.model} with "
+                     f"{'no ' if params.embedding is None else ''}embedding")
+  examples = speedup_lib.real_examples(speedup_lib.split_batches(restored.data, split))
+  idx = speedup_lib.pick_sequences(examples.lengths, sequences, seed)
+  lengths = examples.lengths[idx]
+  exact = [jnp.asarray(examples.ids[i][None, :examples.lengths[i]]) for i in idx]
+  cases = speedup_lib.baseline_cases(params.embedding, params.rnn.big, params.head, exact)
+  timed = jax.jit(cond_logits)
+  names = {}
+  for threshold in thresholds:
+    names[threshold] = f"skim_t{threshold:g}"
+    cases[names[threshold]] = (timed, [(params, x, jnp.float32(threshold)) for x in exact])
+  log = lambda msg: print(f"timing: {msg}", file=sys.stderr)
+  log(f"{len(idx)} sequences (lengths {speedup_lib.length_stats(lengths)}), {rounds} rounds, "
+      f"{len(cases)} cases")
+  env_before = speedup_lib.environment()
+  samples, outputs = speedup_lib.time_per_sequence(cases, rounds=rounds, progress=log)
+  base, baselines, summaries = speedup_lib.summarise(samples, list(names.values()), seed=seed)
+
+  # The masked batched path of the evaluation on the same sequences: predictions and skim rate.
+  batch = {"inputs": jnp.asarray(examples.ids[idx]), "lengths": jnp.asarray(lengths)}
+  masked = jax.jit(lambda p, b, t: skim_rnn.classifier_infer(p, b, t, path="masked"))
+  labels = examples.labels[idx]
+  per_threshold = {}
+  for threshold, name in names.items():
+    preds = np.array([int(np.argmax(o)) for o in outputs[name]])
+    ref = masked(params, batch, jnp.float32(threshold))
+    per_threshold[threshold] = dict(
+        summaries[name], case=name,
+        cond_agrees_with_masked=int(np.sum(preds == np.asarray(jnp.argmax(ref["logits"], -1)))),
+        timed_accuracy=float(np.mean(preds == labels)),
+        timed_token_skim_rate=float(np.asarray(ref["skim_mask"]).sum() / lengths.sum()))
+  base_preds = np.array([int(np.argmax(o)) for o in outputs[base]])
+  return {"sequences": int(len(idx)), "rounds": rounds, "seed": seed,
+          "example_indices": [int(i) for i in idx], "lengths": speedup_lib.length_stats(lengths),
+          "baseline": base, "baselines": baselines,
+          "baseline_timed_accuracy": float(np.mean(base_preds == labels)),
+          "environment": {"before": env_before, "after": speedup_lib.environment()},
+          "protocol": "experiments/speedup.py: per-sequence medians over rounds, speedup = "
+                      "baseline total / Skim-LSTM total over the sequences",
+          "per_threshold": per_threshold}
+
+
+def plot_speedup(record: dict[str, Any], out: str | pathlib.Path,
+                 baseline: dict[str, Any] | None = None) -> pathlib.Path:
+  """Accuracy vs MEASURED batch-1 speed-up at the timed thresholds, the plain LSTM at 1x and the
+  paper's CPU speed-up."""
+  from skipjax import plots  # pylint: disable=g-import-not-at-top
+  series = f"{record['model']} (cond, batch 1), by threshold"
+  labelled = {0.0, 0.45, 0.5, 0.55, 0.6, 1.0, record.get("eval_threshold")}
+  points = [plots.TradeoffPoint(
+      series, (f"{r['threshold']:g}" + (" (run)" if r["threshold"] == record.get(
+          "eval_threshold") else "")) if r["threshold"] in labelled else "",
+      r["speedup_batch1"]["speedup"], r["accuracy"])
+            for r in record["rows"] if r.get("speedup_batch1")]
+  if baseline is not None:
+    points.append(plots.TradeoffPoint("plain LSTM (ours)", baseline["model"], 1.0,
+                                      float(baseline["value"])))
+  paper = PAPER_SPEEDUP.get(record["dataset"])
+  if paper is not None:
+    points.append(plots.TradeoffPoint("paper (Seo et al. 2018, NumPy CPU)", "Skim-LSTM",
+                                      paper[1], paper[0]))
+  return plots.plot_tradeoff(
+      points, out, xlabel="measured speed-up vs plain LSTM (CPU, batch 1)",
+      ylabel=f"{record['split']} accuracy",
+      title=f"{record['model']} on {record['dataset']}: measured speed-up")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
   parser = argparse.ArgumentParser(prog="python -m experiments.skim_tradeoff",
                                    description=__doc__.split("\n")[0])
   parser.add_argument("--workdir", required=True, help="experiments.run work directory")
   parser.add_argument("--baseline", default=None,
-                      help="result record of the plain LSTM (default: experiments/results/"
-                           "lstm_<dataset>.json if present)")
+                      help="result record of the plain LSTM (default: speedup.find_baseline: "
+                           "<results_dir>/lstm_<dataset>.json, else the one lstm record on the "
+                           "dataset)")
   parser.add_argument("--split", choices=("dev", "test"), default="test")
-  parser.add_argument("--step", type=int, default=None, help="checkpoint step (default: best)")
+  parser.add_argument("--step", type=int, default=None,
+                      help="checkpoint step (default: the one the run's test metrics come from)")
   parser.add_argument("--thresholds", type=float, nargs="+", default=list(DEFAULT_THRESHOLDS))
   parser.add_argument("--out", default=None, help="path without suffix (default: "
                       "experiments/plots/<run>_tradeoff)")
+  parser.add_argument("--sequences", type=int, default=speedup_lib.DEFAULT_SEQUENCES,
+                      help="M, test sequences timed one at a time (0: no timing)")
+  parser.add_argument("--rounds", type=int, default=speedup_lib.DEFAULT_ROUNDS,
+                      help="timed calls per (case, sequence)")
+  parser.add_argument("--seed", type=int, default=0, help="seed of the timed-sequence sample")
+  parser.add_argument("--time_thresholds", type=float, nargs="+", default=None,
+                      help="thresholds to time (default: the run's eval threshold)")
+  parser.add_argument("--time_all_thresholds", action="store_true",
+                      help="time every threshold of --thresholds (and the eval threshold)")
+  parser.add_argument("--write_result", action="store_true",
+                      help="write the speed-up at the run's eval threshold into "
+                           "<results_dir>/<run>.json")
+  parser.add_argument("--results_dir", default="experiments/results")
   args = parser.parse_args(argv)
-  if any(not 0.0 <= t <= 1.0 for t in args.thresholds):
-    parser.error(f"--thresholds must lie in [0, 1], got {args.thresholds}")
-
-  record = sweep(args.workdir, args.thresholds, split=args.split, step=args.step)
-  baseline_path = args.baseline or f"experiments/results/lstm_{record['dataset']}.json"
-  baseline = None
-  if pathlib.Path(baseline_path).is_file():
-    baseline = json.loads(pathlib.Path(baseline_path).read_text())
-    record["baseline"] = {"result": baseline_path, "model": baseline["model"],
-                          "accuracy": baseline["value"], "flop_reduction": 1.0}
-  elif args.baseline:
+  if any(not 0.0 <= t <= 1.0 for t in args.thresholds + (args.time_thresholds or [])):
+    parser.error(f"--thresholds and --time_thresholds must lie in [0, 1], got "
+                 f"{args.thresholds}, {args.time_thresholds}")
+  if args.sequences < 0 or args.rounds < 1:
+    parser.error(f"--sequences must be >= 0 and --rounds >= 1, got {args.sequences}, "
+                 f"{args.rounds}")
+  if args.write_result and (args.split != "test" or args.step is not None or not args.sequences):
+    parser.error("--write_result needs the test split, the run's own checkpoint (no --step) and "
+                 "timing (--sequences > 0)")
+  config_path = pathlib.Path(args.workdir) / "config.json"
+  if not config_path.is_file():
+    parser.error(f"{args.workdir} is not an experiments.run work directory (no config.json)")
+  config = json.loads(config_path.read_text())
+  if not config["model"].startswith("skim_"):
+    parser.error(f"{args.workdir} holds a {config['model']!r} run, not a Skim-RNN one")
+  if args.baseline and not pathlib.Path(args.baseline).is_file():
     parser.error(f"--baseline {args.baseline} does not exist")
+
+  restored = speedup_lib.restore_run(args.workdir, args.step)
+  own = eval_threshold(restored.config.net)
+  timed = set(args.thresholds if args.time_all_thresholds else (args.time_thresholds or []))
+  timed = sorted(timed | {own}) if args.sequences else []
+  thresholds = sorted(set(args.thresholds) | set(timed))
+  record = sweep(args.workdir, thresholds, split=args.split, restored=restored)
+  record["command"] = "python -m experiments.skim_tradeoff " + " ".join(
+      shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+  if restored.summary and args.split == "test" and args.step is None:
+    record["run_reported"] = restored.summary.get("test")  # the run's own eval, for comparison
+  if timed:
+    timing = time_thresholds(restored, timed, args.split, sequences=args.sequences,
+                             rounds=args.rounds, seed=args.seed)
+    per_threshold = timing.pop("per_threshold")
+    for row in record["rows"]:
+      row["speedup_batch1"] = per_threshold.get(row["threshold"])
+      if row["speedup_batch1"] is not None:
+        t = row["speedup_batch1"]
+        print(f"threshold {row['threshold']:g}: accuracy {row['accuracy']:.4f}, token skim rate "
+              f"{row['token_skim_rate']:.3f}, FLOP reduction {row['flop_reduction']:.2f}x, "
+              f"measured speed-up {t['speedup']:.2f}x (min-based {t['speedup_min']:.2f}x, rounds "
+              f"{t['round_speedups']['min']:.2f}-{t['round_speedups']['max']:.2f}) vs "
+              f"{timing['baseline']}", file=sys.stderr)
+    record["timing"] = timing
+  baseline_path = args.baseline or speedup_lib.find_baseline(record["dataset"], args.results_dir)
+  baseline = None
+  if baseline_path is not None:
+    baseline = json.loads(pathlib.Path(baseline_path).read_text())
+    record["baseline"] = {"result": str(baseline_path), "model": baseline["model"],
+                          "accuracy": baseline["value"], "flop_reduction": 1.0}
   out = pathlib.Path(args.out or f"experiments/plots/{pathlib.Path(args.workdir).name}_tradeoff")
   out.parent.mkdir(parents=True, exist_ok=True)
-  out.with_suffix(".json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-  png = plot(record, out.with_suffix(".png"), baseline)
-  print(f"{out.with_suffix('.json')}\n{png}")
+  json_path = pathlib.Path(f"{out}.json")
+  json_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+  print(f"{json_path}\n{plot(record, f'{out}.png', baseline)}")
+  if timed:
+    print(plot_speedup(record, f"{out}_speedup.png", baseline))
+  if args.write_result:
+    row = next(r for r in record["rows"] if r["threshold"] == own)
+    t = row["speedup_batch1"]
+    detail = {"tool": record["command"], "json": str(json_path), "setting": {"threshold": own},
+              "baseline": record["timing"]["baseline"], "sequences": record["timing"]["sequences"],
+              "rounds": args.rounds,
+              **{k: t[k] for k in ("speedup_min", "round_speedups", "sequences_ci95",
+                                   "ms_per_sequence", "baseline_ms_per_sequence")},
+              "environment": record["timing"]["environment"]["before"]}
+    path = speedup_lib.write_speedup(args.results_dir, pathlib.Path(args.workdir).resolve().name,
+                                     speedup=t["speedup"], accuracy=row["accuracy"], detail=detail)
+    print(f"{path}: speedup_batch1 = {t['speedup']:.3f} (regenerate RESULTS.md: python -m "
+          "experiments.make_results)")
   return 0
 
 
