@@ -323,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "environment": record["timing"]["environment"]["before"]}
     path = speedup_lib.write_speedup(args.results_dir, pathlib.Path(args.workdir).resolve().name,
                                      speedup=timing["speedup"], accuracy=own["accuracy"],
-                                     detail=detail)
+                                     detail=detail,
+                                     test_split=restored.config.data.get("test_split", "test"))
     print(f"{path}: speedup_batch1 = {timing['speedup']:.3f} (regenerate RESULTS.md: python -m "
           "experiments.make_results)")
   return 0

@@ -318,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    "ms_per_sequence", "baseline_ms_per_sequence")},
               "environment": record["timing"]["environment"]["before"]}
     path = speedup_lib.write_speedup(args.results_dir, pathlib.Path(args.workdir).resolve().name,
-                                     speedup=t["speedup"], accuracy=row["accuracy"], detail=detail)
+                                     speedup=t["speedup"], accuracy=row["accuracy"], detail=detail,
+                                     test_split=restored.config.data.get("test_split", "test"))
     print(f"{path}: speedup_batch1 = {t['speedup']:.3f} (regenerate RESULTS.md: python -m "
           "experiments.make_results)")
   return 0
