@@ -75,7 +75,8 @@ def test_markdown_table_rows_and_groups():
 def test_make_results_writes_and_checks(tmp_path):
   results.write_result(_record(), tmp_path / "results", "a")
   out = tmp_path / "RESULTS.md"
-  args = ["--results_dir", str(tmp_path / "results"), "--out", str(out)]
+  args = ["--results_dir", str(tmp_path / "results"), "--out", str(out),
+          "--notes", str(tmp_path / "no_notes.md")]
   assert make_results.main(args + ["--check"]) == 1
   assert make_results.main(args) == 0
   assert "81.2%" in out.read_text()
@@ -86,3 +87,17 @@ def test_make_results_writes_and_checks(tmp_path):
 
 def test_empty_results_dir(tmp_path):
   assert "No runs recorded yet." in results.render_markdown(results.load_results(tmp_path))
+
+
+def test_make_results_appends_the_notes_after_the_tables(tmp_path):
+  results.write_result(_record(), tmp_path / "results", "a")
+  notes = tmp_path / "notes.md"
+  notes.write_text("## Notes\n\nShort of the paper by 3 points: 2 epochs only.\n")
+  out = tmp_path / "RESULTS.md"
+  args = ["--results_dir", str(tmp_path / "results"), "--out", str(out), "--notes", str(notes)]
+  assert make_results.main(args) == 0
+  text = out.read_text()
+  assert text.index("81.2%") < text.index("Short of the paper by 3 points")
+  assert make_results.main(args + ["--check"]) == 0
+  notes.write_text("## Notes\n\nchanged\n")
+  assert make_results.main(args + ["--check"]) == 1
