@@ -294,7 +294,8 @@ def _check_threshold(threshold, shape):
 
 def gumbel_layer(params: SkimParams, xs: Array, noise_key: Array, tau: Array | float,
                  lengths: Array | None = None, initial: Carry | None = None, *,
-                 reverse: bool = False, unroll: int = 1) -> tuple[Carry, Array, Array, Array]:
+                 reverse: bool = False, unroll: int = 1,
+                 hard: Array | float = 0.0) -> tuple[Carry, Array, Array, Array]:
   """Training pass: Gumbel-softmax mixture of the read and skim candidates (Seo et al. 2018).
 
       r_t = softmax((log p_t + g_t) / tau),  g_t ~ Gumbel(0, 1) per example and step
@@ -309,9 +310,13 @@ def gumbel_layer(params: SkimParams, xs: Array, noise_key: Array, tau: Array | f
     initial: initial carry with leading [B] (zeros if None).
     reverse: run each sequence backwards within its length (backward half of a BiRNN).
     unroll: passed to `lax.scan`.
+    hard: 0 (the paper): the soft mixture. 1: straight-through Gumbel-softmax, the forward pass
+      takes the sampled one-hot decision (each step is either a read or a skim, as at test time)
+      and the gradient is the soft mixture's. A float (may be a traced hparam); values in
+      between blend the two forward passes.
   Returns:
     (final carry, hs [B, T, d], decision log-probabilities [B, T, 2] (read, skim),
-    mixture weights r [B, T, 2]); hs, log-probs and r are zero at padding.
+    mixture weights r [B, T, 2], one-hot where hard=1); hs, log-probs and r are zero at padding.
   """
   lengths = _check_inputs(params, xs, lengths)
   if initial is None:
@@ -319,6 +324,7 @@ def gumbel_layer(params: SkimParams, xs: Array, noise_key: Array, tau: Array | f
   proj = _project(params, xs)
   noise = jax.random.gumbel(noise_key, xs.shape[:2] + (2,), jnp.float32)
   tau = jnp.asarray(tau, jnp.float32)
+  hard = jnp.asarray(hard, jnp.float32)
 
   def step(p, carry, inp):
     proj_t, noise_t = inp
@@ -326,6 +332,8 @@ def gumbel_layer(params: SkimParams, xs: Array, noise_key: Array, tau: Array | f
     # Gumbel noise perturbs the model's logits (not a constant); shift-invariant, so
     # log p_t + g_t and logits + g_t give the same softmax.
     r = jax.nn.softmax((logits + noise_t) / tau, axis=-1)
+    one_hot = jax.nn.one_hot(jnp.argmax(r, axis=-1), 2, dtype=r.dtype)
+    r = r + hard * jax.lax.stop_gradient(one_hot - r)   # straight-through where hard = 1
     read = _read_update(p, carry, proj_t.big)
     skim = _skim_update(p, carry, proj_t.small)
     mix = jax.tree_util.tree_map(
@@ -597,7 +605,9 @@ def classifier_loss(params: ClassifierParams, model_state: Any, batch: dict[str,
     batch: 'inputs' [B, T] int ids (or [B, T, D] floats), 'lengths' [B], 'labels' [B];
       optional 'weights' or 'mask' [B] (0 for padded batch entries).
     key: PRNG key for the Gumbel noise.
-    hparams: 'skim_gamma' (float32 scalar) and optionally 'step' (temperature schedule).
+    hparams: 'skim_gamma' (float32 scalar) and optionally 'step' (temperature schedule) and
+      'gumbel_hard' (1: straight-through Gumbel-softmax, hard decisions in the forward pass as
+      at test time; default 0, the paper's soft mixture; see `gumbel_layer`).
   Returns:
     (loss, (model_state, metrics)): metrics 'loss', 'cross_entropy', 'skim_loss', 'accuracy',
     'skim_rate' (fraction of real steps whose sampled decision is skim), 'fraction_computed'
@@ -609,7 +619,8 @@ def classifier_loss(params: ClassifierParams, model_state: Any, batch: dict[str,
   lengths, labels = batch["lengths"], batch["labels"]
   weights = _example_weights(batch, xs.shape[0])
   tau = estimators.exponential_temperature(hparams.get("step", 0.0))
-  final, _, log_p, r = gumbel_layer(params.rnn, xs, key, tau, lengths)
+  final, _, log_p, r = gumbel_layer(params.rnn, xs, key, tau, lengths,
+                                    hard=hparams.get("gumbel_hard", 0.0))
   logits = layers.dense(params.head, _hidden(final))
   ce = layers.softmax_cross_entropy(logits, labels)
   valid = recurrence.sequence_mask(lengths, xs.shape[1]).astype(jnp.float32)

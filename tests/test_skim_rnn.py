@@ -229,6 +229,27 @@ class SkimRNNTest(parameterized.TestCase):
       _, _, hs_ref, _ = np_skim(params, xs[b], int(lengths[b]), "lstm", hard)
       np.testing.assert_allclose(hs[b], hs_ref, atol=1e-5)
 
+  def test_straight_through_gumbel_is_hard_forward_soft_backward(self):
+    # hard=1: at a temperature where the soft mixture is far from one-hot, the forward pass
+    # takes the sampled decision (as a test-time run with those decisions would), and the
+    # gradient still reaches the decision parameters through the soft weights.
+    params, xs, lengths = _setup()
+    key, tau = jax.random.PRNGKey(11), 1.0
+    _, hs, _, r = gumbel(params, xs, key, tau, lengths, hard=1.0)
+    _, _, _, r_soft = gumbel(params, xs, key, tau, lengths)
+    valid = np.arange(T)[None] < np.asarray(lengths)[:, None]
+    self.assertLess(float(r_soft.max(-1)[valid].min()), 0.99)   # the soft one is not one-hot
+    np.testing.assert_array_equal(np.asarray(r)[valid].max(-1), 1.0)
+    np.testing.assert_array_equal(np.asarray(r)[valid].argmax(-1),
+                                  np.asarray(r_soft)[valid].argmax(-1))
+    noise = np.asarray(jax.random.gumbel(key, (B, T, 2), jnp.float32), np.float64)
+    for b in range(B):
+      pick = lambda t, lg, b=b: float(lg[0] + noise[b, t, 0] >= lg[1] + noise[b, t, 1])
+      _, _, hs_ref, _ = np_skim(params, xs[b], int(lengths[b]), "lstm", pick)
+      np.testing.assert_allclose(hs[b], hs_ref, atol=1e-5)
+    loss = lambda p: jnp.sum(gumbel(p, xs, key, tau, lengths, hard=1.0)[1] ** 2)
+    self.assertGreater(float(jnp.abs(jax.grad(loss)(params).decide.w).max()), 1e-6)
+
   def test_gumbel_noise_perturbs_the_logits(self):
     # A decision that is almost surely "read" must stay so under noise (the bug of ports that
     # sample softmax(g / tau) would read only half the time).
