@@ -656,7 +656,8 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True,
   (`conlleval.chunk_count_metrics`), from which evaluation computes entity-level F1.
 
   hparams: 'lam', 'dropout' (see `apply`), 'reinforce_weight' (default 1), 'entropy_weight'
-  (default 0.01), 'discount' (default 1, reward-to-go). batch['weights'] (or 'mask') [B]
+  (default 0.01), 'discount' (default 1, reward-to-go), 'sum_over_time' (sequence tasks: 1 sums
+  the NLL over the window and averages over sequences, Zaremba et al.'s scale; default: mean). batch['weights'] (or 'mask') [B]
   weights padded batch entries. With config.carry_state the layers start from
   model_state['carries'] and the new state holds the final carries; rows where batch['reset'] [B]
   is nonzero start from zeros instead (the first window of a pass over a token stream).
@@ -728,6 +729,13 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True,
         advantages[reverse] = returns
 
     loss = task_loss
+    if task != "classification" and "sum_over_time" in hparams:
+      # Zaremba et al. (2014) minimise the NLL summed over the BPTT window and averaged over
+      # sequences (their SGD learning rate 1 and clip 5 are tuned for that scale): 1 selects it,
+      # 0 the per-token mean. Metrics keep the per-token NLL.
+      per_sequence = denom / jnp.maximum(jnp.sum(weights), 1.0)
+      s = jnp.asarray(hparams["sum_over_time"], jnp.float32)
+      loss = task_loss * (1.0 + s * (per_sequence - 1.0))
     metrics = {"nll": task_loss, "accuracy": acc, "reward": mean_reward,
                "fraction_computed": jnp.ones((), jnp.float32)}
     if out.decisions:

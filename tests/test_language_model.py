@@ -162,3 +162,20 @@ def test_bad_stream_batch():
   with pytest.raises(ValueError, match=r"\[W, B\]"):
     lm.make_stream_loss(_eval_loss, _init_state)(_params(), {}, _window(stream, 0),
                                                  jax.random.PRNGKey(0), hp)
+
+
+def test_sum_over_time_scales_the_task_loss_to_zaremba_and_keeps_the_metrics():
+  params = _params()
+  stream = lm.stream_batch(_tokens(B * T + 1), B, T)
+  window = _window(stream, 0)
+  state = _init_state(batch_size=B)
+  key = jax.random.PRNGKey(0)
+  mean_loss, (_, m_mean) = _window_eval(params, state, window, key, {"lam": jnp.float32(0.0)})
+  sum_loss, (_, m_sum) = _window_eval(params, state, window, key,
+                                      {"lam": jnp.float32(0.0), "sum_over_time": 1.0})
+  tokens_per_row = float(np.sum(window["lengths"])) / B
+  np.testing.assert_allclose(sum_loss, mean_loss * tokens_per_row, rtol=1e-6)
+  np.testing.assert_allclose(m_sum["nll"], m_mean["nll"], rtol=1e-6)   # per-token metric
+  off, _ = _window_eval(params, state, window, key, {"lam": jnp.float32(0.0),
+                                                     "sum_over_time": 0.0})
+  np.testing.assert_allclose(off, mean_loss, rtol=1e-6)
