@@ -10,9 +10,14 @@ Command:
     python -m experiments.run --config experiments/configs/bag_of_words_imdb.py \
         --workdir experiments/workdirs/bag_of_words_imdb --noplot
 
-Hardware: x86_64, 2 CPU cores (the run pinned to one with taskset, the other core busy with
-another run). Time: not yet recorded. Metric reached: not yet recorded (see
-experiments/results/bag_of_words_imdb.json).
+Run recorded in experiments/results/bag_of_words_imdb.json: the command above plus
+`--config.progress=False`.
+Hardware: x86_64 Linux, 2 CPU cores visible, jax 0.10.2 on cpu; pinned to one core with taskset
+while the other core ran another job.
+Time: 0.92 min of training (1,056 steps = 3 epochs, ~1,220 examples/s). Metric reached: test
+accuracy 87.8% on 25,000 reviews (best dev 89.7% at step 1,056, the last: dev accuracy still
+rising every evaluation, 77.7% at step 176, 88.0% at 704). No paper value; 1.9 points above our
+plain LSTM (lstm_imdb.py, 85.8%) at ~37x its training throughput.
 """
 
 from experiments.configs import imdb_config

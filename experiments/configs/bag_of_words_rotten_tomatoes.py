@@ -10,8 +10,14 @@ Command:
     python -m experiments.run --config experiments/configs/bag_of_words_rotten_tomatoes.py \
         --workdir experiments/workdirs/bag_of_words_rotten_tomatoes --noplot
 
-Hardware: x86_64, 2 CPU cores (the run pinned to one with taskset). Time: not yet recorded.
-Metric reached: not yet recorded (see experiments/results/bag_of_words_rotten_tomatoes.json).
+Run recorded in experiments/results/bag_of_words_rotten_tomatoes.json: the command above plus
+`--config.progress=False`.
+Hardware: x86_64 Linux, 2 CPU cores visible, jax 0.10.2 on cpu; pinned to one core with taskset
+while the other core ran another job.
+Time: 0.52 min of training (1,080 steps = 4 epochs, ~1,110 examples/s). Metric reached: test
+accuracy 75.7% on 1,066 sentences (best dev 77.8% at step 1,080, the last: dev accuracy rose
+from 65.7% at step 135 and was still rising). No paper value; 2.2 points above our plain LSTM
+(lstm_rotten_tomatoes.py, 73.5%).
 """
 
 from experiments.configs import base_config, text_data

@@ -9,8 +9,15 @@ Command:
     python -m experiments.run --config experiments/configs/dynamic_skip_imdb.py \
         --workdir experiments/workdirs/dynamic_skip_imdb --noplot
 
-Hardware: x86_64, 2 CPU cores (the run pinned to one with taskset, the other core busy with
-another run). Time: not yet recorded. Metric reached: not yet recorded (see experiments/results/dynamic_skip_imdb.json.).
+Run recorded in experiments/results/dynamic_skip_imdb.json: the command above plus
+`--config.progress=False --config.num_steps=704`, i.e. 2 epochs instead of the config's 3.
+Hardware: x86_64 Linux, 2 CPU cores visible, jax 0.10.2 on cpu; pinned to one core with taskset
+while the other core ran another job.
+Time: 12.0 min of training (704 steps = 2 epochs, ~63 examples/s). Metric reached: test accuracy
+85.7% on 25,000 reviews (best dev 88.2% at step 528, the checkpoint tested; dev 85.0%, 87.8%,
+88.2%, 88.2% at steps 176/352/528/704). The model reads every token (fraction computed 1.0); its
+agent picks a mean skip-connection distance of 1.8 of K=3. Paper: 90.1%: 4.4 points short; our
+plain LSTM (lstm_imdb.py, 3 epochs) 85.8%.
 """
 
 from experiments.configs import imdb_config

@@ -15,10 +15,15 @@ Command:
     python -m experiments.run --config experiments/configs/lstm_conll2003.py \
         --workdir experiments/workdirs/lstm_conll2003 --noplot
 
-Hardware: x86_64, 2 CPU cores (the run pinned to one with taskset, the other core busy with
-another run). Time: the same 9 epochs (3,951 steps) as the skip tagger; measured on the contended
-machine ~0.18 s per training step once compiled, ~8.3 s per dev evaluation, so ~17 minutes.
-Metric reached: not yet recorded (see experiments/results/lstm_conll2003.json).
+Run recorded in experiments/results/lstm_conll2003.json: the command above plus
+`--config.progress=False --config.num_steps=2195`, i.e. 5 epochs instead of the config's 9.
+Hardware: x86_64 Linux, 2 CPU cores visible, jax 0.10.2 on cpu; pinned to one core with taskset
+while the other core ran another job.
+Time: 3.3 min of training (2,195 steps = 5 epochs, ~351 sentences/s). Metric reached: test
+entity F1 69.9 on eng.testb (precision 75.9, recall 64.8; token accuracy 93.8%), best dev F1
+78.8 at step 2,195, the last (dev F1 22.4 at step 219, 64.7 at 657, 76.5 at 1,314: still
+rising). No paper value (its 91.14 is a fixed skip of 3 with character and pretrained
+embeddings); 4.8 points above the dynamic skip tagger of the same 5 epochs (65.1).
 """
 
 from experiments.configs import dynamic_skip_conll2003 as base

@@ -10,8 +10,16 @@ Command:
     python -m experiments.run --config experiments/configs/lstm_imdb.py \
         --workdir experiments/workdirs/lstm_imdb --noplot
 
-Hardware: x86_64, 2 CPU cores (the run pinned to one with taskset, the other core busy with
-another run). Time: not yet recorded. Metric reached: not yet recorded (see experiments/results/lstm_imdb.json and RESULTS.md.).
+Run recorded in experiments/results/lstm_imdb.json: the command above plus
+`--config.progress=False`.
+Hardware: x86_64 Linux, 2 CPU cores visible, jax 0.10.2 on cpu; pinned to one core with taskset
+while the other core ran another job.
+Time: 33.9 min of training (1,056 steps = 3 epochs, ~33 examples/s). Metric reached: test
+accuracy 85.8% on the 25,000 test reviews (best dev 87.6% at step 880, the checkpoint tested).
+Dev accuracy rose from 80.4% (step 176) to 87.2% (step 528), peaked at step 880 and fell to 87.0%
+at step 1,056 as the dev loss rose from 0.31 to 0.38 (overfitting in the third epoch). Papers:
+1.0 point below Campos et al.'s 86.8%, 5.3 below Seo et al.'s 91.1% (GloVe), 3.3 below the 89.1%
+of Gui et al. / Yu et al.; no dropout, no pretrained embeddings, 3 epochs only.
 """
 
 from experiments.configs import imdb_config

@@ -11,8 +11,15 @@ Command:
     python -m experiments.run --config experiments/configs/skip_lstm_imdb_lam1e4.py \
         --workdir experiments/workdirs/skip_lstm_imdb_lam1e4 --noplot
 
-Hardware: x86_64, 2 CPU cores (the run pinned to one with taskset, the other core busy with
-another run). Time: not yet recorded. Metric reached: not yet recorded (see experiments/results/skip_lstm_imdb_lam1e4.json.).
+Run recorded in experiments/results/skip_lstm_imdb_lam1e4.json: the command above plus
+`--config.progress=False --config.num_steps=704`, i.e. 2 epochs instead of the config's 3.
+Hardware: x86_64 Linux, 2 CPU cores visible, jax 0.10.2 on cpu; pinned to one core with taskset
+while the other core ran another job.
+Time: 15.6 min of training (704 steps = 2 epochs, ~48 examples/s). Metric reached: test accuracy
+86.3% on 25,000 reviews (best dev 88.6% at step 704, the last, still rising: 81.6%, 86.0%, 87.5%
+at steps 176/352/528) with 61.2% of the steps updated (135.6 updates per review on average).
+Paper: 86.2% with 186 of 400 updates (46.5%): accuracy matched (+0.1 point), but 14.7 points
+more of the steps updated. Our plain LSTM (lstm_imdb.py, 3 epochs): 85.8%.
 """
 
 from experiments.configs import imdb_config
