@@ -314,19 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(plot(record, f"{out}.png", baseline))
   if args.write_result:
     own = next(row for row in rows if row["run_setting"])
-    timing = own["speedup_batch1"]
-    detail = {"tool": record["command"], "json": str(json_path),
-              "setting": record["run_setting"], "baseline": record["timing"]["baseline"],
-              "sequences": record["timing"]["sequences"], "rounds": args.rounds,
-              **{k: timing[k] for k in ("speedup_min", "round_speedups", "sequences_ci95",
-                                        "ms_per_sequence", "baseline_ms_per_sequence")},
-              "environment": record["timing"]["environment"]["before"]}
-    path = speedup_lib.write_speedup(args.results_dir, pathlib.Path(args.workdir).resolve().name,
-                                     speedup=timing["speedup"], accuracy=own["accuracy"],
-                                     detail=detail,
-                                     test_split=restored.config.data.get("test_split", "test"))
-    print(f"{path}: speedup_batch1 = {timing['speedup']:.3f} (regenerate RESULTS.md: python -m "
-          "experiments.make_results)")
+    speedup_lib.write_run_speedup(args, record, json_path, restored, own["speedup_batch1"],
+                                  own["accuracy"], record["run_setting"])
   return 0
 
 

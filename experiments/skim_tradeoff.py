@@ -310,18 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(plot_speedup(record, f"{out}_speedup.png", baseline))
   if args.write_result:
     row = next(r for r in record["rows"] if r["threshold"] == own)
-    t = row["speedup_batch1"]
-    detail = {"tool": record["command"], "json": str(json_path), "setting": {"threshold": own},
-              "baseline": record["timing"]["baseline"], "sequences": record["timing"]["sequences"],
-              "rounds": args.rounds,
-              **{k: t[k] for k in ("speedup_min", "round_speedups", "sequences_ci95",
-                                   "ms_per_sequence", "baseline_ms_per_sequence")},
-              "environment": record["timing"]["environment"]["before"]}
-    path = speedup_lib.write_speedup(args.results_dir, pathlib.Path(args.workdir).resolve().name,
-                                     speedup=t["speedup"], accuracy=row["accuracy"], detail=detail,
-                                     test_split=restored.config.data.get("test_split", "test"))
-    print(f"{path}: speedup_batch1 = {t['speedup']:.3f} (regenerate RESULTS.md: python -m "
-          "experiments.make_results)")
+    speedup_lib.write_run_speedup(args, record, json_path, restored, row["speedup_batch1"],
+                                  row["accuracy"], {"threshold": own})
   return 0
 
 

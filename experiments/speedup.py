@@ -372,3 +372,22 @@ def write_speedup(results_dir: str | os.PathLike[str], run_name: str, *, speedup
   record["speedup_batch1"] = float(speedup)
   record["speedup_batch1_detail"] = dict(detail)
   return results_lib.write_result(record, results_dir, run_name)
+
+
+def write_run_speedup(args: Any, record: Mapping[str, Any], json_path: pathlib.Path,
+                      restored: Restored, timing: Mapping[str, Any], accuracy: float,
+                      setting: Mapping[str, Any]) -> pathlib.Path:
+  """`--write_result` of the trade-off tools: the speed-up `timing` of the run's own test-time
+  `setting` (with its spread and environment, from the tool's `record`) into the run's record."""
+  detail = {"tool": record["command"], "json": str(json_path), "setting": dict(setting),
+            "baseline": record["timing"]["baseline"], "sequences": record["timing"]["sequences"],
+            "rounds": args.rounds,
+            **{k: timing[k] for k in ("speedup_min", "round_speedups", "sequences_ci95",
+                                      "ms_per_sequence", "baseline_ms_per_sequence")},
+            "environment": record["timing"]["environment"]["before"]}
+  path = write_speedup(args.results_dir, pathlib.Path(args.workdir).resolve().name,
+                       speedup=timing["speedup"], accuracy=accuracy, detail=detail,
+                       test_split=restored.config.data.get("test_split", "test"))
+  print(f"{path}: speedup_batch1 = {timing['speedup']:.3f} (regenerate RESULTS.md: python -m "
+        "experiments.make_results)")
+  return path
