@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.skipjax-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo bench reproduce clean
 
 install: $(STAMP)
 
@@ -32,6 +32,12 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m skipjax.bench all --json experiments/bench/cpu.json
+
+# The papers' seed tables as a resumable queue (experiments/queue.py); rerun to continue.
+# REPRODUCE_ARGS: e.g. --only skip_rnn/table1, --dry_run, --cpus 1 --threads 1.
+REPRODUCE_ARGS ?=
+reproduce: $(STAMP)
+	$(PY) -m experiments.reproduce $(REPRODUCE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,145 @@
+"""The rows of the papers' seed tables, as the queue `python -m experiments.reproduce` runs.
+
+A row is one config (experiments/configs/<name>.py) plus overrides, trained once by
+`python -m experiments.run`. Its id is `<paper>/<table>/<row>`: `--only skip_rnn/table1` selects a
+table, `--only skip_rnn` a paper. The order of `ROWS` is the order the queue trains them: the rows
+that fit on a 2-core CPU in minutes first, the long ones (PTB, sequential MNIST: issue 13) last.
+
+`sec_per_step` is an estimate of one training step's time on 2 CPU cores, used by `--dry_run`
+and for the ETA until a run of the row has measured its own rate; `overhead_s` covers data
+preparation, evaluations and the test pass.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib.util
+import pathlib
+import re
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+  id: str                       # '<paper>/<table>/<row>'
+  config: str                   # path relative to the repository root
+  overrides: tuple[str, ...] = ()  # extra `--config.x=y` flags
+  name: str | None = None       # result record name (default: the row's last id component)
+  sec_per_step: float = 0.3
+  overhead_s: float = 60.0
+
+  def __post_init__(self):
+    if self.id.count("/") != 2:
+      raise ValueError(f"row id {self.id!r} must be '<paper>/<table>/<row>'")
+    if self.name is None:
+      object.__setattr__(self, "name", self.id.rsplit("/", 1)[1])
+
+  def load_config(self):
+    """The row's config with its overrides applied (as experiments.run would see it)."""
+    path = REPO / self.config
+    if not path.is_file():
+      raise FileNotFoundError(f"row {self.id}: config {path} does not exist")
+    spec = importlib.util.spec_from_file_location(f"_row_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config()
+    for flag in self.overrides:
+      match = re.fullmatch(r"--config\.([\w.]+)=(.*)", flag)
+      if match is None:
+        raise ValueError(f"row {self.id}: override {flag!r} is not --config.FIELD=VALUE")
+      *parents, leaf = match.group(1).split(".")
+      node = config
+      for p in parents:
+        node = node[p]
+      text = match.group(2)
+      try:
+        value = ast.literal_eval(text)
+      except (ValueError, SyntaxError):
+        value = text
+      node[leaf] = value
+    return config
+
+  def num_steps(self) -> int:
+    return int(self.load_config().num_steps)
+
+
+def _cfg(name: str) -> str:
+  return f"experiments/configs/{name}.py"
+
+
+def _variant(row_id: str, config: str, *overrides: str, **kwargs) -> Row:
+  """A row that is `config` with overrides, recorded under the row's own experiment name."""
+  name = row_id.rsplit("/", 1)[1]
+  return Row(row_id, _cfg(config), (f"--config.experiment={name}", *overrides), **kwargs)
+
+
+ROWS: tuple[Row, ...] = (
+    # Skip RNN (Campos et al., 2018). Table 4: frequency discrimination, 100 steps.
+    Row("skip_rnn/table4/skip_lstm_frequency_discrimination_lam1e4",
+        _cfg("skip_lstm_frequency_discrimination_lam1e4"), sec_per_step=0.45),
+    # Table 1: the adding task, T=50.
+    Row("skip_rnn/table1/lstm_adding", _cfg("lstm_adding"), sec_per_step=0.13),
+    Row("skip_rnn/table1/skip_lstm_adding_lam1e5", _cfg("skip_lstm_adding_lam1e5"),
+        sec_per_step=0.2),
+    Row("skip_rnn/table1/skip_gru_adding_lam1e5", _cfg("skip_gru_adding_lam1e5"),
+        sec_per_step=0.2),
+    # Table 5: IMDB, length 400.
+    Row("skip_rnn/table5/lstm_imdb", _cfg("lstm_imdb"), sec_per_step=0.3),
+    Row("skip_rnn/table5/skip_lstm_imdb_lam1e4", _cfg("skip_lstm_imdb_lam1e4"),
+        sec_per_step=0.45),
+    # Skim-RNN (Seo et al., 2018), Table 2.
+    Row("skim_rnn/table2/lstm_rotten_tomatoes", _cfg("lstm_rotten_tomatoes"), sec_per_step=0.1),
+    Row("skim_rnn/table2/skim_lstm_rotten_tomatoes", _cfg("skim_lstm_rotten_tomatoes"),
+        sec_per_step=0.15),
+    Row("skim_rnn/table2/lstm_sst2", _cfg("lstm_sst2"), sec_per_step=0.08),
+    Row("skim_rnn/table2/skim_lstm_sst2", _cfg("skim_lstm_sst2"), sec_per_step=0.2),
+    Row("skim_rnn/table2/skim_lstm_imdb", _cfg("skim_lstm_imdb"), sec_per_step=0.8),
+    # LSTM-Jump (Yu et al., 2017).
+    Row("lstm_jump/number_prediction/lstm_jump_number_prediction",
+        _cfg("lstm_jump_number_prediction"), sec_per_step=0.05),
+    Row("lstm_jump/number_prediction/lstm_number_prediction", _cfg("lstm_number_prediction"),
+        sec_per_step=0.13),
+    Row("lstm_jump/rotten_tomatoes/lstm_jump_rotten_tomatoes", _cfg("lstm_jump_rotten_tomatoes"),
+        sec_per_step=0.15),
+    Row("lstm_jump/imdb/lstm_jump_imdb", _cfg("lstm_jump_imdb"), sec_per_step=0.6),
+    # Dynamic skip connections (Gui et al., 2019).
+    Row("dynamic_skip/number_prediction/lstm_number_prediction_11",
+        _cfg("lstm_number_prediction_11"), sec_per_step=0.08),
+    Row("dynamic_skip/number_prediction/attention_skip_number_prediction_11",
+        _cfg("attention_skip_number_prediction_11"), sec_per_step=0.2),
+    Row("dynamic_skip/number_prediction/dynamic_skip_lam1_number_prediction_11",
+        _cfg("dynamic_skip_lam1_number_prediction_11"), sec_per_step=0.25),
+    Row("dynamic_skip/number_prediction/dynamic_skip_number_prediction_11",
+        _cfg("dynamic_skip_number_prediction_11"), sec_per_step=0.25),
+    Row("dynamic_skip/number_prediction/lstm_number_prediction_21",
+        _cfg("lstm_number_prediction_21"), sec_per_step=0.1),
+    Row("dynamic_skip/number_prediction/dynamic_skip_number_prediction_21",
+        _cfg("dynamic_skip_number_prediction_21"), sec_per_step=0.3),
+    Row("dynamic_skip/imdb/dynamic_skip_imdb", _cfg("dynamic_skip_imdb"), sec_per_step=0.6),
+    Row("dynamic_skip/conll2003/lstm_conll2003", _cfg("lstm_conll2003"), sec_per_step=0.1),
+    Row("dynamic_skip/conll2003/dynamic_skip_conll2003", _cfg("dynamic_skip_conll2003"),
+        sec_per_step=0.17),
+    # The long rows (issue 13): hours on a CPU, days of this queue's 2 cores.
+    Row("dynamic_skip/ptb/lstm_ptb", _cfg("lstm_ptb"), sec_per_step=0.8),
+    Row("dynamic_skip/ptb/dynamic_skip_ptb", _cfg("dynamic_skip_ptb"), sec_per_step=1.5),
+    Row("skip_rnn/table2/skip_lstm_mnist_lam1e4", _cfg("skip_lstm_mnist_lam1e4"),
+        sec_per_step=3.0),
+    Row("skip_rnn/table2/skip_gru_mnist_lam1e4", _cfg("skip_gru_mnist_lam1e4"),
+        sec_per_step=3.0),
+)
+
+
+def check_rows(rows=ROWS) -> None:
+  """Raises ValueError on duplicate ids or record names, or a missing config."""
+  ids, names = set(), set()
+  for row in rows:
+    if row.id in ids:
+      raise ValueError(f"duplicate row id {row.id!r}")
+    if row.name in names:
+      raise ValueError(f"rows {row.id!r} and another publish the same record {row.name!r}")
+    ids.add(row.id)
+    names.add(row.name)
+    if not (REPO / row.config).is_file():
+      raise ValueError(f"row {row.id}: config {row.config} does not exist")

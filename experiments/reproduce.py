@@ -1,0 +1,421 @@
+"""Reproduce the papers' tables: a resumable queue of training runs, one row at a time.
+
+    python -m experiments.reproduce [--only PREFIX ...] [--list | --dry_run]
+                                    [--root experiments/workdirs/reproduce]
+                                    [--results_dir experiments/results] [--cpus 0-1]
+                                    [--threads N] [--max_rows N] [--retry_failed]
+
+    make reproduce                    # the same, every row
+
+The rows are the seed tables of the four papers (`experiments.queue.ROWS`): each names a config
+and its overrides, e.g. `skip_rnn/table1/skip_lstm_lam1e-5`. `--only skip_rnn/table1` (a prefix of
+row ids, repeatable) selects some. Each row trains with `python -m experiments.run` in a child
+process in its own workdir `<root>/<row id>`, using every core of the machine unless `--cpus`
+pins it (`taskset`) and `--threads` limits XLA's intra-op threads.
+
+The queue never loses work:
+- a finished row (its workdir holds `result.json`) is skipped;
+- an unfinished row resumes from its latest checkpoint (`experiments.run` resumes bit for bit);
+- `kill -9` of this process at any moment kills its child too (PR_SET_PDEATHSIG); running the
+  same command again continues where it stopped;
+- a row that fails (non-zero exit: a NaN loss, a config that no longer matches its workdir, a
+  crash) is reported with its exit code and last log line, written to `<root>/<row>/FAILED`, and
+  the queue goes on with the next row. Failed rows are retried only with `--retry_failed`.
+
+After every finished row its record, with the git commit it ran at, is copied into
+`--results_dir` (an existing record of the same name is replaced only by one trained for at least as many
+steps; otherwise the queue says why it was not published), and experiments/RESULTS.md is regenerated.
+
+While a row runs, a status table (rows done / running / left) is printed every `--status_every`
+seconds, with an ETA from the measured steps per second: the running row's own rate (read from
+its metrics.jsonl), and for rows not started the rate measured on earlier runs of the same row
+(kept in `<root>/rates.json`) or the row's estimate in `experiments.queue`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from typing import Any, Sequence
+
+from experiments import queue as queue_lib
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULT_NAME = "result.json"
+FAILED_NAME = "FAILED"
+RATES_NAME = "rates.json"
+
+
+# ----------------------------------------------------------------------------------------------
+# Row state on disk.
+
+
+@dataclasses.dataclass
+class RowStatus:
+  row: queue_lib.Row
+  workdir: pathlib.Path
+  state: str                 # 'done', 'failed', 'partial' (has checkpoints), 'todo'
+  num_steps: int
+  step: int                  # last logged step (0 if none)
+  detail: str = ""
+
+
+def git_commit(repo: pathlib.Path = REPO) -> str:
+  """HEAD of the checkout the code runs from, with '-dirty' if tracked files differ."""
+  try:
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
+                            "--untracked-files=no"], check=True, capture_output=True,
+                           text=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+  return head + ("-dirty" if dirty else "")
+
+
+def last_logged_step(workdir: pathlib.Path) -> tuple[int, float | None]:
+  """(last step in metrics.jsonl, measured seconds per step over its last records or None)."""
+  path = workdir / "metrics.jsonl"
+  if not path.exists():
+    return 0, None
+  from skipjax.train import metrics_log  # pylint: disable=g-import-not-at-top
+  try:
+    records = [r for r in metrics_log.read_jsonl(path) if "time" in r and "step" in r]
+  except ValueError:
+    return 0, None
+  if not records:
+    return 0, None
+  # The rate over the latest stretch of one process: consecutive records with rising steps
+  # and no gap longer than 10 minutes (a restart).
+  tail = [records[-1]]
+  for r in reversed(records[:-1]):
+    if r["step"] >= tail[-1]["step"] or tail[-1]["time"] - r["time"] > 600:
+      break
+    tail.append(r)
+    if len(tail) >= 50:
+      break
+  rate = None
+  if len(tail) >= 2 and tail[0]["step"] > tail[-1]["step"]:
+    rate = (tail[0]["time"] - tail[-1]["time"]) / (tail[0]["step"] - tail[-1]["step"])
+  return int(records[-1]["step"]), rate
+
+
+def result_path(row: queue_lib.Row, workdir: pathlib.Path) -> pathlib.Path | None:
+  """The record a finished run left in its workdir, or None."""
+  for path in (workdir / RESULT_NAME, workdir / f"{row.name}.json"):
+    if path.is_file():
+      return path
+  return None
+
+
+def row_status(row: queue_lib.Row, root: pathlib.Path) -> RowStatus:
+  workdir = root / row.id
+  num_steps = row.num_steps()
+  if result_path(row, workdir) is not None:
+    return RowStatus(row, workdir, "done", num_steps, num_steps)
+  step, _ = last_logged_step(workdir)
+  if (workdir / FAILED_NAME).exists():
+    return RowStatus(row, workdir, "failed", num_steps, step,
+                     (workdir / FAILED_NAME).read_text().strip().splitlines()[0])
+  return RowStatus(row, workdir, "partial" if step else "todo", num_steps, step)
+
+
+def load_rates(root: pathlib.Path) -> dict[str, float]:
+  path = root / RATES_NAME
+  if not path.exists():
+    return {}
+  try:
+    return {k: float(v) for k, v in json.loads(path.read_text()).items()}
+  except (ValueError, AttributeError):
+    return {}
+
+
+def save_rate(root: pathlib.Path, row_id: str, sec_per_step: float) -> None:
+  rates = load_rates(root)
+  rates[row_id] = sec_per_step
+  root.mkdir(parents=True, exist_ok=True)
+  tmp = root / (RATES_NAME + ".tmp")
+  tmp.write_text(json.dumps(rates, indent=1, sort_keys=True) + "\n")
+  os.replace(tmp, root / RATES_NAME)
+
+
+def seconds_left(status: RowStatus, rates: dict[str, float],
+                 live_rate: float | None = None) -> float:
+  rate = live_rate or rates.get(status.row.id) or status.row.sec_per_step
+  if status.state == "done":
+    return 0.0
+  return max(status.num_steps - status.step, 0) * rate + status.row.overhead_s
+
+
+def _fmt_duration(seconds: float) -> str:
+  if seconds < 60:
+    return f"{seconds:.0f} s"
+  if seconds < 3600:
+    return f"{seconds / 60:.0f} min"
+  return f"{seconds / 3600:.1f} h"
+
+
+def status_table(statuses: Sequence[RowStatus], rates: dict[str, float], *,
+                 running: str | None = None, live_rate: float | None = None) -> str:
+  """A plain-text table of the queue: one line per row, then the totals and the ETA."""
+  lines = []
+  width = max([len(s.row.id) for s in statuses] + [3])
+  total_left = 0.0
+  counts = {"done": 0, "running": 0, "failed": 0, "left": 0}
+  for s in statuses:
+    is_running = s.row.id == running
+    left = seconds_left(s, rates, live_rate if is_running else None)
+    total_left += left if s.state != "failed" else 0.0
+    state = "running" if is_running else s.state
+    counts["done" if state == "done" else "running" if is_running else
+           "failed" if state == "failed" else "left"] += 1
+    progress = f"{s.step:>7,}/{s.num_steps:<7,}"
+    eta = "" if state == "done" else f"~{_fmt_duration(left)} left"
+    detail = f"  {s.detail}" if s.detail else ""
+    lines.append(f"  {s.row.id:<{width}}  {state:<8} {progress} {eta}{detail}")
+  head = (f"reproduce: {counts['done']} done, {counts['running']} running, {counts['left']} left"
+          f", {counts['failed']} failed; estimated {_fmt_duration(total_left)} of training left")
+  return "\n".join([head] + lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# Running one row.
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+  try:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+  except OSError:
+    pass
+  os.setpgrp()  # its own process group: a Ctrl-C of the queue is forwarded explicitly
+
+
+def row_command(row: queue_lib.Row, workdir: pathlib.Path, *, cpus: str | None,
+                python: str = sys.executable) -> list[str]:
+  cmd = [python, "-m", "experiments.run", "--config", row.config,
+         "--workdir", _relative(workdir), "--noplot", "--config.progress=False",
+         f"--run_name={row.name}", f"--results_dir={_relative(workdir)}", *row.overrides]
+  if cpus:
+    cmd = ["taskset", "-c", cpus, *cmd]
+  return cmd
+
+
+def _relative(path: pathlib.Path) -> str:
+  try:
+    return str(path.resolve().relative_to(REPO))
+  except ValueError:
+    return str(path)
+
+
+def run_row(status: RowStatus, root: pathlib.Path, statuses: Sequence[RowStatus], *,
+            cpus: str | None, threads: int | None, status_every: float,
+            log=print) -> int:
+  """Trains one row in a child process; returns its exit status."""
+  row, workdir = status.row, status.workdir
+  workdir.mkdir(parents=True, exist_ok=True)
+  (workdir / FAILED_NAME).unlink(missing_ok=True)
+  env = dict(os.environ)
+  if threads:
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                        f"intra_op_parallelism_threads={threads}").strip()
+  cmd = row_command(row, workdir, cpus=cpus)
+  log(f"[{_now()}] row {row.id}: {shlex.join(cmd[cmd.index('-m') - 1:])}")
+  log_path = workdir / "train.log"
+  with open(log_path, "ab") as log_file:
+    log_file.write(f"\n===== {_now()} reproduce {row.id} at {git_commit()}\n".encode())
+    log_file.flush()
+    child = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=log_file,
+                             stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    try:
+      last_print = time.monotonic()
+      while True:
+        try:
+          rc = child.wait(timeout=5.0)
+          break
+        except subprocess.TimeoutExpired:
+          pass
+        if time.monotonic() - last_print >= status_every:
+          last_print = time.monotonic()
+          step, rate = last_logged_step(workdir)
+          current = dataclasses.replace(status, step=step, state="partial")
+          table = [current if s.row.id == row.id else s for s in statuses]
+          log(status_table(table, load_rates(root), running=row.id, live_rate=rate))
+    except BaseException:
+      child.send_signal(signal.SIGTERM)
+      try:
+        child.wait(timeout=30)
+      except subprocess.TimeoutExpired:
+        child.kill()
+      raise
+  _, rate = last_logged_step(workdir)
+  if rate:
+    save_rate(root, row.id, rate)
+  return rc
+
+
+def _now() -> str:
+  return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _last_line(path: pathlib.Path) -> str:
+  try:
+    lines = [l for l in path.read_text(errors="replace").splitlines() if l.strip()]
+  except OSError:
+    return ""
+  for line in reversed(lines):
+    if "FATAL" in line or "Error" in line:
+      return line.strip()[:300]
+  return lines[-1].strip()[:300] if lines else ""
+
+
+def publish(status: RowStatus, results_dir: pathlib.Path, commit: str, log=print) -> bool:
+  """Copies the row's record (with its commit) into results_dir; True if published."""
+  from skipjax import results as results_lib  # pylint: disable=g-import-not-at-top
+  record = json.loads(result_path(status.row, status.workdir).read_text())
+  record.setdefault("git_commit", commit)
+  record["reproduce_row"] = status.row.id
+  existing_path = results_dir / f"{status.row.name}.json"
+  if existing_path.exists():
+    existing = json.loads(existing_path.read_text())
+    if (existing.get("train_steps") or 0) > (record.get("train_steps") or 0):
+      log(f"row {status.row.id}: not published: {existing_path} holds a record trained for "
+          f"{existing['train_steps']} steps, this one {record.get('train_steps')}")
+      return False
+  path = results_lib.write_result(record, results_dir, status.row.name)
+  log(f"row {status.row.id}: published {path}")
+  return True
+
+
+def regenerate_results(results_dir: pathlib.Path) -> None:
+  from experiments import make_results  # pylint: disable=g-import-not-at-top
+  make_results.main(["--results_dir", str(results_dir)])
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def load_queue(path: str | None) -> tuple[queue_lib.Row, ...]:
+  """`experiments.queue.ROWS`, or the ROWS of a Python file (a user's own queue, tests)."""
+  if path is None:
+    return queue_lib.ROWS
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  file = pathlib.Path(path)
+  if not file.is_file():
+    raise SystemExit(f"reproduce: --queue {path}: no such file")
+  spec = importlib.util.spec_from_file_location("_reproduce_queue", file)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  if not hasattr(module, "ROWS"):
+    raise SystemExit(f"reproduce: --queue {path} defines no ROWS")
+  return tuple(module.ROWS)
+
+
+def select_rows(all_rows: Sequence[queue_lib.Row],
+                only: Sequence[str] | None) -> list[queue_lib.Row]:
+  rows = list(all_rows)
+  if not only:
+    return rows
+  chosen = [r for r in rows if any(r.id == p or r.id.startswith(p.rstrip("/") + "/")
+                                   for p in only)]
+  unknown = [p for p in only if not any(r.id == p or r.id.startswith(p.rstrip("/") + "/")
+                                        for r in rows)]
+  if unknown:
+    tables = sorted({"/".join(r.id.split("/")[:2]) for r in rows})
+    raise SystemExit(f"reproduce: --only {unknown[0]!r} matches no row; tables: "
+                     f"{', '.join(tables)} (see --list)")
+  return chosen
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(prog="python -m experiments.reproduce",
+                                   description=__doc__.split("\n")[0])
+  parser.add_argument("--only", action="append", help="row id or table prefix (repeatable)")
+  parser.add_argument("--queue", default=None,
+                      help="a Python file defining ROWS (default: experiments.queue)")
+  parser.add_argument("--list", action="store_true", help="print the rows and their state")
+  parser.add_argument("--dry_run", action="store_true",
+                      help="print the plan, its commands and estimated hours; run nothing")
+  parser.add_argument("--root", default=str(HERE / "workdirs" / "reproduce"),
+                      help="the rows' workdirs live under ROOT/<row id>")
+  parser.add_argument("--results_dir", default=str(HERE / "results"),
+                      help="where finished rows' records are published")
+  parser.add_argument("--cpus", default=None, help="taskset CPU list for the rows (e.g. 1)")
+  parser.add_argument("--threads", type=int, default=None,
+                      help="XLA intra-op threads per row (default: XLA's, all cores)")
+  parser.add_argument("--max_rows", type=int, default=None,
+                      help="stop after training this many rows")
+  parser.add_argument("--retry_failed", action="store_true", help="run failed rows again")
+  parser.add_argument("--status_every", type=float, default=300.0,
+                      help="seconds between status tables while a row runs")
+  args = parser.parse_args(argv)
+
+  root = pathlib.Path(args.root).resolve()
+  results_dir = pathlib.Path(args.results_dir).resolve()
+  all_rows = load_queue(args.queue)
+  try:
+    queue_lib.check_rows(all_rows)
+  except ValueError as e:
+    raise SystemExit(f"reproduce: {e}") from None
+  rows = select_rows(all_rows, args.only)
+  statuses = [row_status(r, root) for r in rows]
+  rates = load_rates(root)
+  if args.list or args.dry_run:
+    print(status_table(statuses, rates))
+    if args.dry_run:
+      print("\ncommands (in order):")
+      for s in statuses:
+        if s.state == "done" or (s.state == "failed" and not args.retry_failed):
+          continue
+        cmd = row_command(s.row, s.workdir, cpus=args.cpus)
+        print("  " + shlex.join(cmd[cmd.index("-m") - 1:]))
+    return 0
+
+  commit = git_commit()
+  print(f"reproduce at {commit}: {len(rows)} rows under {root}", flush=True)
+  trained, failed = 0, []
+  for i, status in enumerate(statuses):
+    status = row_status(status.row, root)  # a row may have finished meanwhile
+    statuses[i] = status
+    if status.state == "done":
+      continue
+    if status.state == "failed" and not args.retry_failed:
+      continue
+    if args.max_rows is not None and trained >= args.max_rows:
+      break
+    print(status_table(statuses, load_rates(root), running=status.row.id), flush=True)
+    rc = run_row(status, root, statuses, cpus=args.cpus, threads=args.threads,
+                 status_every=args.status_every, log=lambda m: print(m, flush=True))
+    trained += 1
+    statuses[i] = row_status(status.row, root)
+    if rc == 0 and statuses[i].state == "done":
+      publish(statuses[i], results_dir, commit, log=lambda m: print(m, flush=True))
+      regenerate_results(results_dir)
+    else:
+      reason = _last_line(status.workdir / "train.log")
+      (status.workdir / FAILED_NAME).write_text(
+          f"exit {rc} at {_now()}: {reason}\ncommit {commit}\n")
+      statuses[i] = row_status(status.row, root)
+      failed.append(status.row.id)
+      print(f"row {status.row.id} FAILED (exit {rc}): {reason}; going on", flush=True)
+  print(status_table(statuses, load_rates(root)), flush=True)
+  if failed:
+    print(f"reproduce: {len(failed)} row(s) failed: {', '.join(failed)} (see their train.log; "
+          "--retry_failed runs them again)", flush=True)
+    return 1
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,136 @@
+"""The reproduce queue: skips finished rows, resumes after kill -9, reports a failing row and
+goes on. Rows are tiny adding-task runs (real `experiments.run` children)."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from experiments import queue as queue_lib
+from experiments import reproduce
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+_TINY = ('"--config.num_steps=40", "--config.eval_every=20", "--config.checkpoint_every=5", '
+         '"--config.log_every=5", "--config.net.hidden_dim=8", "--config.data.batch_size=16", '
+         '"--config.data.eval_batch_size=64", "--config.data.dev_examples=64", '
+         '"--config.data.test_examples=64", "--config.tensorboard=False"')
+
+
+def _write_queue(tmp_path, *, bad_second=False):
+  second = ('"--config.net.no_such_field=3"' if bad_second
+            else '"--config.seed=1"')
+  row_a = (f'Row("t/adding/a", "experiments/configs/lstm_adding.py", ({_TINY}, '
+           '"--config.experiment=a"), sec_per_step=0.01)')
+  row_b = (f'Row("t/adding/b", "experiments/configs/lstm_adding.py", ({_TINY}, '
+           f'"--config.experiment=b", {second}), sec_per_step=0.01)')
+  rows = (row_b, row_a) if bad_second else (row_a, row_b)  # the failing row first
+  text = "from experiments.queue import Row\nROWS = (\n" + "".join(
+      f"    {r},\n" for r in rows) + ")\n"
+  path = tmp_path / "queue_def.py"
+  path.write_text(text)
+  return path
+
+
+def _cmd(queue, tmp_path, *extra):
+  return [sys.executable, "-m", "experiments.reproduce", "--queue", str(queue), "--root",
+          str(tmp_path / "root"), "--results_dir", str(tmp_path / "results"),
+          "--status_every", "1", *extra]
+
+
+def _env():
+  env = dict(os.environ)
+  env.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                 "intra_op_parallelism_threads=1")
+  return env
+
+
+def _run(cmd, **kwargs):
+  return subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600,
+                        **kwargs)
+
+
+def _record(tmp_path, name):
+  return json.loads((tmp_path / "results" / f"{name}.json").read_text())
+
+
+def test_the_real_queue_is_well_formed():
+  queue_lib.check_rows()
+  for row in queue_lib.ROWS:
+    assert row.num_steps() > 0, row.id
+  tables = {"/".join(r.id.split("/")[:2]) for r in queue_lib.ROWS}
+  assert {"skip_rnn/table1", "skim_rnn/table2", "dynamic_skip/number_prediction"} <= tables
+
+
+def test_row_overrides_reach_the_config():
+  row = queue_lib.Row("x/y/z", "experiments/configs/lstm_adding.py",
+                      ("--config.num_steps=17", "--config.optimizer.learning_rate=0.5"))
+  config = row.load_config()
+  assert config.num_steps == 17 and config.optimizer.learning_rate == 0.5
+  assert row.name == "z"
+  with pytest.raises(ValueError, match="must be"):
+    queue_lib.Row("bad-id", "experiments/configs/lstm_adding.py")
+
+
+def test_only_names_an_unknown_table(tmp_path):
+  queue = _write_queue(tmp_path)
+  out = _run(_cmd(queue, tmp_path, "--only", "t/nope", "--list"))
+  assert out.returncode != 0 and "matches no row" in out.stderr
+
+
+def test_dry_run_runs_nothing_and_prints_the_plan(tmp_path):
+  queue = _write_queue(tmp_path)
+  out = _run(_cmd(queue, tmp_path, "--dry_run"))
+  assert out.returncode == 0, out.stderr
+  assert "2 left" in out.stdout and "experiments.run" in out.stdout
+  assert not (tmp_path / "root").exists()
+
+
+def test_failing_row_is_reported_and_the_rest_go_on_then_finished_rows_are_skipped(tmp_path):
+  queue = _write_queue(tmp_path, bad_second=True)
+  out = _run(_cmd(queue, tmp_path))  # b fails first, a still runs
+  assert out.returncode == 1, out.stdout + out.stderr
+  assert "t/adding/b FAILED" in out.stdout
+  assert (tmp_path / "root/t/adding/b/FAILED").exists()
+  record = _record(tmp_path, "a")
+  assert record["train_steps"] == 40 and record["git_commit"]
+  assert record["reproduce_row"] == "t/adding/a"
+  assert (tmp_path / "results").is_dir()
+  # Again: a is finished (skipped, no new log section), b failed (not retried by default).
+  log_a = (tmp_path / "root/t/adding/a/train.log").read_text()
+  out = _run(_cmd(queue, tmp_path))
+  assert (tmp_path / "root/t/adding/a/train.log").read_text() == log_a
+  assert "1 done" in out.stdout and "1 failed" in out.stdout
+
+
+def test_kill_9_then_rerun_ends_equal_to_an_uninterrupted_queue(tmp_path):
+  queue = _write_queue(tmp_path)
+  straight = tmp_path / "straight"
+  straight.mkdir()
+  out = _run(_cmd(queue, straight, "--only", "t/adding/a"))
+  assert out.returncode == 0, out.stdout + out.stderr
+
+  killed = tmp_path / "killed"
+  killed.mkdir()
+  proc = subprocess.Popen(_cmd(queue, killed, "--only", "t/adding/a"), cwd=REPO, env=_env(),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  ckpt = killed / "root/t/adding/a/checkpoints"
+  deadline = time.time() + 300
+  while time.time() < deadline:  # kill once the child has saved a checkpoint or two
+    if ckpt.is_dir() and len([p for p in ckpt.iterdir() if p.name.isdigit()]) >= 1:
+      break
+    time.sleep(0.2)
+  os.kill(proc.pid, signal.SIGKILL)
+  proc.wait()
+  time.sleep(1.0)  # the child dies with its parent (PR_SET_PDEATHSIG)
+  assert not (killed / "results/a.json").exists()
+  out = _run(_cmd(queue, killed, "--only", "t/adding/a"))
+  assert out.returncode == 0, out.stdout + out.stderr
+  a, b = _record(straight, "a"), _record(killed, "a")
+  assert a["value"] == b["value"] and a["metrics"] == b["metrics"]
+  assert a["best_step"] == b["best_step"]
