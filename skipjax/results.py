@@ -112,6 +112,28 @@ def _fmt_minutes(value: Any) -> str:
   return f"{value:.1f} min" if value < 120 else f"{value / 60:.1f} h"
 
 
+_POINT_METRICS = ("accuracy", "acc", "f1")
+
+
+def _fmt_gap(value: Any, paper_value: Any, metric: str) -> str:
+  """How far a value stands from the paper's: points for accuracy-like metrics (+ above the
+  paper), the ratio value / paper for the others (perplexity, MSE: above 1 is worse)."""
+  if value is None or paper_value is None or not math.isfinite(value):
+    return "—"
+  if metric.lower() in _POINT_METRICS and abs(value) <= 1 and abs(paper_value) <= 1:
+    return f"{100 * (value - paper_value):+.1f} pts"
+  if paper_value == 0:
+    return "—"
+  return f"{value / paper_value:.2f}x"
+
+
+def _fmt_commit(value: Any) -> str:
+  if not value or value == "unknown":
+    return "—"
+  text = str(value)
+  return text[:8] + ("-dirty" if text.endswith("-dirty") else "")
+
+
 def _cell(text: str) -> str:
   return text.replace("|", "\\|").replace("\n", " ")
 
@@ -131,11 +153,15 @@ def render_markdown(results: Iterable[Mapping[str, Any]], *, title: str = "Resul
            "Each number comes from the run whose command is beside it. Accuracy is on the split",
            "shown; the paper column is the figure the paper reports for the same setting.",
            "Speed-ups are measured against a plain LSTM of the same size in the same benchmark run",
-           "(— where not measured).", ""]
-  header = ("| experiment | model | dataset | split | metric | value | paper | computed | "
-            "speed-up (batch 1) | steps | train time | seed | finished | command |")
+           "(— where not measured). 'vs paper': points above (+) or below (-) the paper for",
+           "accuracy and F1, the ratio to the paper's figure for perplexity and MSE (above 1 is",
+           "worse). 'commit': the code the run trained at (— for runs recorded before commits were",
+           "kept).", ""]
+  header = ("| experiment | model | dataset | split | metric | value | paper | vs paper | "
+            "computed | speed-up (batch 1) | steps | train time | seed | commit | finished | "
+            "command |")
   for group in sorted(groups):
-    lines += [f"## {group}", "", header, "|" + "---|" * 14]
+    lines += [f"## {group}", "", header, "|" + "---|" * 16]
     for r in sorted(groups[group], key=lambda r: (r["dataset"], r["model"], r["experiment"])):
       metric = r["metric"]
       finished = r["finished"]
@@ -143,10 +169,10 @@ def render_markdown(results: Iterable[Mapping[str, Any]], *, title: str = "Resul
           str(finished) if not isinstance(finished, bool) else ("yes" if finished else "no"))
       cells = [r["experiment"], r["model"], r["dataset"], r["split"] or "—", metric,
                _fmt_number(r["value"], metric), _fmt_number(r["paper_value"], metric),
-               _fmt_fraction(r["fraction_computed"]), _fmt_speedup(r["speedup_batch1"]),
+               _fmt_gap(r["value"], r["paper_value"], metric), _fmt_fraction(r["fraction_computed"]), _fmt_speedup(r["speedup_batch1"]),
                "—" if r["train_steps"] is None else str(r["train_steps"]),
                _fmt_minutes(r["train_minutes"]), "—" if r["seed"] is None else str(r["seed"]),
-               finished_text, f"`{r['command']}`" if r["command"] else "—"]
+               _fmt_commit(r.get("git_commit")), finished_text, f"`{r['command']}`" if r["command"] else "—"]
       lines.append("| " + " | ".join(_cell(str(c)) for c in cells) + " |")
     lines.append("")
   if not groups:

@@ -63,13 +63,25 @@ def test_markdown_table_rows_and_groups():
   # Groups sorted by name, each with its header.
   assert lines.index("## Skim-RNN (Seo et al., 2018), Table 1") < lines.index(
       "## Skip RNN (Campos et al., 2018), Table 1")
-  assert ("| lstm_rt | lstm | rotten_tomatoes | test | accuracy | 81.2% | 82.5% | 100.0% | — | "
-          "1080 | 7.2 min | 0 | 2026-11-22T23:00:00+00:00 | "
+  assert ("| lstm_rt | lstm | rotten_tomatoes | test | accuracy | 81.2% | 82.5% | -1.3 pts | "
+          "100.0% | — | 1080 | 7.2 min | 0 | — | 2026-11-22T23:00:00+00:00 | "
           "`python -m experiments.run --config a.py --workdir w` |") in lines
-  assert ("| skim | skim_lstm | rotten_tomatoes | test | accuracy | 80.0% | 82.5% | 41.5% | "
-          "1.38x | 1080 | 7.2 min | 0 | 2026-11-22T23:00:00+00:00 | `run --a='x\\|y'` |") in lines
-  assert ("| adding | lstm | adding | test | mse | 0.00123 | — | 100.0% | — | 1080 | 2.5 h | 0 | "
-          "— | `python -m experiments.run --config a.py --workdir w` |") in lines
+  assert ("| skim | skim_lstm | rotten_tomatoes | test | accuracy | 80.0% | 82.5% | -2.5 pts | "
+          "41.5% | 1.38x | 1080 | 7.2 min | 0 | — | 2026-11-22T23:00:00+00:00 | "
+          "`run --a='x\\|y'` |") in lines
+  assert ("| adding | lstm | adding | test | mse | 0.00123 | — | — | 100.0% | — | 1080 | 2.5 h | "
+          "0 | — | — | `python -m experiments.run --config a.py --workdir w` |") in lines
+
+
+def test_markdown_gap_and_commit_columns():
+  recs = [_record(experiment="ppl", metric="perplexity", value=90.0, paper_value=82.7,
+                  git_commit="0123456789abcdef-dirty"),
+          _record(experiment="above", value=0.9, paper_value=0.885, git_commit="fedcba9876543210")]
+  lines = results.render_markdown(recs).splitlines()
+  row = next(l for l in lines if l.startswith("| ppl "))
+  assert "| 1.09x |" in row and "| 01234567-dirty |" in row
+  row = next(l for l in lines if l.startswith("| above "))
+  assert "| +1.5 pts |" in row and "| fedcba98 |" in row
 
 
 def test_make_results_writes_and_checks(tmp_path):
