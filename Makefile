@@ -11,6 +11,9 @@ install: $(STAMP)
 
 # (Re)install whenever the pinned requirements or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "skipjax needs Python >= 3.11 (jax 0.10.2 and chex 0.1.92 have no 3.10 wheels);" \
+		"$(PYTHON) is $$($(PYTHON) -V 2>&1): run make PYTHON=python3.11 ..."; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
