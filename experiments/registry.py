@@ -138,25 +138,58 @@ MODELS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
 
 
 def _synthetic_loader(task: str) -> Callable[[Any, int], Data]:
-  """Synthetic tasks: an endless train stream; fixed dev ('validation') and test sets."""
+  """Synthetic tasks. config.data: batch_size, eval_batch_size (default batch_size),
+  dev_examples, test_examples, the task's own kwargs (length, pointer_range, dt_ms), and
+
+  - train_examples: None (default): an endless train stream, a fresh example every step, and
+    fixed dev ('validation') and test sets drawn from their own streams. An integer (token tasks,
+    `synthetic.FINITE_TASKS`): the papers' protocol, a fixed, finite training set of that many
+    examples served in epochs (reshuffled every epoch from the run seed; resumable state
+    {'seed', 'epoch', 'position', ...}), and dev and test sets in which no input sequence of
+    train, or of each other, occurs (`synthetic.finite_splits`: collisions are rejected).
+  - data_seed: the seed the examples are drawn from (default: the run seed). Fixing it keeps one
+    data set across model seeds, as the papers' one generated file did; the order in which a
+    finite training set is served still follows the run seed.
+  """
 
   def load(data: Any, seed: int) -> Data:
+    from skipjax import validation  # pylint: disable=g-import-not-at-top
     kwargs = _kwargs(data)
     batch_size = kwargs.pop("batch_size")
     eval_batch_size = kwargs.pop("eval_batch_size", batch_size)
     dev_examples = kwargs.pop("dev_examples")
     test_examples = kwargs.pop("test_examples")
+    train_examples = kwargs.pop("train_examples", None)
+    data_seed = kwargs.pop("data_seed", None)
+    if data_seed is None:
+      data_seed = seed
+    validation.check_nonneg_int("config.data.data_seed", data_seed)
     info = _call(synthetic.task_info, "config.data", name=task, **kwargs)
-    train = _call(synthetic.SyntheticBatches, "config.data", name=task, seed=seed,
-                  batch_size=batch_size, **kwargs)
-    dev = synthetic.fixed_set(task, seed, dev_examples, eval_batch_size, split="validation",
-                              **kwargs)
-    test = synthetic.fixed_set(task, seed, test_examples, eval_batch_size, split="test", **kwargs)
+    if train_examples is None:
+      train = _call(synthetic.SyntheticBatches, "config.data", name=task, seed=data_seed,
+                    batch_size=batch_size, **kwargs)
+      dev = synthetic.fixed_set(task, data_seed, dev_examples, eval_batch_size,
+                                split="validation", **kwargs)
+      test = synthetic.fixed_set(task, data_seed, test_examples, eval_batch_size, split="test",
+                                 **kwargs)
+    else:
+      from skipjax.data import batching  # pylint: disable=g-import-not-at-top
+      if task not in synthetic.FINITE_TASKS:
+        raise ValueError(f"config.data.train_examples: a finite training set is built for the "
+                         f"token tasks {list(synthetic.FINITE_TASKS)}, not {task!r} (leave it "
+                         "None for an endless stream)")
+      validation.check_positive_int("config.data.train_examples", train_examples)
+      splits = _call(synthetic.finite_splits, "config.data", name=task, seed=data_seed,
+                     sizes={"train": train_examples, "validation": dev_examples,
+                            "test": test_examples}, **kwargs).arrays
+      train = batching.Batcher(splits["train"], batch_size, shuffle=True, seed=seed)
+      dev, test = (list(batching.batches(splits[s], eval_batch_size, train=False))
+                   for s in ("validation", "test"))
     regression = info["num_classes"] is None
     spec = DataSpec(task="regression" if regression else "classification",
                     num_classes=1 if regression else info["num_classes"],
                     vocab_size=info["vocab_size"], input_dim=info["input_dim"],
-                    max_len=info["length"], num_train=None)
+                    max_len=info["length"], num_train=train_examples)
     return Data(train, dev, test, spec)
 
   return load

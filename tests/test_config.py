@@ -213,6 +213,10 @@ SIBLINGS = {
     "number_prediction_pointer": (("dynamic_skip_number_prediction_11",
                                    "dynamic_skip_number_prediction_21",
                                    "dynamic_skip_lam1_number_prediction_11",
+                                   "dynamic_skip_lam1_number_prediction_21",
+                                   "attention_skip_number_prediction_11",
+                                   "attention_skip_number_prediction_21",
+                                   "fixed_skip3_number_prediction_11",
                                    "lstm_number_prediction_11", "lstm_number_prediction_21"),
                                   ("data.length",)),
 }

@@ -53,7 +53,8 @@ def _train_and_eval(model, batch, hparams):
 
 def test_number_prediction_config_trains_and_evaluates_greedily():
   config = _config("lstm_jump_number_prediction")
-  config.data.update(batch_size=8, eval_batch_size=8, dev_examples=8, test_examples=8, length=6)
+  config.data.update(batch_size=8, eval_batch_size=8, train_examples=16, dev_examples=8,
+                     test_examples=8, length=6)
   net = _tiny_net(config, max_jump=5)
   run.validate_config(config)
   data = registry.DATASETS[config.dataset](config.data, config.seed)

@@ -31,7 +31,8 @@ def _config(name):
 
 
 def _tiny(config):
-  config.data.update(batch_size=4, eval_batch_size=8, dev_examples=8, test_examples=12, length=T)
+  config.data.update(batch_size=4, eval_batch_size=8, train_examples=16, dev_examples=8,
+                     test_examples=12, length=T)
   config.update(num_steps=2, eval_every=2, progress=False, tensorboard=False)
   return config
 

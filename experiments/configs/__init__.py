@@ -171,3 +171,66 @@ def lstm_jump_net(max_jump: int, read_size: int, num_jumps: int) -> dict:
               eval_read_size=config_dict.placeholder(int),
               eval_num_jumps=config_dict.placeholder(int),
               num_samples=4, normalize_rewards=True)
+
+
+GUI_NUMBER_PREDICTION = "Dynamic skip (Gui et al., 2019), number prediction (test accuracy)"
+
+GUI_NUMBER_PREDICTION_PROTOCOL = """Number-prediction protocol of the *_number_prediction_11/_21
+configs (Gui et al., AAAI 2019, sec. 4.1, as the authors' released code runs it;
+`skipjax.data.synthetic` documents that code and its indexing bug).
+
+Data (`number_prediction_pointer`, pointer_range=10): L-1 digits then a pointer b in 0..9 naming
+the b-th of the LAST 10 digits (the range of the authors' `produce_data.py`, label a[b + 90]; for
+L=11 any of the 10 digits, for L=21 digit 10 + b); a fixed training set of 100,000 sequences (the
+authors' size) served in epochs, reshuffled every epoch; 10,000 dev and 10,000 test sequences
+(ours: the authors have no dev split and score the first 1,000 of their test rows), none of them in
+train or in the other split (collisions are rejected, `synthetic.finite_splits`); data_seed 0, so
+every row of the table trains and tests on the same sets.
+
+Model: hidden 200, K=10, the digits and the pointer (vocabulary 10) as learned 10-d embeddings (the
+authors one-hot encode: the same function class), the agent MLP 10 wide (the authors' fc1), Adam
+1e-3, batch 100, no clipping. Schedule: dev accuracy after every epoch (1,000 steps), stop after 5
+epochs without a better dev score, at most 200 epochs (200,000 steps); test at the best-dev
+checkpoint.
+
+Dynamic skip training: REINFORCE with reward +1/-1 and entropy_weight 1.0, the paper's J2 = E[R] +
+H(pi(a_1:T)) at weight 1. The loss adds the per-step entropies H(pi_t(.|s_t)) summed over the
+trajectory's steps (averaged over the batch, like the REINFORCE term). Given the states it reaches,
+the policy is a product of per-step categoricals, so by the chain rule H(a_1:T) = sum_t
+E[H(pi_t(.|s_t))]: the summed term is an unbiased estimate of the trajectory entropy, and weight 1
+on it is the paper's objective. Deviations (named): its gradient is the analytic per-step one at
+the visited states, not the paper's score-function estimate sum_t grad log pi(a_t|s_t) (R - sum_t
+log pi(a_t|s_t) - 1), so it omits the credit earlier choices get for the entropy of the later
+states they lead to; and a leave-one-out batch-mean reward baseline is subtracted (variance
+reduction; the expected gradient is unchanged)."""
+
+
+def number_prediction_config(experiment: str, model: str, length: int,
+                             paper_value: float | None, lam: float | None = None
+                             ) -> ml_collections.ConfigDict:
+  """The shared setting of Gui et al.'s number-prediction rows (GUI_NUMBER_PREDICTION_PROTOCOL):
+  model 'lstm', 'dynamic_skip', 'attention_skip_lstm' or 'fixed_skip_lstm' (the caller sets
+  net.fixed_skip), length 11 or 21, lam for the skip models."""
+  c = experiment_config(experiment, model, GUI_NUMBER_PREDICTION, paper_value)
+  c.net.hidden_dim = 200
+  c.net.embed_dim = 10
+  if model != "lstm":
+    c.net.num_skips = 10
+    c.net.agent_dim = 10
+    c.hparams.lam = lam
+  if model == "dynamic_skip":
+    c.hparams.entropy_weight = 1.0
+    c.hparams.reinforce_weight = 1.0
+  c.dataset = "number_prediction_pointer"
+  c.data = synthetic_data(batch_size=100, dev_examples=10000, test_examples=10000,
+                          length=length, pointer_range=10)
+  c.data.eval_batch_size = 1000
+  c.data.train_examples = 100000
+  c.data.data_seed = 0
+  c.optimizer.learning_rate = 1e-3
+  steps_per_epoch = 100000 // 100
+  c.num_steps = 200 * steps_per_epoch
+  c.eval_every = steps_per_epoch
+  c.early_stopping_patience = 5
+  c.log_every = 100
+  return c
