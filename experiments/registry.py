@@ -101,7 +101,9 @@ def _build_rnn(key: jax.Array, net: Any, spec: DataSpec, *, cell: str) -> Model:
   params = _call(jax.jit(init), "config.net", key=key)
   loss = {"classification": classifier.loss_fn, "regression": classifier.regression_loss_fn,
           "sequence": classifier.sequence_loss_fn}[spec.task]
-  return Model(params, {}, loss, loss, classifier.step_flops(params))
+  # Training: dropout (hparams['dropout']) on; evaluation: the default train=False, never dropped.
+  return Model(params, {}, functools.partial(loss, train=True), loss,
+               classifier.step_flops(params))
 
 
 def _build_bag_of_words(key: jax.Array, net: Any, spec: DataSpec) -> Model:

@@ -66,9 +66,8 @@ def apply(params: BagOfWordsParams, ids: Array, lengths: Array | None = None, *,
           dropout_key: Array | None = None, dropout: float | Array | None = None) -> Array:
   """Logits [B, C]; dropout on the pooled features when both dropout_key and dropout are set."""
   x = features(params, ids, lengths)
-  if dropout_key is not None and dropout is not None:
-    keep = 1.0 - jnp.asarray(dropout, jnp.float32)
-    x = jnp.where(jax.random.bernoulli(dropout_key, keep, x.shape), x / keep, 0.0)
+  if dropout_key is not None:
+    x = layers.dropout(dropout_key, x, dropout)
   if params.hidden is not None:
     x = jax.nn.relu(layers.dense(params.hidden, x))
   return layers.dense(params.head, x)

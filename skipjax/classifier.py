@@ -15,6 +15,12 @@ Every loss follows the protocol of `skipjax.train.state`:
 `batch['mask']`/`batch['weights']` [B] weighing examples (padded entries count for nothing) and
 `metrics['count']` the total weight behind the means (used for exact evaluation and data-parallel
 averaging). A plain RNN reads every step, so `fraction_computed` is 1.
+
+Dropout (`hparams['dropout']`, a float rate; absent: none) applies only with `train=True`, the
+training loss: on the inputs of the first recurrent layer (the embeddings, for token inputs) and
+on the features the head reads (the final state, or every step's state for `sequence_loss_fn`),
+as Skip RNN's IMDB model (`skipjax.skip_rnn.model`). The default `train=False` is the evaluation
+loss: no dropout whatever the hparams, so `key` does not matter.
 """
 
 from __future__ import annotations
@@ -91,14 +97,18 @@ def init(key: Array, *, vocab_size: int | None = None, input_dim: int | None = N
   return ClassifierParams(embedding=embedding, rnn=tuple(rnn), head=head)
 
 
-def encode(params: ClassifierParams, inputs: Array,
-           lengths: Array | None = None) -> tuple[Array, Array]:
+def encode(params: ClassifierParams, inputs: Array, lengths: Array | None = None, *,
+           dropout: float | Array | None = None,
+           dropout_key: Array | None = None) -> tuple[Array, Array]:
   """Runs the recurrent stack.
 
   Args:
     params: ClassifierParams.
     inputs: [B, T] integer token ids (with an embedding) or [B, T, D] floats (without).
     lengths: [B] int in [0, T]; None means all T steps are real.
+    dropout: rate of dropout on the first layer's inputs (`layers.dropout`), applied when
+      `dropout_key` is given; None: none.
+    dropout_key: PRNG key of the dropout mask (training only).
   Returns:
     (final [B, H]: the top layer's hidden state after each example's last real step (zeros for
     length 0), hs [B, T, H]: the top layer's hidden states, zero at padded steps), float32.
@@ -110,6 +120,8 @@ def encode(params: ClassifierParams, inputs: Array,
     validation.check_rank("inputs", inputs, 3)
     validation.check_floating("inputs", inputs)
     xs = inputs
+  if dropout_key is not None:
+    xs = layers.dropout(dropout_key, xs, dropout)
   final = None
   for layer in params.rnn:
     if isinstance(layer, cells.LSTMParams):
@@ -121,11 +133,21 @@ def encode(params: ClassifierParams, inputs: Array,
 
 
 def apply(params: ClassifierParams, inputs: Array, lengths: Array | None = None, *,
-          per_step: bool = False) -> Array:
+          per_step: bool = False, dropout: float | Array | None = None,
+          dropout_key: Array | None = None) -> Array:
   """Logits (or regression outputs), float32: [B, C] from the final state, or [B, T, C] at every
-  step with `per_step=True` (zero-state logits `b` at padded steps; mask them in the loss)."""
-  final, hs = encode(params, inputs, lengths)
-  return layers.dense(params.head, hs if per_step else final)
+  step with `per_step=True` (zero-state logits `b` at padded steps; mask them in the loss).
+
+  With `dropout_key` (training), dropout at rate `dropout` on the first layer's inputs and on the
+  states the head reads (independent masks: `fold_in(dropout_key, 0)` and `1`)."""
+  k_in = k_out = None
+  if dropout_key is not None:
+    k_in, k_out = jax.random.fold_in(dropout_key, 0), jax.random.fold_in(dropout_key, 1)
+  final, hs = encode(params, inputs, lengths, dropout=dropout, dropout_key=k_in)
+  features = hs if per_step else final
+  if k_out is not None:
+    features = layers.dropout(k_out, features, dropout)
+  return layers.dense(params.head, features)
 
 
 def predict(params: ClassifierParams, inputs: Array, lengths: Array | None = None, *,
@@ -136,6 +158,16 @@ def predict(params: ClassifierParams, inputs: Array, lengths: Array | None = Non
 
 def _lengths(batch: Batch) -> Array | None:
   return batch.get("lengths")
+
+
+def _apply_batch(params: ClassifierParams, batch: Batch, key: Array | None,
+                 hparams: dict[str, Array], train: bool, per_step: bool = False) -> Array:
+  """`apply` on a batch, with `hparams['dropout']` when training."""
+  rate = hparams.get("dropout") if train else None
+  if rate is not None and key is None:
+    raise ValueError("training with hparams['dropout'] needs a PRNG key")
+  return apply(params, batch["inputs"], _lengths(batch), per_step=per_step, dropout=rate,
+               dropout_key=key if rate is not None else None)
 
 
 def _check_labels(labels: Any, shape: tuple[int, ...], integer: bool) -> None:
@@ -153,15 +185,16 @@ def _metrics(loss: Array, count: Array, **extra: Array) -> dict[str, Array]:
 
 
 def loss_fn(params: ClassifierParams, model_state: Any, batch: Batch, key: Array,
-            hparams: dict[str, Array]) -> tuple[Array, tuple[Any, dict[str, Array]]]:
+            hparams: dict[str, Array], *,
+            train: bool = False) -> tuple[Array, tuple[Any, dict[str, Array]]]:
   """Classification: mean softmax cross-entropy of the final-state logits.
 
   batch: 'inputs' [B, T] ids or [B, T, D] floats, 'lengths' [B] (optional), 'labels' [B] int,
-  optional 'mask'/'weights' [B]. key and hparams are unused (a plain RNN has no sampling and no
-  regulariser). Metrics: 'loss', 'accuracy', 'fraction_computed' (= 1), 'count' (sum of weights).
+  optional 'mask'/'weights' [B]. hparams: optional 'dropout' (rate), used with `train=True` only,
+  where `key` draws the masks; otherwise key and hparams are unused (evaluation). Metrics: 'loss',
+  'accuracy', 'fraction_computed' (= 1), 'count' (sum of weights).
   """
-  del key, hparams
-  logits = apply(params, batch["inputs"], _lengths(batch))
+  logits = _apply_batch(params, batch, key, hparams, train)
   batch_size = logits.shape[0]
   _check_labels(batch["labels"], (batch_size,), integer=True)
   w = state_lib.example_weights(batch, batch_size)
@@ -171,15 +204,15 @@ def loss_fn(params: ClassifierParams, model_state: Any, batch: Batch, key: Array
 
 
 def regression_loss_fn(params: ClassifierParams, model_state: Any, batch: Batch, key: Array,
-                       hparams: dict[str, Array]) -> tuple[Array, tuple[Any, dict[str, Array]]]:
+                       hparams: dict[str, Array], *,
+                       train: bool = False) -> tuple[Array, tuple[Any, dict[str, Array]]]:
   """Regression: mean squared error of the final-state outputs (the adding task).
 
   batch['labels']: [B] float targets (with num_classes=1) or [B, C]. The loss is the per-example
-  squared error summed over C, averaged over weighted examples. Metrics: 'loss', 'mse' (same
-  value), 'fraction_computed', 'count'.
+  squared error summed over C, averaged over weighted examples. Dropout as `loss_fn`. Metrics:
+  'loss', 'mse' (same value), 'fraction_computed', 'count'.
   """
-  del key, hparams
-  preds = apply(params, batch["inputs"], _lengths(batch))
+  preds = _apply_batch(params, batch, key, hparams, train)
   batch_size, num_out = preds.shape
   labels = batch["labels"]
   if jnp.ndim(labels) == 1 and num_out == 1:
@@ -193,16 +226,17 @@ def regression_loss_fn(params: ClassifierParams, model_state: Any, batch: Batch,
 
 
 def sequence_loss_fn(params: ClassifierParams, model_state: Any, batch: Batch, key: Array,
-                     hparams: dict[str, Array]) -> tuple[Array, tuple[Any, dict[str, Array]]]:
+                     hparams: dict[str, Array], *,
+                     train: bool = False) -> tuple[Array, tuple[Any, dict[str, Array]]]:
   """Per-step outputs: token cross-entropy of logits [B, T, C] against labels [B, T] int.
 
   Steps t >= lengths[b] and masked examples carry no weight; the loss is the mean over real tokens
-  (perplexity = exp(loss)). Metrics: 'loss', 'accuracy' (per token), 'fraction_computed', 'count'
-  (number of weighted tokens).
+  (perplexity = exp(loss)). Dropout as `loss_fn` (on every step's state before the head).
+  Metrics: 'loss', 'accuracy' (per token), 'fraction_computed', 'count' (number of weighted
+  tokens).
   """
-  del key, hparams
   lengths = _lengths(batch)
-  logits = apply(params, batch["inputs"], lengths, per_step=True)
+  logits = _apply_batch(params, batch, key, hparams, train, per_step=True)
   batch_size, max_len = logits.shape[:2]
   _check_labels(batch["labels"], (batch_size, max_len), integer=True)
   w = state_lib.example_weights(batch, batch_size)[:, None]

@@ -500,13 +500,6 @@ def _run_layer(config, layer, p, xs, lengths, key, lam, mode, initial, reverse):
   return buf, last, hs, decisions
 
 
-def _dropout(key, x, rate, train):
-  if not train or rate is None:  # no 'dropout' hparam: no dropout ops in the graph at all
-    return x
-  keep = 1.0 - rate
-  return jnp.where(jax.random.bernoulli(key, keep, x.shape), x / keep, 0.0)
-
-
 def apply(params: dict[str, Any], config: ModelConfig, inputs: Array, lengths: Array,
           key: Array, hparams: dict[str, Any], *, train: bool,
           carries: tuple | None = None) -> ModelOutput:
@@ -536,7 +529,7 @@ def apply(params: dict[str, Any], config: ModelConfig, inputs: Array, lengths: A
     carries = (None,) * config.num_layers
   decisions, new_carries, finals = [], [], []
   for layer in range(config.num_layers):
-    xs = _dropout(jax.random.fold_in(key, 2 * layer), xs, rate, train)
+    xs = layers.dropout(jax.random.fold_in(key, 2 * layer), xs, rate, train=train)
     outs = []
     for d, name in enumerate(directions):
       reverse = name == "backward"
@@ -693,7 +686,8 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True,
       new_state["carries"] = sg(out.carries)
 
     if task == "classification":
-      logits = layers.dense(params["out"], _dropout(k_out, out.final_features, rate, train))
+      logits = layers.dense(params["out"],
+                            layers.dropout(k_out, out.final_features, rate, train=train))
       nll = layers.softmax_cross_entropy(logits, labels)
       correct = layers.accuracy(logits, labels)
       denom = jnp.maximum(jnp.sum(weights), 1.0)
@@ -713,7 +707,8 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True,
       advantages = {False: jnp.broadcast_to((reward - baseline)[:, None], (b, t))}
       advantages[True] = advantages[False]
     else:
-      logits = layers.dense(params["out"], _dropout(k_out, out.features, rate, train))
+      logits = layers.dense(params["out"],
+                            layers.dropout(k_out, out.features, rate, train=train))
       nll = layers.softmax_cross_entropy(logits, labels)
       denom = jnp.maximum(jnp.sum(step_mask), 1.0)
       task_loss = jnp.sum(step_mask * nll) / denom

@@ -1,4 +1,4 @@
-"""Small pure layers shared by the models: dense, embedding, and the task losses.
+"""Small pure layers shared by the models: dense, embedding, dropout, and the task losses.
 
 Parameters are explicit pytrees (NamedTuples); every function works on any leading batch axes.
 """
@@ -48,6 +48,34 @@ def embed(table: Array, ids: Array) -> Array:
   if not jnp.issubdtype(ids.dtype, jnp.integer):
     raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
   return jnp.take(table, ids, axis=0)
+
+
+def dropout(key: Array | None, x: Array, rate: float | Array | None, *,
+            train: bool = True) -> Array:
+  """Inverted dropout: each entry of x is zeroed with probability `rate`, the others are scaled
+  by 1 / (1 - rate), so the expectation is x (Srivastava et al. 2014).
+
+  Args:
+    key: PRNG key of the Bernoulli mask (one draw per entry of x); unused when no dropout applies.
+    x: any shape, floating.
+    rate: drop probability in [0, 1) (a float or a traced float32 scalar, so that a sweep may vary
+      it); None means no dropout.
+    train: False (evaluation) returns x unchanged whatever the rate.
+  Returns:
+    x when `rate` is None or `train` is False (no ops are added at all); otherwise the dropped-out
+    x, same shape and dtype. Rate 0 returns x exactly (every entry kept, divided by 1).
+  """
+  if not train or rate is None:
+    return x
+  if key is None:
+    raise ValueError("dropout needs a PRNG key when training with a rate")
+  if jnp.ndim(rate) != 0:
+    raise ValueError(f"dropout rate must be a scalar, got shape {jnp.shape(rate)}")
+  if validation.is_concrete(rate) and not 0.0 <= float(rate) < 1.0:
+    raise ValueError(f"dropout rate must lie in [0, 1), got {float(rate)}")
+  keep = 1.0 - jnp.asarray(rate, jnp.float32)
+  mask = jax.random.bernoulli(key, keep, jnp.shape(x))
+  return jnp.where(mask, x / keep.astype(x.dtype), jnp.zeros((), x.dtype)).astype(x.dtype)
 
 
 def softmax_cross_entropy(logits: Array, labels: Array) -> Array:

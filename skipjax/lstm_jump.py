@@ -249,7 +249,8 @@ def _forced_time_major(forced_jumps: Array | None, batch: int, num_jumps: int) -
 def apply(params: LSTMJumpParams, inputs: Array, lengths: Array | None = None, *,
           read_size: int, num_jumps: int, key: Array | None = None,
           forced_jumps: Array | None = None, head: Head = default_head,
-          unroll: int = 1) -> LSTMJumpOutput:
+          unroll: int = 1, dropout: float | Array | None = None,
+          dropout_key: Array | None = None) -> LSTMJumpOutput:
   """The reader as a bounded `lax.scan` over N + 1 chunks of R steps with a `done` mask.
 
   Differentiable (use it for training). Decisions are sampled from the jump head when `key` is
@@ -267,6 +268,10 @@ def apply(params: LSTMJumpParams, inputs: Array, lengths: Array | None = None, *
       last decision made are ignored). Excludes `key`.
     head: `head(params.classifier, final_state) -> logits`.
     unroll: `lax.scan` unroll of the R steps of a chunk.
+    dropout, dropout_key: with a key (training), dropout at rate `dropout` on the embedded
+      inputs of every chunk read (mask `fold_in(dropout_key, chunk)`) and on the final hidden
+      state the head reads (`fold_in(dropout_key, N + 1)`); the jump head, the baseline and the
+      returned `final_state` see the undropped state. None: no dropout.
   Returns:
     LSTMJumpOutput with every field filled.
   """
@@ -281,7 +286,10 @@ def apply(params: LSTMJumpParams, inputs: Array, lengths: Array | None = None, *
     ptr, state = carry
     chunk, forced_c = inp
     idx, valid = _chunk_positions(ptr, lengths, read_size)
-    x_proj = cells.lstm_input_projection(params.lstm, _gather_inputs(params, inputs, idx))
+    xs = _gather_inputs(params, inputs, idx)
+    if dropout_key is not None:
+      xs = layers.dropout(jax.random.fold_in(dropout_key, chunk), xs, dropout)
+    x_proj = cells.lstm_input_projection(params.lstm, xs)
     state = _read_chunk(params.lstm, state, x_proj, valid, unroll)
     logits = layers.dense(params.jump, state.h)
     if key is not None:
@@ -304,8 +312,12 @@ def apply(params: LSTMJumpParams, inputs: Array, lengths: Array | None = None, *
   (ptr, state), (starts, counts, kappas, log_probs, jump_logits, jump_h) = lax.scan(
       chunk_body, (ptr, state), (chunks, forced))
   bm = lambda x: jnp.swapaxes(x[:num_jumps], 0, 1)  # decisions of chunks 0..N-1, batch-major
+  head_state = state
+  if dropout_key is not None:
+    head_state = state._replace(h=layers.dropout(jax.random.fold_in(dropout_key, num_jumps + 1),
+                                                 state.h, dropout))
   return LSTMJumpOutput(
-      logits=head(params.classifier, state), read_mask=_read_mask(starts, counts, max_len),
+      logits=head(params.classifier, head_state), read_mask=_read_mask(starts, counts, max_len),
       jumps=bm(kappas), jump_log_probs=bm(log_probs), num_jumps=ptr.jumps, final_state=state,
       jump_logits=bm(jump_logits), jump_hidden=bm(jump_h))
 
@@ -449,7 +461,9 @@ def make_loss_fn(*, read_size: int, num_jumps: int, num_samples: int = 1,
       baseline and the advantage.
     greedy: greedy decisions (an evaluation loss: deterministic, key unused).
     head: `head(params.classifier, final_state) -> logits`.
-  hparams: optional 'entropy_beta' (default 0). batch: 'inputs', 'labels' [B] int, optional
+  hparams: optional 'entropy_beta' (default 0) and 'dropout' (rate on the embedded inputs and the
+  final state before the classifier, see `apply`; the sampled loss only: `greedy=True`, the
+  evaluation loss, never drops). batch: 'inputs', 'labels' [B] int, optional
   'lengths', 'mask', 'weights'. Metrics: 'loss', 'cross_entropy', 'accuracy' (of the sampled
   trajectories), 'reward' (before normalisation), 'policy_loss', 'baseline_loss', 'entropy' (mean
   per decision), 'fraction_computed' (mean fraction of tokens read), 'num_jumps', 'count'.
@@ -461,9 +475,9 @@ def make_loss_fn(*, read_size: int, num_jumps: int, num_samples: int = 1,
     raise ValueError(f"greedy decisions are deterministic: num_samples must be 1, got "
                      f"{num_samples}")
 
-  def run(params, inputs, lengths, key):
+  def run(params, inputs, lengths, key, dropout_key, rate):
     return apply(params, inputs, lengths, read_size=read_size, num_jumps=num_jumps,
-                 key=None if greedy else key, head=head)
+                 key=None if greedy else key, head=head, dropout=rate, dropout_key=dropout_key)
 
   def loss_fn(params: LSTMJumpParams, model_state: Any, batch: Batch, key: Array,
               hparams: dict[str, Array]) -> tuple[Array, tuple[Any, dict[str, Array]]]:
@@ -478,7 +492,11 @@ def make_loss_fn(*, read_size: int, num_jumps: int, num_samples: int = 1,
       raise TypeError(f"batch['labels'] must be integer class ids, got {jnp.result_type(labels)}")
     w = state_lib.example_weights(batch, batch_size)
     keys = jax.random.split(key, num_samples)
-    out = jax.vmap(run, in_axes=(None, None, None, 0))(params, inputs, lengths, keys)  # [S, B, ...]
+    rate = None if greedy else hparams.get("dropout")
+    # Dropout masks from a stream of their own: the sampled decisions do not depend on the rate.
+    drop_keys = None if rate is None else jax.random.split(jax.random.fold_in(key, 1), num_samples)
+    out = jax.vmap(run, in_axes=(None, None, None, 0, None if rate is None else 0, None))(
+        params, inputs, lengths, keys, drop_keys, rate)                  # [S, B, ...]
     ws = jnp.broadcast_to(w, (num_samples, batch_size))
 
     ce = layers.softmax_cross_entropy(out.logits, labels[None])

@@ -597,17 +597,20 @@ def classifier_loss(params: ClassifierParams, model_state: Any, batch: dict[str,
 
       L = CE(head(h_T), y) + gamma * mean_t(-log p_skim_t)   (mean over each example's real steps)
 
-  with the Gumbel-softmax mixture at temperature `tau = max(0.5, exp(-1e-4 step))`.
+  with the Gumbel-softmax mixture at temperature `tau = max(0.5, exp(-1e-4 step))`. This is the
+  training loss only: evaluation uses hard decisions (`classifier_infer`), never dropout.
 
   Args:
     params: ClassifierParams.
     model_state: unused, returned unchanged ({}).
     batch: 'inputs' [B, T] int ids (or [B, T, D] floats), 'lengths' [B], 'labels' [B];
       optional 'weights' or 'mask' [B] (0 for padded batch entries).
-    key: PRNG key for the Gumbel noise.
-    hparams: 'skim_gamma' (float32 scalar) and optionally 'step' (temperature schedule) and
+    key: PRNG key for the Gumbel noise (and, through `fold_in(key, 1)` / `2`, the dropout masks,
+      so the noise does not depend on whether dropout is on).
+    hparams: 'skim_gamma' (float32 scalar) and optionally 'step' (temperature schedule),
       'gumbel_hard' (1: straight-through Gumbel-softmax, hard decisions in the forward pass as
-      at test time; default 0, the paper's soft mixture; see `gumbel_layer`).
+      at test time; default 0, the paper's soft mixture; see `gumbel_layer`) and 'dropout' (rate
+      on the embedded inputs and on the final state before the head; absent: none).
   Returns:
     (loss, (model_state, metrics)): metrics 'loss', 'cross_entropy', 'skim_loss', 'accuracy',
     'skim_rate' (fraction of real steps whose sampled decision is skim), 'fraction_computed'
@@ -615,13 +618,19 @@ def classifier_loss(params: ClassifierParams, model_state: Any, batch: dict[str,
   """
   if "skim_gamma" not in hparams:
     raise KeyError("hparams must contain 'skim_gamma' (weight of the skim loss)")
+  rate = hparams.get("dropout")
   xs = _features(params, batch["inputs"])
+  if rate is not None:
+    xs = layers.dropout(jax.random.fold_in(key, 1), xs, rate)
   lengths, labels = batch["lengths"], batch["labels"]
   weights = _example_weights(batch, xs.shape[0])
   tau = estimators.exponential_temperature(hparams.get("step", 0.0))
   final, _, log_p, r = gumbel_layer(params.rnn, xs, key, tau, lengths,
                                     hard=hparams.get("gumbel_hard", 0.0))
-  logits = layers.dense(params.head, _hidden(final))
+  h_final = _hidden(final)
+  if rate is not None:
+    h_final = layers.dropout(jax.random.fold_in(key, 2), h_final, rate)
+  logits = layers.dense(params.head, h_final)
   ce = layers.softmax_cross_entropy(logits, labels)
   valid = recurrence.sequence_mask(lengths, xs.shape[1]).astype(jnp.float32)
   num_steps = jnp.maximum(valid.sum(-1), 1.0)

@@ -152,6 +152,42 @@ def test_sequence_loss_counts_real_tokens_only():
   assert float(m["count"]) == len(terms) == 6 + 3 + 4
 
 
+@pytest.mark.parametrize("which", ["classification", "regression", "sequence"])
+def test_dropout_only_in_training(which):
+  """hparams['dropout']: off in evaluation (the default train=False), on in training (a
+  deterministic function of the key), and rate 0 is no dropout."""
+  b = _batch(4)
+  if which == "classification":
+    fn = classifier.loss_fn
+    params = classifier.init(jax.random.PRNGKey(0), vocab_size=VOCAB, embed_dim=EMBED,
+                             hidden_dim=HIDDEN, num_classes=CLASSES)
+  elif which == "regression":
+    fn = classifier.regression_loss_fn
+    params = classifier.init(jax.random.PRNGKey(0), input_dim=2, hidden_dim=HIDDEN, num_classes=1)
+    b = {"inputs": np.random.default_rng(1).normal(size=(4, T, 2)).astype(np.float32),
+         "lengths": b["lengths"], "labels": np.array([1.5, 0.0, 0.5, -1.0], np.float32)}
+  else:
+    fn = classifier.sequence_loss_fn
+    params = classifier.init(jax.random.PRNGKey(0), vocab_size=VOCAB, embed_dim=EMBED,
+                             hidden_dim=HIDDEN, num_classes=CLASSES)
+    b = dict(b, labels=np.random.default_rng(2).integers(0, CLASSES, (4, T)).astype(np.int32))
+  loss = jax.jit(lambda p, k, hp, train: fn(p, {}, b, k, hp, train=train)[0],
+                 static_argnames="train")
+  k1, k2 = jax.random.PRNGKey(1), jax.random.PRNGKey(2)
+  plain = float(loss(params, k1, {}, False))
+  drop = {"dropout": 0.5}
+  assert float(loss(params, k1, drop, False)) == plain            # evaluation: never dropped
+  assert float(fn(params, {}, b, None, drop)[0]) == plain          # ... and needs no key
+  assert float(loss(params, k1, {}, True)) == plain                # no hparam: no dropout
+  assert float(loss(params, k1, {"dropout": 0.0}, True)) == plain  # rate 0 = no dropout
+  trained = float(loss(params, k1, drop, True))
+  assert trained != plain
+  assert float(loss(params, k1, drop, True)) == trained            # deterministic per key
+  assert float(loss(params, k2, drop, True)) != trained
+  with pytest.raises(ValueError, match="needs a PRNG key"):
+    fn(params, {}, b, None, drop, train=True)
+
+
 def test_bad_inputs_raise_clear_errors():
   key = jax.random.PRNGKey(0)
   with pytest.raises(ValueError, match="exactly one of vocab_size"):

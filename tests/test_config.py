@@ -79,6 +79,7 @@ def test_every_config_validates(path, tmp_path):
     (lambda c: c.update(best_mode="maximise"), r"best_mode must be 'max' or 'min'"),
     (lambda c: c.optimizer.update(learning_rate=-0.1), r"learning_rate must be positive"),
     (lambda c: c.update(paper_value=82.5, metric="accuracy"), r"write 82.5% as 0.825"),
+    (lambda c: c.hparams.update(dropout=1.0), r"config.hparams.dropout must be a rate in \[0, 1\)"),
 ])
 def test_bad_values_fail_with_the_field_named(change, match):
   config = tiny_adding_config()
@@ -139,12 +140,14 @@ def _build_shapes(name, net, spec):
 def test_registry_builds_rnn_for_each_task():
   model = _build_shapes("lstm", {"hidden_dim": 4}, registry.DataSpec("regression", 1, None, 2,
                                                                       6, None))
-  assert model.loss_fn is classifier.regression_loss_fn
+  assert model.loss_fn.func is classifier.regression_loss_fn and model.loss_fn.keywords == {
+      "train": True}
+  assert model.eval_loss_fn is classifier.regression_loss_fn
   assert model.params.head.w.shape == (4, 1) and model.params.embedding is None
   assert model.step_flops == cells.lstm_step_flops(2, 4)
   spec = registry.DataSpec("classification", 3, 50, None, 6, 100)
   model = _build_shapes("gru", {"hidden_dim": 4, "embed_dim": 5}, spec)
-  assert model.loss_fn is classifier.loss_fn and model.params.embedding.shape == (50, 5)
+  assert model.loss_fn.func is classifier.loss_fn and model.params.embedding.shape == (50, 5)
   assert model.eval_loss_fn is classifier.loss_fn
   with pytest.raises(ValueError, match="config.net: .*hiden_dim"):
     _build_shapes("lstm", {"hiden_dim": 4}, spec)
@@ -239,6 +242,37 @@ def test_sibling_configs_share_their_setting(family):
 
 def test_sentence_config_names_an_unknown_dataset():
   from experiments import configs
-  with pytest.raises(ValueError, match="dataset must be 'rotten_tomatoes' or 'sst2_glue', got "
+  with pytest.raises(ValueError, match="dataset must be 'rotten_tomatoes' or 'sst2_trees', got "
                                        "'imdb'"):
     configs.sentence_config("lstm_imdb", "lstm", "imdb", 0.9)
+
+
+# The text-classification rows of the papers' tables and their regularisation (issue 12, item 3).
+PAPER_PROTOCOL = {
+    "lstm_imdb": 0.3, "skip_lstm_imdb_lam1e4": 0.2, "skim_lstm_imdb": 0.3, "lstm_jump_imdb": 0.3,
+    "dynamic_skip_imdb": 0.3, "lstm_rotten_tomatoes": 0.3, "skim_lstm_rotten_tomatoes": 0.3,
+    "lstm_jump_rotten_tomatoes": 0.3, "lstm_sst2": 0.3, "skim_lstm_sst2": 0.3}
+
+
+@pytest.mark.parametrize("name", sorted(PAPER_PROTOCOL))
+def test_paper_protocol_configs(name):
+  from experiments import configs
+  c = _load(CONFIG_DIR / f"{name}.py").get_config()
+  assert c.hparams.dropout == PAPER_PROTOCOL[name]
+  assert "dropout" not in c.net            # one place for the rate: the sweepable hparam
+  assert c.early_stopping_patience > 0 and c.best_metric == "accuracy" and c.best_mode == "max"
+  patience_steps = c.early_stopping_patience * c.eval_every
+  if c.dataset == "imdb":
+    assert c.data.dev_from_train == 0.15 and c.data.dev_split is None   # Skip RNN's split
+    assert c.num_steps == 10 * 333 and c.eval_every == 166              # 21,250 / 64 a batch
+  else:
+    assert c.data.dev_split == "validation" and c.data.test_split == "test"
+    assert c.num_steps == 20 * {"rotten_tomatoes": 270, "sst2_trees": 217}[c.dataset]
+  if name.startswith("skim_") or c.dataset != "imdb":
+    # Skim-RNN's rule: stop at the first evaluation 3,000 or more steps after the best.
+    assert patience_steps >= 3000 > patience_steps - c.eval_every
+  else:
+    assert patience_steps >= 1000 > patience_steps - c.eval_every
+  if name.endswith("sst2"):
+    assert c.dataset == "sst2_trees"  # 6,920 / 872 / 1,821 (tests/test_data_real_text.py)
+  assert configs.patience_evals(3000, 150) == 20 and configs.patience_evals(3000, 166) == 19

@@ -175,6 +175,18 @@ def test_eval_step_hard_decisions_against_numpy(threshold, read):
   assert summary["flop_reduction"] == pytest.approx(lstm / (token + (lstm if read else 8 * S)))
 
 
+def test_eval_loss_ignores_dropout():
+  """The hard-decision evaluation loss never drops: the 'dropout' hparam changes nothing."""
+  config = _tiny(_load(CONFIG_DIR / "skim_lstm_rotten_tomatoes.py"))
+  model, optimizer, _, _ = _tiny_model_and_steps(config)
+  eval_loss = build_skim_rnn.make_eval_loss(0.5)
+  hp = {"skim_gamma": 0.01}
+  plain = eval_loss(model.params, {}, _batch(), jax.random.key(0), hp)[1][1]
+  dropped = eval_loss(model.params, {}, _batch(), jax.random.key(1), dict(hp, dropout=0.5))[1][1]
+  for name in plain:
+    assert float(dropped[name]) == float(plain[name]), name
+
+
 def test_split_summary_is_a_ratio_of_sums():
   # Two sentences of 10 and 30 tokens, 5 and 27 skimmed: 32 / 40 tokens, not mean(0.5, 0.9).
   got = build_skim_rnn.split_summary({"tokens": 20.0, "skimmed_tokens": 16.0, "flops": 50.0,

@@ -315,6 +315,27 @@ def test_gradient_reaches_every_trained_parameter():
     assert any(float(jnp.abs(leaf).max()) > 0 for leaf in leaves), name
 
 
+def test_dropout_in_the_sampled_loss_only():
+  """hparams['dropout'] changes the sampled (training) loss, deterministically per key; rate 0
+  is no dropout (the decision samples do not depend on it); the greedy (evaluation) loss never
+  drops."""
+  params = _params(seed=4, diverse_jumps=True)
+  inputs, lengths, _ = _random_case(5)
+  batch = {"inputs": inputs, "lengths": lengths, "labels": jnp.arange(9) % CLASSES}
+  train = jax.jit(lambda k, hp: _LOSS(params, {}, batch, k, hp)[0])
+  greedy = jax.jit(lambda k, hp: lstm_jump.make_loss_fn(read_size=HAND_R, num_jumps=3,
+                                                        greedy=True)(params, {}, batch, k, hp)[0])
+  k1, k2 = jax.random.key(1), jax.random.key(2)
+  beta = {"entropy_beta": jnp.float32(0.01)}
+  drop = dict(beta, dropout=jnp.float32(0.5))
+  assert float(greedy(k1, drop)) == float(greedy(k1, beta))
+  plain = float(train(k1, beta))
+  assert float(train(k1, dict(beta, dropout=jnp.float32(0.0)))) == plain
+  trained = float(train(k1, drop))
+  assert trained != plain and float(train(k1, drop)) == trained
+  assert float(train(k2, drop)) != trained
+
+
 def test_normalized_rewards():
   """Rewards normalised over the batch: all-equal rewards leave no advantage (zero baseline)."""
   params, batch = _toy_two_actions(0.0)

@@ -403,3 +403,20 @@ class SkimRNNTest(parameterized.TestCase):
 
 if __name__ == "__main__":
   pytest.main([__file__])
+
+
+def test_classifier_loss_dropout():
+  """hparams['dropout'] in the training loss: on (deterministic per key), rate 0 is no dropout
+  (the Gumbel noise does not depend on it); evaluation (classifier_infer) has none."""
+  params = sr.classifier_init(jax.random.PRNGKey(0), 11, 2, embed_dim=D, hidden_dim=H,
+                              small_dim=HS)
+  batch = {"inputs": jnp.array([[1, 2, 3, 4], [5, 6, 0, 0]]), "lengths": jnp.array([4, 2]),
+           "labels": jnp.array([0, 1])}
+  hp = {"skim_gamma": jnp.float32(0.01), "step": jnp.float32(0)}
+  k1, k2 = jax.random.PRNGKey(1), jax.random.PRNGKey(2)
+  plain = float(loss_fn(params, {}, batch, k1, hp)[0])
+  assert float(loss_fn(params, {}, batch, k1, dict(hp, dropout=0.0))[0]) == plain
+  trained = float(loss_fn(params, {}, batch, k1, dict(hp, dropout=0.5))[0])
+  assert trained != plain
+  assert float(loss_fn(params, {}, batch, k1, dict(hp, dropout=0.5))[0]) == trained
+  assert float(loss_fn(params, {}, batch, k2, dict(hp, dropout=0.5))[0]) != trained

@@ -298,6 +298,34 @@ def test_loss_fn_protocol(task, skip):
     np.testing.assert_array_equal(updates, [3, 2])
 
 
+def test_dropout_only_in_training():
+  """Dropout (SkipRNNConfig.dropout or hparams['dropout']) is off in the evaluation loss, on in
+  training (deterministic per key), and rate 0 is no dropout."""
+  cfg = sr.SkipRNNConfig(vocab_size=11, embed_dim=4, hidden_dim=5, num_outputs=3, init="torch")
+  params = jax.jit(sr.model_init, static_argnums=1)(jax.random.key(21), cfg)
+  batch = dict(inputs=jnp.array(np.random.default_rng(0).integers(0, 11, (3, 6)), jnp.int32),
+               lengths=jnp.array([6, 4, 2]), labels=jnp.array([0, 2, 1]))
+  train_fn = jax.jit(lambda p, k, hp: sr.make_loss_fn(cfg)(p, {}, batch, k, hp)[0])
+  eval_fn = jax.jit(lambda p, k, hp: sr.make_loss_fn(cfg, train=False)(p, {}, batch, k, hp)[0])
+  k1, k2 = jax.random.key(1), jax.random.key(2)
+  lam = {"budget_lambda": 0.0}
+  drop = dict(lam, dropout=0.5)
+  plain = float(eval_fn(params, k1, lam))
+  assert float(eval_fn(params, k1, drop)) == plain
+  # Round gate: without dropout the training forward pass is the evaluation one.
+  assert float(train_fn(params, k1, dict(lam, dropout=0.0))) == plain
+  trained = float(train_fn(params, k1, drop))
+  assert trained != plain and float(train_fn(params, k1, drop)) == trained
+  assert float(train_fn(params, k2, drop)) != trained
+  # The static rate gives the same masks as the hparam; giving both is an error.
+  static = sr.SkipRNNConfig(vocab_size=11, embed_dim=4, hidden_dim=5, num_outputs=3,
+                            init="torch", dropout=0.5)
+  np.testing.assert_allclose(jax.jit(lambda p, k: sr.make_loss_fn(static)(
+      p, {}, batch, k, lam)[0])(params, k1), trained, rtol=1e-6)
+  with pytest.raises(ValueError, match="dropout rate is given twice"):
+    sr.make_loss_fn(static)(params, {}, batch, k1, drop)
+
+
 def test_flax_modules_match_pure_functions():
   xs = jax.random.normal(jax.random.key(21), (4, 16, 3))
   lengths = jnp.array([16, 5, 0, 9])

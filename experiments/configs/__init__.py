@@ -8,6 +8,8 @@ experiments/README.md for the fields and for adding a model to `experiments/regi
 
 from __future__ import annotations
 
+import math
+
 import ml_collections
 from ml_collections import config_dict
 
@@ -63,17 +65,40 @@ def synthetic_data(batch_size: int, dev_examples: int, test_examples: int,
                                         **task_kwargs))
 
 
+def patience_evals(steps: int, eval_every: int) -> int:
+  """`early_stopping_patience` (counted in evaluations, `skipjax.train.early_stopping`) for a rule
+  stated in steps: stop at the first evaluation `steps` or more steps after the best one."""
+  return math.ceil(steps / eval_every)
+
+
+# Skim-RNN (Seo et al., 2018): "early stop after 3,000 steps without a better dev score".
+SKIM_RNN_PATIENCE_STEPS = 3000
+
+IMDB_TRAIN_REVIEWS = 25000
+# Skip RNN's IMDB split (Campos et al., 2018): 15% of the training reviews as validation. Skim-RNN
+# held out 3,857 (15.4%, 21,143 / 3,857); its split is not published, so both use Skip RNN's.
+IMDB_DEV_FRACTION = 0.15
+
 IMDB_PROTOCOL = """IMDB protocol shared by the *_imdb configs (ours; the papers differ in details): reviews
 cropped to their first 400 tokens (padded otherwise), a 30,000-word vocabulary from the training
-reviews, embeddings trained from scratch (no word2vec/GloVe), 10% of the 25,000 training reviews
-held out as dev by a fixed seeded permutation (`experiments.registry.split_off`; the prepared train
-split is ordered by class, so no contiguous slice can be used), 22,500 for training, the 25,000
-test reviews for test (best-dev checkpoint). Adam 1e-3, gradient clipping 1.0, batch 64."""
+reviews, embeddings trained from scratch (no word2vec/GloVe yet), 15% of the 25,000 training
+reviews held out as dev as in Skip RNN (Campos et al.; `config.data.dev_from_train`, the
+`dev_fraction` of `imdb_config`) by a fixed seeded permutation (`experiments.registry.split_off`;
+the prepared train split is ordered by class, so no contiguous slice can be used): 21,250 for
+training, 3,750 for dev (Skim-RNN's 21,143 / 3,857 is not published, so it is not used), the
+25,000 test reviews for test (best-dev checkpoint). Adam 1e-3, gradient clipping 1.0, batch 64,
+up to 10 epochs, evaluated twice an epoch, early stopping on dev accuracy."""
 
 
 def imdb_config(experiment: str, model: str, paper: str, paper_value: float | None,
-                epochs: int = 2) -> ml_collections.ConfigDict:
-  """The shared IMDB setting (IMDB_PROTOCOL); the caller sets config.net and config.hparams."""
+                epochs: int = 10, dev_fraction: float = IMDB_DEV_FRACTION,
+                patience_steps: int = 1000) -> ml_collections.ConfigDict:
+  """The shared IMDB setting (IMDB_PROTOCOL); the caller sets config.net and config.hparams.
+
+  epochs: the most epochs trained. dev_fraction: the part of the training reviews held out as dev
+  (`config.data.dev_from_train`). patience_steps: stop at the first evaluation this many steps
+  after the best dev accuracy (`patience_evals`; Skim-RNN's configs pass 3,000).
+  """
   c = base_config()
   c.experiment = experiment
   c.paper = paper
@@ -81,12 +106,14 @@ def imdb_config(experiment: str, model: str, paper: str, paper_value: float | No
   c.model = model
   c.dataset = "imdb"
   c.data = text_data(batch_size=64, max_len=400, dev_split=None, max_vocab_size=30000,
-                     dev_from_train=0.1)
+                     dev_from_train=dev_fraction)
   c.optimizer.learning_rate = 1e-3
   c.optimizer.clip_norm = 1.0
-  steps_per_epoch = 22500 // 64 + 1   # 352
+  num_train = IMDB_TRAIN_REVIEWS - int(round(IMDB_TRAIN_REVIEWS * dev_fraction))  # split_off's
+  steps_per_epoch = math.ceil(num_train / c.data.batch_size)   # 333 at 15%
   c.num_steps = epochs * steps_per_epoch
   c.eval_every = steps_per_epoch // 2
+  c.early_stopping_patience = patience_evals(patience_steps, c.eval_every)
   c.log_every = 20
   return c
 
@@ -124,37 +151,43 @@ def skip_rnn_config(experiment: str, model: str, paper: str, paper_value: float 
   return c
 
 
+# Training sentences of the sentence-level datasets (skipjax.data): Rotten Tomatoes' fixed seeded
+# split 8,636 / 960 / 1,066; SST-2 from the SST trees, neutral dropped, 6,920 / 872 / 1,821.
+SENTENCE_TRAIN = {"rotten_tomatoes": 8636, "sst2_trees": 6920}
+SENTENCE_MAX_LEN = {"rotten_tomatoes": 50, "sst2_trees": 64}
+
+
 def sentence_config(experiment: str, model: str, dataset: str, paper_value: float,
                     paper: str = "Skim-RNN (Seo et al., 2018), Table 1"
                     ) -> ml_collections.ConfigDict:
   """The shared setting of the Rotten Tomatoes and SST-2 configs (Skim-RNN, Seo et al., 2018,
   Table 1, d=100; the LSTM-Jump Rotten Tomatoes run reuses it with its own `paper`): 100-d
-  embeddings trained from scratch (no GloVe), 100 units, no dropout, Adam 1e-3 (not the paper's
-  1e-4, so that a short CPU run converges), gradient clipping 1.0, batch 32. The caller adds its
-  model's config.net and config.hparams entries.
+  embeddings trained from scratch (no GloVe yet), 100 units, dropout 0.3 (`hparams.dropout`, on
+  the embedded inputs and on the final state; training only), Adam 1e-3 (not the paper's 1e-4),
+  gradient clipping 1.0, batch 32 (the paper's), up to 20 epochs evaluated twice an epoch,
+  stopped by Skim-RNN's rule: 3,000 steps without a better dev accuracy (`patience_evals`). The
+  caller adds its model's config.net and config.hparams entries.
 
-  dataset "rotten_tomatoes": sentences cut at 50 tokens, 1,080 steps (4 epochs of the 8,636
-  training sentences) evaluated twice an epoch, early_stopping_patience 6. dataset "sst2_glue": cut
-  at 64 tokens; the GLUE test labels are hidden, so it trains on the training phrases and tests on
-  the labelled validation set, with no dev split; 3,000 steps (1.4 epochs of 67,349 phrases), a
-  checkpoint every 500.
+  dataset "rotten_tomatoes": sentences cut at 50 tokens; the fixed seeded split of
+  `skipjax.data.builders.rotten_tomatoes_split`, 8,636 / 960 / 1,066 (the paper's 8,530 / 1,066 /
+  1,066 is not published). dataset "sst2_trees": sentence-level binary SST from the SST trees
+  (neutral dropped), the paper's 6,920 / 872 / 1,821 train / dev / test sentences, cut at 64
+  tokens (the longest has 56).
   """
+  if dataset not in SENTENCE_TRAIN:
+    raise ValueError(f"sentence_config: dataset must be 'rotten_tomatoes' or 'sst2_trees', "
+                     f"got {dataset!r}")
   c = experiment_config(experiment, model, paper, paper_value)
+  # The pretrained word vectors (config.net field to come) go here, with embed_dim.
   c.net.embed_dim = 100
   c.net.hidden_dim = 100
+  c.hparams.dropout = 0.3
   c.dataset = dataset
-  if dataset == "rotten_tomatoes":
-    c.data = text_data(batch_size=32, max_len=50)
-    c.num_steps = 1080
-    c.eval_every = 135
-    c.early_stopping_patience = 6
-  elif dataset == "sst2_glue":
-    c.data = text_data(batch_size=32, max_len=64, dev_split=None, test_split="validation")
-    c.num_steps = 3000
-    c.checkpoint_every = 500
-  else:
-    raise ValueError(f"sentence_config: dataset must be 'rotten_tomatoes' or 'sst2_glue', "
-                     f"got {dataset!r}")
+  c.data = text_data(batch_size=32, max_len=SENTENCE_MAX_LEN[dataset])
+  steps_per_epoch = math.ceil(SENTENCE_TRAIN[dataset] / c.data.batch_size)  # RT 270, SST 217
+  c.num_steps = 20 * steps_per_epoch
+  c.eval_every = steps_per_epoch // 2
+  c.early_stopping_patience = patience_evals(SKIM_RNN_PATIENCE_STEPS, c.eval_every)
   c.optimizer.learning_rate = 1e-3
   c.optimizer.clip_norm = 1.0
   return c

@@ -5,7 +5,8 @@ with losses that follow the loss protocol of `skipjax.train.state`.
 
 batch: 'inputs' [B, T, D] float or [B, T] int ids, 'lengths' [B] int, 'labels' [B] (int classes,
 or float targets for regression), optional 'weights' (or 'mask') [B] for padded batch entries.
-hparams: 'budget_lambda' (the lambda of the budget loss `lambda * sum_t u_t`, default 0).
+hparams: 'budget_lambda' (the lambda of the budget loss `lambda * sum_t u_t`, default 0) and
+optionally 'dropout' (a rate, sweepable; instead of the static `SkipRNNConfig.dropout`).
 
 The head reads the top layer's hidden state after each example's last real step (for a skipped
 final step, the state of the last update), as in the paper. `config.skip` picks the learned gate
@@ -40,7 +41,8 @@ class SkipRNNConfig:
   skip: "learned" | "random" | "none". binarize: "round" (straight-through round) or
   "bernoulli" (straight-through Bernoulli sample while training; rounding at evaluation).
   random_update_prob: update probability of the random baseline. dropout: rate on the inputs and
-  on the final hidden state while training (paper's IMDB model: 0.2). init: the cores'
+  on the final hidden state while training (paper's IMDB model: 0.2; `hparams['dropout']` may give
+  it instead, as a float a sweep can vary). init: the cores'
   initialisation, "default" or "torch" (see `cells.lstm_init`).
   """
   cell: str = "lstm"
@@ -99,11 +101,6 @@ def model_init(key: Array, config: SkipRNNConfig) -> SkipModelParams:
   return SkipModelParams(embedding=embedding, rnn=rnn, head=head)
 
 
-def _dropout(key, x, rate):
-  keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
-  return jnp.where(keep, x / (1.0 - rate), 0.0)
-
-
 def _features(params: SkipModelParams, inputs: Array) -> Array:
   if params.embedding is not None:
     return layers.embed(params.embedding, inputs)
@@ -116,26 +113,29 @@ def _head(params: SkipModelParams, h: Array, config: SkipRNNConfig) -> Array:
 
 
 def model_apply(params: SkipModelParams, inputs: Array, lengths: Array, config: SkipRNNConfig,
-                *, key: Array | None = None,
-                train: bool = False) -> tuple[Array, core.SkipOutput]:
+                *, key: Array | None = None, train: bool = False,
+                dropout: float | Array | None = None) -> tuple[Array, core.SkipOutput]:
   """Masked (training-path) forward pass.
 
   Args:
     params: SkipModelParams. inputs: [B, T, D] float or [B, T] int. lengths: [B] int.
     config: SkipRNNConfig. key: PRNG key (needed when training with dropout, Bernoulli
       binarisation, or for the random baseline). train: enables dropout and Bernoulli sampling.
+    dropout: the dropout rate (a float or traced scalar); None: `config.dropout`.
   Returns:
     (outputs: logits [B, C] or regression values [B], SkipOutput).
   """
-  needs_key = config.skip == "random" or (train and (config.dropout > 0 or
-                                                     config.binarize == "bernoulli"))
+  if dropout is None:
+    dropout = config.dropout if config.dropout > 0 else None
+  use_dropout = train and dropout is not None
+  needs_key = config.skip == "random" or use_dropout or (train and config.binarize == "bernoulli")
   if needs_key and key is None:
     raise ValueError("key is required for this configuration (dropout, Bernoulli gate or "
                      "random skipping)")
   k_in, k_gate, k_out = jax.random.split(key, 3) if key is not None else (None,) * 3
   xs = _features(params, inputs)
-  if train and config.dropout > 0:
-    xs = _dropout(k_in, xs, config.dropout)
+  if use_dropout:
+    xs = layers.dropout(k_in, xs, dropout)
   if config.skip == "learned":
     gate_key = k_gate if (train and config.binarize == "bernoulli") else None
     out = core.skip_rnn(params.rnn, xs, lengths, key=gate_key)
@@ -144,8 +144,8 @@ def model_apply(params: SkipModelParams, inputs: Array, lengths: Array, config: 
   else:
     out = core.plain_rnn(params.rnn, xs, lengths)
   h = core.core_hidden(out.final.state[-1])
-  if train and config.dropout > 0:
-    h = _dropout(k_out, h, config.dropout)
+  if use_dropout:
+    h = layers.dropout(k_out, h, dropout)
   return _head(params, h, config), out
 
 
@@ -182,7 +182,8 @@ def make_loss_fn(config: SkipRNNConfig, *, train: bool = True) -> LossFn:
 
   loss = task loss (cross-entropy, or MSE for regression) + budget loss
   `hparams['budget_lambda'] * sum_t u_t` (per sequence, averaged over the batch; only real steps
-  count). With `train=False` dropout is off and the gate rounds (evaluation).
+  count). With `train=False` dropout is off and the gate rounds (evaluation). The dropout rate is
+  `hparams['dropout']` when given (then `config.dropout` must be 0), else `config.dropout`.
 
   Metrics: 'loss', 'task_loss', 'budget_loss', 'accuracy' or 'mse', 'updates' (mean number of
   updated steps), 'fraction_computed' (mean of updates / length).
@@ -190,7 +191,12 @@ def make_loss_fn(config: SkipRNNConfig, *, train: bool = True) -> LossFn:
   def loss_fn(params, model_state, batch, key, hparams):
     lengths = jnp.asarray(batch["lengths"], jnp.int32)
     weights = batch.get("weights", batch.get("mask"))
-    outputs, out = model_apply(params, batch["inputs"], lengths, config, key=key, train=train)
+    rate = hparams.get("dropout")
+    if rate is not None and config.dropout > 0:
+      raise ValueError(f"the dropout rate is given twice: SkipRNNConfig.dropout={config.dropout} "
+                       "and hparams['dropout']; set one")
+    outputs, out = model_apply(params, batch["inputs"], lengths, config, key=key, train=train,
+                               dropout=rate)
     task_loss, metrics = task_metrics(outputs, batch["labels"], config, weights)
     budget_lambda = jnp.asarray(hparams.get("budget_lambda", 0.0), jnp.float32)
     if config.skip == "learned":
