@@ -98,6 +98,10 @@ def validate_config(config: Any) -> None:
   if config.optimizer.learning_rate <= 0:
     raise ConfigError(f"config.optimizer.learning_rate must be positive, got "
                       f"{config.optimizer.learning_rate}")
+  if config.net.get("freeze_embedding") and config.optimizer.get("weight_decay", 0.0):
+    raise ConfigError(f"config.net.freeze_embedding=True stops the embedding's gradient, but "
+                      f"config.optimizer.weight_decay={config.optimizer.weight_decay} would still "
+                      "move it: set weight_decay=0 or do not freeze")
   try:
     loop.LoopConfig.from_config(config)
   except ValueError as e:
