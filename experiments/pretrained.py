@@ -71,18 +71,35 @@ def with_pretrained(builder: Callable[..., Any], name: str = "") -> Callable[...
     source = kwargs.pop("pretrained_embedding", None)
     file_format = kwargs.pop("pretrained_format", None) or "auto"
     freeze = kwargs.pop("freeze_embedding", False)
-    if not isinstance(freeze, bool):
-      raise ValueError(f"config.net.freeze_embedding must be True or False, got {freeze!r}")
+    check_fields(source, file_format, freeze, spec)
     model = builder(key, kwargs, spec)
     if source is None:
-      if freeze:
-        raise ValueError("config.net.freeze_embedding=True freezes a pretrained embedding: set "
-                         "config.net.pretrained_embedding")
       return model
     return apply_pretrained(model, spec, source, file_format=file_format, freeze=freeze,
                             what=f"model {name!r}" if name else "the model")
 
   return build
+
+
+def check_fields(source: Any, file_format: Any, freeze: Any, spec: Any) -> None:
+  """The checks of the FIELDS that need no model (run before building it)."""
+  from skipjax.data import vectors as vectors_lib  # pylint: disable=g-import-not-at-top
+  if not isinstance(freeze, bool):
+    raise ValueError(f"config.net.freeze_embedding must be True or False, got {freeze!r}")
+  if file_format not in vectors_lib.FORMATS:
+    raise ValueError(f"config.net.pretrained_format must be one of {vectors_lib.FORMATS}, got "
+                     f"{file_format!r}")
+  if source is None:
+    if freeze:
+      raise ValueError("config.net.freeze_embedding=True freezes a pretrained embedding: set "
+                       "config.net.pretrained_embedding")
+    return
+  if not isinstance(source, str) or not source:
+    raise ValueError(f"config.net.pretrained_embedding must be {vectors_lib.IMDB_WORD2VEC!r} or "
+                     f"the path of a GloVe / word2vec file, got {source!r}")
+  if getattr(spec, "vocab", None) is None and spec.vocab_size is not None:
+    raise ValueError(f"config.net.pretrained_embedding={source!r}: the dataset gives no word "
+                     "vocabulary to look the vectors up with (DataSpec.vocab is None)")
 
 
 def apply_pretrained(model: Any, spec: Any, source: str, *, file_format: str = "auto",
