@@ -82,7 +82,8 @@ def with_pretrained(builder: Callable[..., Any], name: str = "") -> Callable[...
 
 
 def check_fields(source: Any, file_format: Any, freeze: Any, spec: Any) -> None:
-  """The checks of the FIELDS that need no model (run before building it)."""
+  """The checks of the FIELDS that need no model (run before building it; spec None: those that
+  need no dataset either)."""
   from skipjax.data import vectors as vectors_lib  # pylint: disable=g-import-not-at-top
   if not isinstance(freeze, bool):
     raise ValueError(f"config.net.freeze_embedding must be True or False, got {freeze!r}")
@@ -97,7 +98,7 @@ def check_fields(source: Any, file_format: Any, freeze: Any, spec: Any) -> None:
   if not isinstance(source, str) or not source:
     raise ValueError(f"config.net.pretrained_embedding must be {vectors_lib.IMDB_WORD2VEC!r} or "
                      f"the path of a GloVe / word2vec file, got {source!r}")
-  if getattr(spec, "vocab", None) is None and spec.vocab_size is not None:
+  if spec is not None and getattr(spec, "vocab", None) is None and spec.vocab_size is not None:
     raise ValueError(f"config.net.pretrained_embedding={source!r}: the dataset gives no word "
                      "vocabulary to look the vectors up with (DataSpec.vocab is None)")
 

@@ -145,6 +145,15 @@ def test_config_fields_exist_and_weight_decay_is_rejected_when_frozen():
   config.experiment, config.dataset = "x", "adding"
   config.data.update(dict(batch_size=2, dev_examples=2, test_examples=2))
   config.net.freeze_embedding = True
-  config.optimizer.weight_decay = 1e-4
-  with pytest.raises(run.ConfigError, match=r"freeze_embedding=True .*config.optimizer.weight_decay=0.0001"):
+  with pytest.raises(run.ConfigError, match="freeze_embedding=True freezes a pretrained"):
     run.validate_config(config)
+  config.net.pretrained_embedding = "/no/such/glove.txt"
+  with pytest.raises(run.ConfigError, match="glove.txt'?: no such file"):
+    run.validate_config(config)
+  config.net.pretrained_embedding = "word2vec_imdb"
+  config.optimizer.weight_decay = 1e-4
+  with pytest.raises(run.ConfigError,
+                     match=r"freeze_embedding=True .*config.optimizer.weight_decay=0.0001"):
+    run.validate_config(config)
+  config.optimizer.weight_decay = 0.0
+  run.validate_config(config)
