@@ -257,6 +257,7 @@ GLOVE_BROKEN = [
     ("the 1 2 3\nfilm 1 2 3\nthe 4 5 6\n", r":3: duplicate word 'the' \(first on line 1\)"),
     ("the\n", r":1: expected a word and its values"),
     ("", r"no vectors in the file"),
+    ("1 3\nthe 1 2 3\n", r":1: '1 3' looks like a word2vec header"),
 ]
 
 

@@ -180,6 +180,9 @@ def _read_text(path: pathlib.Path, header: bool, dim: int | None, keep: Callable
         raise VectorFileError(f"{where}: empty line")
       fields = line.rstrip(" ").split(" ")
       if file_dim is None:  # GloVe: the first line fixes the dimension
+        if len(fields) == 2 and all(f.isdigit() for f in fields):
+          raise VectorFileError(f"{where}: {line!r} looks like a word2vec header 'count dim', "
+                                "not a GloVe line: use format='word2vec_text' (or 'auto')")
         file_dim = len(fields) - 1
         if file_dim < 1:
           raise VectorFileError(f"{where}: expected a word and its values, got {line[:80]!r}")
