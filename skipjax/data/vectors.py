@@ -634,7 +634,9 @@ def main(argv: list[str] | None = None) -> int:
   defaults = Word2VecSettings()
   parser = argparse.ArgumentParser(
       prog="python -m skipjax.data vectors",
-      description="Prepare the IMDB word2vec vectors (train + unsup reviews, never test).")
+      description="Prepare the IMDB word2vec vectors (train + unsup reviews, never test). A "
+      "run with config.net.pretrained_embedding=word2vec_imdb uses the default settings below "
+      "with --dim = config.net.embed_dim: prepare those (other settings are cached apart).")
   parser.add_argument("--data_dir", default=None, help=f"raw files (default "
                       f"${files.ENV_DATA_DIR} or <repo>/../shared/data)")
   parser.add_argument("--cache_dir", default=None, help=f"vector cache (default "
