@@ -30,6 +30,7 @@ from experiments import build_dynamic_skip
 from experiments import build_lstm_jump
 from experiments import build_skim_rnn
 from experiments import build_skip_rnn
+from experiments import pretrained
 from skipjax import classifier
 from skipjax.data import synthetic
 
@@ -37,7 +38,8 @@ from skipjax.data import synthetic
 class DataSpec(NamedTuple):
   """What a model builder needs to know about a dataset. tag_names: for a 'sequence' dataset
   scored by conlleval (CoNLL-2003), the IOB tag of each label id: the eval loss then reports
-  chunk counts, and evaluation entity-level precision, recall and 'f1' over the whole split."""
+  chunk counts, and evaluation entity-level precision, recall and 'f1' over the whole split.
+  vocab and data_dir: for pretrained word vectors (`experiments.pretrained`)."""
   task: str                 # 'classification' | 'regression' | 'sequence' | 'language_model'
   num_classes: int | None   # outputs of the head (1 for scalar regression; vocabulary for LMs)
   vocab_size: int | None    # token inputs [B, T]
@@ -46,6 +48,8 @@ class DataSpec(NamedTuple):
   num_train: int | None     # training examples (None for endless synthetic streams; LM: tokens)
   batch_size: int | None = None  # train batch, for state carried across batches (LMs)
   tag_names: tuple[str, ...] | None = None  # IOB tag of each label id (CoNLL): entity F1
+  vocab: Any = None         # the word vocabulary (skipjax.data.Vocab) of token inputs, if any
+  data_dir: str | None = None  # the raw-data directory the dataset was read from
 
 
 class Data(NamedTuple):
@@ -119,7 +123,9 @@ def _build_bag_of_words(key: jax.Array, net: Any, spec: DataSpec) -> Model:
                bag_of_words.make_loss_fn(train=False), None)
 
 
-MODELS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
+# Every builder is wrapped by `pretrained.with_pretrained`: config.net.pretrained_embedding,
+# pretrained_format and freeze_embedding initialise (and may freeze) the token embedding.
+_BUILDERS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
     "bag_of_words": _build_bag_of_words,
     "lstm": functools.partial(_build_rnn, cell="lstm"),
     "gru": functools.partial(_build_rnn, cell="gru"),
@@ -134,6 +140,8 @@ MODELS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
     "random_skip_lstm": build_skip_rnn.build_random_skip_lstm,
     "random_skip_gru": build_skip_rnn.build_random_skip_gru,
 }
+MODELS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
+    name: pretrained.with_pretrained(builder, name) for name, builder in _BUILDERS.items()}
 
 
 # ----------------------------------------------------------------------------- datasets
@@ -226,6 +234,7 @@ def _real_loader(name: str) -> Callable[[Any, int], Data]:
   def load(data: Any, seed: int) -> Data:
     from skipjax.data import batching  # pylint: disable=g-import-not-at-top
     from skipjax.data import datasets  # pylint: disable=g-import-not-at-top
+    from skipjax.data import files  # pylint: disable=g-import-not-at-top
     kwargs = _kwargs(data)
     batch_size = kwargs.pop("batch_size")
     eval_batch_size = kwargs.pop("eval_batch_size", batch_size)
@@ -261,7 +270,9 @@ def _real_loader(name: str) -> Callable[[Any, int], Data]:
     spec = DataSpec(task=task, num_classes=info.num_classes, vocab_size=info.vocab_size,
                     input_dim=1 if name in ("mnist", "pmnist") else None, max_len=info.max_len,
                     num_train=len(next(iter(train_arrays.values()))),
-                    tag_names=tuple(info.label_names) if name == "conll2003" else None)
+                    tag_names=tuple(info.label_names) if name == "conll2003" else None,
+                    vocab=info.vocab,
+                    data_dir=str(files.resolve_data_dir(kwargs.get("data_dir"))))
     return Data(train, evals["dev"], evals["test"], spec)
 
   return load
@@ -280,6 +291,7 @@ def _load_ptb(data: Any, seed: int) -> Data:
   from skipjax import language_model  # pylint: disable=g-import-not-at-top
   from skipjax.data import batching  # pylint: disable=g-import-not-at-top
   from skipjax.data import datasets  # pylint: disable=g-import-not-at-top
+  from skipjax.data import files  # pylint: disable=g-import-not-at-top
   kwargs = _kwargs(data)
   batch_size = kwargs.pop("batch_size")
   eval_batch_size = kwargs.pop("eval_batch_size", None) or batch_size
@@ -299,7 +311,9 @@ def _load_ptb(data: Any, seed: int) -> Data:
            if role in streams else None for role in ("dev", "test")}
   spec = DataSpec(task="language_model", num_classes=info.vocab_size,
                   vocab_size=info.vocab_size, input_dim=None, max_len=bptt,
-                  num_train=int(streams["train"].shape[0]), batch_size=batch_size)
+                  num_train=int(streams["train"].shape[0]), batch_size=batch_size,
+                  vocab=info.vocab,
+                  data_dir=str(files.resolve_data_dir(kwargs.get("data_dir"))))
   return Data(train, evals["dev"], evals["test"], spec)
 
 

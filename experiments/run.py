@@ -101,6 +101,11 @@ def validate_config(config: Any) -> None:
   if config.optimizer.learning_rate <= 0:
     raise ConfigError(f"config.optimizer.learning_rate must be positive, got "
                       f"{config.optimizer.learning_rate}")
+  check_pretrained(config)
+  if config.net.get("freeze_embedding") and config.optimizer.get("weight_decay", 0.0):
+    raise ConfigError(f"config.net.freeze_embedding=True stops the embedding's gradient, but "
+                      f"config.optimizer.weight_decay={config.optimizer.weight_decay} would still "
+                      "move it: set weight_decay=0 or do not freeze")
   try:
     loop.LoopConfig.from_config(config)
   except ValueError as e:
@@ -110,6 +115,22 @@ def validate_config(config: Any) -> None:
     raise ConfigError(f"config.paper_value must be a fraction in [0, 1] for {config.metric}, got "
                       f"{config.paper_value} (write 82.5% as 0.825)")
   check_data_files(config)
+
+
+def check_pretrained(config: Any) -> None:
+  """config.net's pretrained-vector fields, before the data is loaded (the rest of the checks,
+  which need the model and the vocabulary, are `experiments.pretrained`'s)."""
+  from experiments import pretrained  # pylint: disable=g-import-not-at-top
+  source = config.net.get("pretrained_embedding")
+  try:
+    pretrained.check_fields(source, config.net.get("pretrained_format") or "auto",
+                            config.net.get("freeze_embedding", False), None)
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
+  if source is not None and source != "word2vec_imdb" and not os.path.isfile(
+      os.path.expanduser(source)):
+    raise ConfigError(f"config.net.pretrained_embedding={source!r}: no such file (give "
+                      "'word2vec_imdb' or the path of a GloVe / word2vec file)")
 
 
 def check_data_files(config: Any) -> None:

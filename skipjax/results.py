@@ -134,6 +134,23 @@ def _fmt_commit(value: Any) -> str:
   return text[:8] + ("-dirty" if text.endswith("-dirty") else "")
 
 
+# What `embedding_source` writes for config.net.pretrained_embedding names.
+_PRETRAINED_NAMES = {"word2vec_imdb": "word2vec (ours: IMDB train+unsup)"}
+
+
+def embedding_source(result: Mapping[str, Any]) -> str:
+  """How the run's token embedding was initialised, from its recorded config.net: 'random init'
+  (trained from scratch), the pretrained vectors (`word2vec_imdb`: ours, trained on IMDB train +
+  unsup; a file: its name) with ', frozen' if frozen, or '—' (no token embedding, or a record
+  without a config)."""
+  net = (result.get("config") or {}).get("net") or {}
+  source = net.get("pretrained_embedding")
+  if source is None:
+    return "random init" if net.get("embed_dim") is not None else "—"
+  text = _PRETRAINED_NAMES.get(source, os.path.basename(str(source)))
+  return text + (", frozen" if net.get("freeze_embedding") else "")
+
+
 def _cell(text: str) -> str:
   return text.replace("|", "\\|").replace("\n", " ")
 
@@ -156,23 +173,31 @@ def render_markdown(results: Iterable[Mapping[str, Any]], *, title: str = "Resul
            "(— where not measured). 'vs paper': points above (+) or below (-) the paper for",
            "accuracy and F1, the ratio to the paper's figure for perplexity and MSE (above 1 is",
            "worse). 'commit': the code the run trained at (— for runs recorded before commits were",
-           "kept).", ""]
-  header = ("| experiment | model | dataset | split | metric | value | paper | vs paper | "
-            "computed | speed-up (batch 1) | steps | train time | seed | commit | finished | "
-            "command |")
+           "kept).",
+           "The embedding column says how the token embedding was initialised: random init",
+           "(learned from scratch) or pretrained vectors. Our pretrained vectors differ from the",
+           "papers' (Skim-RNN: GloVe; Skip RNN and LSTM-Jump: word2vec), which cannot be obtained",
+           "here: word2vec_imdb is skip-gram word2vec trained by us on the IMDB train + unsup",
+           "reviews only (`python -m skipjax.data vectors`).", ""]
+  header = ("| experiment | model | dataset | embedding | split | metric | value | paper | "
+            "vs paper | computed | speed-up (batch 1) | steps | train time | seed | commit | "
+            "finished | command |")
   for group in sorted(groups):
-    lines += [f"## {group}", "", header, "|" + "---|" * 16]
+    lines += [f"## {group}", "", header, "|" + "---|" * 17]
     for r in sorted(groups[group], key=lambda r: (r["dataset"], r["model"], r["experiment"])):
       metric = r["metric"]
       finished = r["finished"]
       finished_text = "—" if finished is None else (
           str(finished) if not isinstance(finished, bool) else ("yes" if finished else "no"))
-      cells = [r["experiment"], r["model"], r["dataset"], r["split"] or "—", metric,
+      cells = [r["experiment"], r["model"], r["dataset"], embedding_source(r),
+               r["split"] or "—", metric,
                _fmt_number(r["value"], metric), _fmt_number(r["paper_value"], metric),
-               _fmt_gap(r["value"], r["paper_value"], metric), _fmt_fraction(r["fraction_computed"]), _fmt_speedup(r["speedup_batch1"]),
+               _fmt_gap(r["value"], r["paper_value"], metric),
+               _fmt_fraction(r["fraction_computed"]), _fmt_speedup(r["speedup_batch1"]),
                "—" if r["train_steps"] is None else str(r["train_steps"]),
                _fmt_minutes(r["train_minutes"]), "—" if r["seed"] is None else str(r["seed"]),
-               _fmt_commit(r.get("git_commit")), finished_text, f"`{r['command']}`" if r["command"] else "—"]
+               _fmt_commit(r.get("git_commit")), finished_text,
+               f"`{r['command']}`" if r["command"] else "—"]
       lines.append("| " + " | ".join(_cell(str(c)) for c in cells) + " |")
     lines.append("")
   if not groups:

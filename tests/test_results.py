@@ -63,13 +63,13 @@ def test_markdown_table_rows_and_groups():
   # Groups sorted by name, each with its header.
   assert lines.index("## Skim-RNN (Seo et al., 2018), Table 1") < lines.index(
       "## Skip RNN (Campos et al., 2018), Table 1")
-  assert ("| lstm_rt | lstm | rotten_tomatoes | test | accuracy | 81.2% | 82.5% | -1.3 pts | "
+  assert ("| lstm_rt | lstm | rotten_tomatoes | — | test | accuracy | 81.2% | 82.5% | -1.3 pts | "
           "100.0% | — | 1080 | 7.2 min | 0 | — | 2026-11-22T23:00:00+00:00 | "
           "`python -m experiments.run --config a.py --workdir w` |") in lines
-  assert ("| skim | skim_lstm | rotten_tomatoes | test | accuracy | 80.0% | 82.5% | -2.5 pts | "
+  assert ("| skim | skim_lstm | rotten_tomatoes | — | test | accuracy | 80.0% | 82.5% | -2.5 pts | "
           "41.5% | 1.38x | 1080 | 7.2 min | 0 | — | 2026-11-22T23:00:00+00:00 | "
           "`run --a='x\\|y'` |") in lines
-  assert ("| adding | lstm | adding | test | mse | 0.00123 | — | — | 100.0% | — | 1080 | 2.5 h | "
+  assert ("| adding | lstm | adding | — | test | mse | 0.00123 | — | — | 100.0% | — | 1080 | 2.5 h | "
           "0 | — | — | `python -m experiments.run --config a.py --workdir w` |") in lines
 
 
@@ -82,6 +82,22 @@ def test_markdown_gap_and_commit_columns():
   assert "| 1.09x |" in row and "| 01234567-dirty |" in row
   row = next(l for l in lines if l.startswith("| above "))
   assert "| +1.5 pts |" in row and "| fedcba98 |" in row
+
+
+def test_markdown_embedding_column_names_the_vectors():
+  net = lambda **kw: {"config": {"net": {"embed_dim": 100, **kw}}}
+  assert results.embedding_source(_record(**net())) == "random init"
+  assert results.embedding_source(_record(**net(pretrained_embedding="word2vec_imdb"))) == (
+      "word2vec (ours: IMDB train+unsup)")
+  assert results.embedding_source(_record(**net(pretrained_embedding="/v/glove.6B.100d.txt",
+                                                freeze_embedding=True))) == (
+      "glove.6B.100d.txt, frozen")
+  assert results.embedding_source(_record(config={"net": {"hidden_dim": 110}})) == "—"
+  assert results.embedding_source(_record()) == "—"
+  text = results.render_markdown([_record(experiment="w2v", **net(
+      pretrained_embedding="word2vec_imdb"))])
+  assert "| w2v | lstm | rotten_tomatoes | word2vec (ours: IMDB train+unsup) | test |" in text
+  assert "differ from the" in text
 
 
 def test_make_results_writes_and_checks(tmp_path):

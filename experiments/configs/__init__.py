@@ -23,6 +23,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.paper_value = config_dict.placeholder(float)  # the paper's figure for this setting
   c.model = "lstm"              # a key of experiments.registry.MODELS
   c.net = ml_collections.ConfigDict()      # architecture kwargs of the model's builder
+  c.net.update(pretrained_net())
   c.hparams = ml_collections.ConfigDict()  # float loss settings a sweep may vary
   c.dataset = ""                # a key of experiments.registry.DATASETS
   c.data = ml_collections.ConfigDict()     # loader kwargs (batch_size, max_len, splits, ...)
@@ -44,6 +45,15 @@ def base_config() -> ml_collections.ConfigDict:
   c.progress = True
   c.tensorboard = True
   return c
+
+
+def pretrained_net() -> dict:
+  """The config.net fields of pretrained word vectors (`experiments.pretrained`), in every config:
+  pretrained_embedding None (random init), "word2vec_imdb" (IMDB train + unsup word2vec of
+  dimension embed_dim, cached) or a GloVe / word2vec file; pretrained_format "auto", "glove",
+  "word2vec_text" or "word2vec_binary"; freeze_embedding (keep the initialised table fixed)."""
+  return dict(pretrained_embedding=config_dict.placeholder(str), pretrained_format="auto",
+              freeze_embedding=False)
 
 
 def text_data(batch_size: int, max_len: int | None, **overrides) -> ml_collections.ConfigDict:

@@ -11,6 +11,7 @@ from skipjax.data import datasets
 from skipjax.data import files
 from skipjax.data import synthetic
 from skipjax.data import text
+from skipjax.data import vectors
 from skipjax.data.batching import Batcher, LMBatcher, batches
 from skipjax.data.datasets import (NAMES, DatasetInfo, clear_memo, load, load_examples,
                                    pmnist_permutation)
@@ -20,3 +21,5 @@ from skipjax.data.synthetic import (SyntheticBatches, adding, fixed_set, frequen
                                     number_prediction_vocab_size, shard_batch, synthetic_batches,
                                     task_info)
 from skipjax.data.text import PAD, UNK, Vocab, pad_or_crop, tokenize
+from skipjax.data.vectors import (VectorFileError, WordVectors, embedding_matrix, imdb_word2vec,
+                                  load_vectors, save_vectors, train_word2vec)

@@ -5,6 +5,12 @@
 
 With no NAME, every dataset whose raw files are in the data dir ($SKIPJAX_DATA_DIR or
 <repo>/../shared/data). Useful to prepare the cache once (e.g. before a CI test run).
+
+    python -m skipjax.data vectors [--data_dir DIR] [--cache_dir DIR] [--dim 100] ...
+
+trains (or reads from its cache) the IMDB word2vec (train + unsup reviews) of
+`config.net.pretrained_embedding="word2vec_imdb"`, printing time, vocabulary size and coverage
+(`skipjax.data.vectors.main`; `--help` lists the word2vec settings).
 """
 
 from __future__ import annotations
@@ -21,8 +27,14 @@ _SPLITS = {"imdb": ("train", "test"), "ag_news": ("test",), "mnist": ("train", "
 
 
 def main(argv: list[str] | None = None) -> int:
+  argv = sys.argv[1:] if argv is None else list(argv)
+  if argv[:1] == ["vectors"]:
+    from skipjax.data import vectors  # pylint: disable=g-import-not-at-top
+    return vectors.main(argv[1:])
   parser = argparse.ArgumentParser(prog="python -m skipjax.data",
-                                   description=__doc__.split("\n")[0])
+                                   description=__doc__.split("\n")[0],
+                                   epilog="python -m skipjax.data vectors --help: the IMDB "
+                                   "word2vec vectors")
   parser.add_argument("names", nargs="*", metavar="NAME",
                       help=f"datasets to prepare, of {', '.join(datasets.NAMES)} (default: all "
                       "whose raw files are present)")

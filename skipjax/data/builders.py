@@ -12,7 +12,6 @@ Text features are stored as read (no tokenisation); `skipjax.data.datasets` toke
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import lzma
 import pathlib
@@ -47,13 +46,8 @@ def _read_text(path: pathlib.Path, encoding: str = "utf-8") -> str:
 
 # ----- IMDB -----
 
-# sha256 over the lines "<dir>/<file>\t<sha256 of file>\n" sorted by file name (imdb/SOURCE.md).
-IMDB_DIR_DIGESTS = {
-    "train/pos": "dfb9548b1b24f3c6ef344451af9c4d3df931aaea3b547c69190df60e2e73d395",
-    "train/neg": "9cfd6931c80b68e94facfb4ffe93a7c00c5c3ca240dd37450fd0047081bdae10",
-    "test/pos": "9213bbe5ca27860fbfe26ee34a6f4c077f2a333055a81491569aca112c9cf4be",
-    "test/neg": "612454b98aeae40aaac7ab7f36907b29c12b918f290880cac8ee22ac60186c33",
-}
+# The labelled directories' content digests (the scheme of files.IMDB_DIR_DIGESTS).
+IMDB_DIR_DIGESTS = {d: v for d, v in files.IMDB_DIR_DIGESTS.items() if not d.endswith("unsup")}
 _IMDB_MEMBER = re.compile(r"aclImdb/(train|test)/(pos|neg)/((\d+)_(\d+)\.txt)")
 
 
@@ -69,14 +63,7 @@ def read_imdb_archive(archive: pathlib.Path) -> dict[str, list[tuple[str, str, i
             (match.group(3), tar.extractfile(member).read()))
   out: dict[str, list[tuple[str, str, int, int]]] = {"train": [], "test": []}
   for directory, expected in IMDB_DIR_DIGESTS.items():
-    entries = sorted(found[directory])
-    manifest = "".join(f"{directory}/{name}\t{hashlib.sha256(data).hexdigest()}\n"
-                       for name, data in entries)
-    got = hashlib.sha256(manifest.encode()).hexdigest()
-    if got != expected:
-      raise files.DataFileError(
-          f"{archive}: the content of aclImdb/{directory} ({len(entries)} files) has digest "
-          f"{got}, expected {expected} (imdb/split_digests.tsv)")
+    files.check_content_digest(archive, directory, found[directory], expected)
   for split in ("train", "test"):
     for polarity, label in (("neg", 0), ("pos", 1)):
       for name, data in sorted(found[f"{split}/{polarity}"],

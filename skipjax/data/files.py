@@ -116,6 +116,30 @@ RAW_FILES: dict[str, dict[str, list[RawFile]]] = {
 }
 
 
+# IMDB per-directory content digests (imdb/SOURCE.md, split_digests.tsv): sha256 over the lines
+# "<dir>/<file>\t<sha256 of file>\n" sorted by file name; independent of the archive's bytes.
+IMDB_DIR_DIGESTS = {
+    "train/pos": "dfb9548b1b24f3c6ef344451af9c4d3df931aaea3b547c69190df60e2e73d395",
+    "train/neg": "9cfd6931c80b68e94facfb4ffe93a7c00c5c3ca240dd37450fd0047081bdae10",
+    "train/unsup": "6c10ea70099056940a23e108a0b72d133f1e3b29f7766faea44853363384ac97",
+    "test/pos": "9213bbe5ca27860fbfe26ee34a6f4c077f2a333055a81491569aca112c9cf4be",
+    "test/neg": "612454b98aeae40aaac7ab7f36907b29c12b918f290880cac8ee22ac60186c33",
+}
+
+
+def check_content_digest(archive: str | os.PathLike, directory: str,
+                         entries: list[tuple[str, bytes]], expected: str) -> None:
+  """Raises DataFileError unless the (file name, bytes) entries of `directory` in `archive` have
+  the content digest `expected` (the scheme of IMDB_DIR_DIGESTS)."""
+  entries = sorted(entries)
+  manifest = "".join(f"{directory}/{name}\t{hashlib.sha256(data).hexdigest()}\n"
+                     for name, data in entries)
+  got = hashlib.sha256(manifest.encode()).hexdigest()
+  if got != expected:
+    raise DataFileError(f"{archive}: the content of aclImdb/{directory} ({len(entries)} files) "
+                        f"has digest {got}, expected {expected} (imdb/split_digests.tsv)")
+
+
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
   """The raw-data root: `data_dir`, else $SKIPJAX_DATA_DIR, else <repo>/../shared/data."""
   if data_dir is None:
@@ -123,7 +147,8 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> pathlib.Path:
   return pathlib.Path(data_dir).expanduser().resolve()
 
 
-def _digest(path: pathlib.Path, algorithm: str) -> str:
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+  """Hex digest of a file's bytes (read in 1 MiB chunks)."""
   h = hashlib.new(algorithm)
   with open(path, "rb") as f:
     for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -137,12 +162,12 @@ def _verified(path: str, size: int, mtime_ns: int, raw: RawFile) -> None:
   del size, mtime_ns  # only part of the cache key
   p = pathlib.Path(path)
   if raw.sha256:
-    got = _digest(p, "sha256")
+    got = file_digest(p, "sha256")
     if got not in raw.sha256:
       raise DataFileError(f"{p} is corrupt: its sha256 is {got}, expected "
                           f"{raw.describe_digest()} (see SOURCE.md beside it)")
   elif raw.md5:
-    got = _digest(p, "md5")
+    got = file_digest(p, "md5")
     if got not in raw.md5:
       raise DataFileError(f"{p} is corrupt: its md5 is {got}, expected {raw.describe_digest()}")
 
