@@ -91,8 +91,8 @@ IMDB_DEV_FRACTION = 0.15
 
 IMDB_PROTOCOL = """IMDB protocol shared by the *_imdb configs (ours; the papers differ in details): reviews
 cropped to their first 400 tokens (padded otherwise), a 30,000-word vocabulary from the training
-reviews, embeddings trained from scratch (no word2vec/GloVe yet), 15% of the 25,000 training
-reviews held out as dev as in Skip RNN (Campos et al.; `config.data.dev_from_train`, the
+reviews, embeddings initialised with our word2vec (IMDB train + unsup; not the papers'
+vectors), 15% of the 25,000 training reviews held out as dev as in Skip RNN (Campos et al.; `config.data.dev_from_train`, the
 `dev_fraction` of `imdb_config`) by a fixed seeded permutation (`experiments.registry.split_off`;
 the prepared train split is ordered by class, so no contiguous slice can be used): 21,250 for
 training, 3,750 for dev (Skim-RNN's 21,143 / 3,857 is not published, so it is not used), the
@@ -172,7 +172,7 @@ def sentence_config(experiment: str, model: str, dataset: str, paper_value: floa
                     ) -> ml_collections.ConfigDict:
   """The shared setting of the Rotten Tomatoes and SST-2 configs (Skim-RNN, Seo et al., 2018,
   Table 1, d=100; the LSTM-Jump Rotten Tomatoes run reuses it with its own `paper`): 100-d
-  embeddings trained from scratch (no GloVe yet), 100 units, dropout 0.3 (`hparams.dropout`, on
+  embeddings: our IMDB word2vec (no GloVe), 100 units, dropout 0.3 (`hparams.dropout`, on
   the embedded inputs and on the final state; training only), Adam 1e-3 (not the paper's 1e-4),
   gradient clipping 1.0, batch 32 (the paper's), up to 20 epochs evaluated twice an epoch,
   stopped by Skim-RNN's rule: 3,000 steps without a better dev accuracy (`patience_evals`). The
@@ -188,7 +188,9 @@ def sentence_config(experiment: str, model: str, dataset: str, paper_value: floa
     raise ValueError(f"sentence_config: dataset must be 'rotten_tomatoes' or 'sst2_trees', "
                      f"got {dataset!r}")
   c = experiment_config(experiment, model, paper, paper_value)
-  # The pretrained word vectors (config.net field to come) go here, with embed_dim.
+  # Our 100-d skip-gram word2vec on IMDB train + unsup (python -m skipjax.data vectors), trained
+  # further with the model; the papers' own vectors (word2vec / GloVe) are not available here.
+  c.net.pretrained_embedding = "word2vec_imdb"
   c.net.embed_dim = 100
   c.net.hidden_dim = 100
   c.hparams.dropout = 0.3

@@ -7,7 +7,7 @@ take K=5 and lam=0.5 (between the paper's other settings: K=10 / 3 / 5, lam=0.5 
 hidden 200 per direction (the number-prediction size).
 
 Setting (`tagger_config`, shared with the plain bi-LSTM baseline lstm_conll2003.py): one
-bidirectional layer, 100-d word embeddings trained from scratch on the lower-cased words the
+bidirectional layer, 100-d word embeddings: our IMDB word2vec on the lower-cased words the
 loader gives (words seen once in train map to <unk>, so <unk> is trained), dropout 0.5 on the
 embeddings and on the softmax layer's input, a per-token softmax over the 9 IOB1 tags, agent MLP
 width 64, entropy weight 0.01, leave-one-out batch reward baseline; Adam 1e-3, batch 32, gradient

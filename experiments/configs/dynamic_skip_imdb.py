@@ -1,6 +1,6 @@
 """LSTM with dynamic skip connections on IMDB (Gui et al., 2019, sec. 4.2): K=3, lam=0.5.
 
-Paper: 90.1% test accuracy (LSTM 89.1%). Here: 128 units, 100-d embeddings trained from scratch,
+Paper: 90.1% test accuracy (LSTM 89.1%). Here: 128 units, 100-d embeddings: our IMDB word2vec,
 agent MLP width 64, entropy weight 0.01, leave-one-out batch reward baseline, dropout 0.3 on the
 embedded inputs and on the final state (training only; `hparams.dropout`, the `dynamic_skip`
 rule), under the shared IMDB protocol of `experiments.configs.IMDB_PROTOCOL` (15% dev: 21,250 /
@@ -24,7 +24,9 @@ from experiments.configs import imdb_config
 def get_config():
   c = imdb_config("dynamic_skip_imdb", "dynamic_skip",
                   "Dynamic skip (Gui et al., 2019), IMDB", 0.901)
-  # The pretrained word vectors (config.net field to come) go here, with embed_dim.
+  # Our 100-d skip-gram word2vec on IMDB train + unsup (python -m skipjax.data vectors), trained
+  # further with the model; the papers' own vectors (word2vec / GloVe) are not available here.
+  c.net.pretrained_embedding = "word2vec_imdb"
   c.net.embed_dim = 100
   c.net.hidden_dim = 128
   c.net.num_skips = 3

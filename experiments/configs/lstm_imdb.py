@@ -25,7 +25,9 @@ from experiments.configs import imdb_config
 
 def get_config():
   c = imdb_config("lstm_imdb", "lstm", "IMDB (length 400), all papers", 0.868)
-  # The pretrained word vectors (config.net field to come) go here, with embed_dim.
+  # Our 100-d skip-gram word2vec on IMDB train + unsup (python -m skipjax.data vectors), trained
+  # further with the model; the papers' own vectors (word2vec / GloVe) are not available here.
+  c.net.pretrained_embedding = "word2vec_imdb"
   c.net.embed_dim = 100
   c.net.hidden_dim = 128
   c.net.num_layers = 1

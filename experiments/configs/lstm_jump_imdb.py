@@ -1,7 +1,7 @@
 """LSTM-Jump on IMDB (Yu et al., 2017, sec. 4.2): R=20, K=40, N=5 in training.
 
 Paper: 89.4% test accuracy at 1.6x speed-up on GPU (LSTM 89.1%). Here: 128 units, 100-d
-embeddings trained from scratch, dropout 0.3 on the embedded inputs of the chunks read and on the
+embeddings: our IMDB word2vec, dropout 0.3 on the embedded inputs of the chunks read and on the
 final state before the classifier (the sampled training loss only; `hparams.dropout`), 4 sampled
 trajectories per review, reward normalisation, entropy bonus 0.01, under the shared IMDB protocol
 of `experiments.configs.IMDB_PROTOCOL` (15% dev: 21,250 / 3,750 / 25,000; up to 10 epochs =
@@ -27,7 +27,9 @@ from experiments.configs import imdb_config
 def get_config():
   c = imdb_config("lstm_jump_imdb", "lstm_jump", "LSTM-Jump (Yu et al., 2017), sec. 4.2 (IMDB)",
                   0.894)
-  # The pretrained word vectors (config.net field to come) go here, with embed_dim.
+  # Our 100-d skip-gram word2vec on IMDB train + unsup (python -m skipjax.data vectors), trained
+  # further with the model; the papers' own vectors (word2vec / GloVe) are not available here.
+  c.net.pretrained_embedding = "word2vec_imdb"
   c.net.embed_dim = 100
   c.net.hidden_dim = 128
   c.net.max_jump = 40         # K

@@ -2,7 +2,7 @@
 
 Paper: LSTM d=100, 82.5% test accuracy (their own split; ours is the fixed seeded split of
 `skipjax.data.builders.rotten_tomatoes_split`, 8,636 / 960 / 1,066 sentences). Here: the shared
-setting of `experiments.configs.sentence_config`: E = d = 100, embeddings trained from scratch,
+setting of `experiments.configs.sentence_config`: E = d = 100, embeddings: our IMDB word2vec,
 dropout 0.3 on the embedded inputs and on the final state (training only), Adam 1e-3 (the paper:
 1e-4), clip 1.0, batch 32, sentences cut at 50 tokens, up to 20 epochs (5,400 steps) evaluated
 every 135 steps, stopped by Skim-RNN's rule (3,000 steps = 23 evaluations without a better dev

@@ -2,7 +2,7 @@
 
 Paper: 91.2% test accuracy at 83.9% skim rate, 5.8x FLOP reduction, 2.3x CPU speed-up (LSTM
 91.1%), with GloVe embeddings, early stopping after 3,000 steps without a better dev score. Here:
-100-d embeddings trained from scratch, dropout 0.3 on the embedded inputs and on the final state
+100-d embeddings: our IMDB word2vec, dropout 0.3 on the embedded inputs and on the final state
 (training only; `hparams.dropout`), hard decisions at p_read >= 0.5 in evaluation, under the
 shared IMDB protocol of `experiments.configs.IMDB_PROTOCOL` (Skip RNN's 15% dev split, 21,250 /
 3,750 / 25,000, not the paper's 21,143 / 3,857; up to 10 epochs = 3,330 steps, evaluated every
@@ -28,7 +28,9 @@ from experiments.configs import SKIM_RNN_PATIENCE_STEPS, imdb_config
 def get_config():
   c = imdb_config("skim_lstm_imdb", "skim_lstm", "Skim-RNN (Seo et al., 2018), Table 2 (IMDB)",
                   0.912, patience_steps=SKIM_RNN_PATIENCE_STEPS)
-  # The pretrained word vectors (config.net field to come) go here, with embed_dim.
+  # Our 100-d skip-gram word2vec on IMDB train + unsup (python -m skipjax.data vectors), trained
+  # further with the model; the papers' own vectors (word2vec / GloVe) are not available here.
+  c.net.pretrained_embedding = "word2vec_imdb"
   c.net.embed_dim = 100
   c.net.hidden_dim = 100
   c.net.small_dim = 10
