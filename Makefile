@@ -30,8 +30,11 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m skipjax.demo
 
+# A new file per run: committed benchmark JSON is never overwritten (skipjax.bench refuses an
+# existing --json file unless --overwrite).
+BENCH_JSON ?= experiments/bench/cpu-$(shell date -u +%Y%m%dT%H%M%SZ).json
 bench: $(STAMP)
-	$(PY) -m skipjax.bench all --json experiments/bench/cpu.json
+	$(PY) -m skipjax.bench all --json $(BENCH_JSON)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
