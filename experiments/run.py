@@ -80,7 +80,7 @@ CONFIG_NAME = "config.json"
 # Config fields that may differ from the workdir's config.json when a run is resumed:
 # - num_steps, raised (never lowered): "train this run longer". A resumed N-step run continued to
 #   2N reaches the parameters of a 2N-step run; refused when the learning-rate schedule spans
-#   num_steps (schedule != 'constant' without optimizer.total_steps), as the rates would change;
+#   num_steps (a cosine schedule without optimizer.total_steps), as the rates would change;
 # - what is only shown or kept (skipjax.train.workdir.OBSERVATION_FIELDS): progress,
 #   tensorboard, log_every, checkpoint_every, keep_checkpoints;
 # - annotations of the record that training does not read: paper, paper_value, speedup_batch1
@@ -113,10 +113,11 @@ def resume_differences(saved: dict[str, Any], config: Any) -> list[str]:
   may not change, as 'config.name: old -> new' (empty: resuming is fine). A key present on one
   side only counts unless its value is null/empty there (a field added to the configs since,
   left unset, changes nothing)."""
+  from skipjax.train import optim  # pylint: disable=g-import-not-at-top
   from skipjax.train import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
   new = json.loads(config.to_json_best_effort(sort_keys=True))
   optimizer = new.get("optimizer", {})
-  schedule_spans_run = (optimizer.get("schedule", "constant") != "constant" and
+  schedule_spans_run = (optimizer.get("schedule") in optim.SCHEDULES_USING_TOTAL_STEPS and
                         optimizer.get("total_steps") is None)
 
   def may_change(name: str, old: Any, cur: Any) -> bool:
