@@ -33,8 +33,11 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m skipjax.demo
 
+# A new file per run: committed benchmark JSON is never overwritten (skipjax.bench refuses an
+# existing --json file unless --overwrite).
+BENCH_JSON ?= experiments/bench/cpu-$(shell date -u +%Y%m%dT%H%M%SZ).json
 bench: $(STAMP)
-	$(PY) -m skipjax.bench all --json experiments/bench/cpu.json
+	$(PY) -m skipjax.bench all --json $(BENCH_JSON)
 
 # The papers' seed tables as a resumable queue (experiments/queue.py); rerun to continue.
 # REPRODUCE_ARGS: e.g. --only skip_rnn/table1, --dry_run, --cpus 1 --threads 1.

@@ -1,21 +1,43 @@
 """The one entry point for training runs.
 
     python -m experiments.run --config experiments/configs/<name>.py [--config.FIELD=VALUE ...] \
-        --workdir DIR [--run_name NAME] [--results_dir experiments/results] [--noplot]
+        --workdir DIR [--restart] [--run_name NAME] [--publish experiments/results
+        [--replace_published]] [--noplot]
 
 Checks the config (unknown keys, non-positive sizes, unknown model or dataset, missing data files
-fail here, before anything is built), loads the data, builds the model from
+fail here, before anything is built), takes DIR's lock, loads the data, builds the model from
 `experiments.registry`, trains with `skipjax.train.loop.fit` (resuming if DIR holds a
-checkpoint), evaluates the best checkpoint on test, and writes:
+checkpoint), evaluates the best checkpoint on test, and writes into DIR:
 
-- DIR/: checkpoints/, tensorboard/, metrics.jsonl, summary.json, config.json, curves.png;
-- <results_dir>/<run_name>.json: the result record (`skipjax.results`); run_name defaults to
-  DIR's name. `python -m experiments.make_results` rebuilds experiments/RESULTS.md from them.
+- checkpoints/, tensorboard/, metrics.jsonl, summary.json, config.json, curves.png;
+- result.json: the result record (`skipjax.results`).
+
+Nothing is written outside DIR unless asked: `--publish RESULTS_DIR` copies the record to
+RESULTS_DIR/<run_name>.json (run_name defaults to DIR's name), from which `python -m
+experiments.make_results` rebuilds experiments/RESULTS.md. A published file that holds another
+result is not replaced (exit 6, naming both files and what differs) unless
+`--replace_published` is given; one holding the same result is left as it is.
+
+Resuming: rerun the same command. DIR's config.json must match the new config except in
+RESUMABLE_FIELDS (see `resume_differences`); otherwise the run refuses (exit 3, naming the
+fields). `--restart` starts over instead, first moving DIR's contents into
+DIR/previous-<UTC time>/ (nothing is deleted). A finished run (DIR/result.json reached
+num_steps, or stopped early) is not trained or tested again: "already finished: DIR/result.json"
+(with --publish it is published); raising `--config.num_steps` trains it on.
+
+Exit statuses (`experiments/exit_codes.py`), each non-zero one but 1 with a one-line `FATAL ...`:
+  0 done (or already finished); 1 unexpected error (traceback); 2 bad command line or config;
+  3 DIR holds a run of another config, or checkpoints that do not fit the model;
+  4 DIR is locked by a live run (pid, host named; a dead run's lock is taken over);
+  5 a NaN/Inf loss, gradient or metric (the step and the last finite checkpoint are named; no
+    result is written); 6 --publish found another result in the published file.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
+import math
 import numbers
 import os
 import pathlib
@@ -31,13 +53,42 @@ from absl import flags
 from absl import logging as absl_logging
 from ml_collections import config_flags
 
+from experiments import exit_codes
+
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (checkpoints, logs).")
-_RUN_NAME = flags.DEFINE_string("run_name", None, "Result file name (default: workdir's name).")
-_RESULTS_DIR = flags.DEFINE_string("results_dir", "experiments/results",
-                                   "Where the result record is written.")
+_RUN_NAME = flags.DEFINE_string("run_name", None,
+                                 "Name of the published record (default: workdir's name).")
+_PUBLISH = flags.DEFINE_string("publish", None,
+                               "Also copy the result record to PUBLISH/<run_name>.json "
+                               "(e.g. experiments/results); refused if a different record is "
+                               "there, unless --replace_published.")
+_REPLACE_PUBLISHED = flags.DEFINE_bool("replace_published", False,
+                                       "With --publish: replace a published record that holds "
+                                       "another result (the message says what it held).")
+_RESTART = flags.DEFINE_bool("restart", False,
+                             "Start over: move the workdir's contents into "
+                             "WORKDIR/previous-<UTC time>/ first (nothing is deleted).")
+_RESULTS_DIR = flags.DEFINE_string("results_dir", None,
+                                   "Removed: the record goes to WORKDIR/result.json; use "
+                                   "--publish DIR to copy it into a results directory.")
 _PLOT = flags.DEFINE_bool("plot", True, "Draw DIR/curves.png at the end.")
+
+RESULT_NAME = "result.json"
+CONFIG_NAME = "config.json"
+# Config fields that may differ from the workdir's config.json when a run is resumed:
+# - num_steps, raised (never lowered): "train this run longer". A resumed N-step run continued to
+#   2N reaches the parameters of a 2N-step run; refused when the learning-rate schedule spans
+#   num_steps (a cosine schedule without optimizer.total_steps), as the rates would change;
+# - what is only shown or kept (skipjax.train.workdir.OBSERVATION_FIELDS): progress,
+#   tensorboard, log_every, checkpoint_every, keep_checkpoints;
+# - annotations of the record that training does not read: paper, paper_value, speedup_batch1
+#   (a finished run's result.json takes the new values).
+# Everything else must match, eval_every included: it decides which checkpoint is the best one
+# (the tested one) and when early stopping fires, so a run whose evaluations changed midway
+# would match no single command.
+ANNOTATION_FIELDS = ("paper", "paper_value", "speedup_batch1")
 
 TOP_LEVEL_KEYS = frozenset({
     "experiment", "paper", "paper_value", "model", "net", "hparams", "dataset", "data",
@@ -55,6 +106,29 @@ _RAW_FILE_GROUP = {"imdb": "imdb", "rotten_tomatoes": "rotten_tomatoes", "sst2_g
 
 class ConfigError(ValueError):
   """A config value is wrong; the message names the field."""
+
+
+def resume_differences(saved: dict[str, Any], config: Any) -> list[str]:
+  """The fields of `config` that a run resumed from a workdir whose config.json holds `saved`
+  may not change, as 'config.name: old -> new' (empty: resuming is fine). A key present on one
+  side only counts unless its value is null/empty there (a field added to the configs since,
+  left unset, changes nothing)."""
+  from skipjax.train import optim  # pylint: disable=g-import-not-at-top
+  from skipjax.train import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  new = json.loads(config.to_json_best_effort(sort_keys=True))
+  optimizer = new.get("optimizer", {})
+  schedule_spans_run = (optimizer.get("schedule") in optim.SCHEDULES_USING_TOTAL_STEPS and
+                        optimizer.get("total_steps") is None)
+
+  def may_change(name: str, old: Any, cur: Any) -> bool:
+    if name in workdir_lib.OBSERVATION_FIELDS or name in ANNOTATION_FIELDS:
+      return True
+    if name == "num_steps":
+      return (isinstance(old, int) and isinstance(cur, int) and cur >= old and
+              not schedule_spans_run)
+    return False
+
+  return workdir_lib.config_differences(saved, new, may_change=may_change)
 
 
 def _walk(config: Any, prefix: str = "config"):
@@ -164,11 +238,58 @@ def command_line(argv: list[str]) -> str:
   return "python -m experiments.run " + " ".join(shlex.quote(a) for a in argv[1:])
 
 
+def _mismatch_message(workdir: pathlib.Path, differences: list[str]) -> str:
+  hints = []
+  if any(d.startswith("config.num_steps:") for d in differences):
+    hints.append("num_steps may only be raised, and not when the learning-rate schedule spans "
+                 "the run")
+  hints.append("to train this config, start over with --restart (the old run is moved to "
+               f"{workdir}/previous-<time>/) or use another --workdir")
+  return (f"{workdir} holds a run of another config ({workdir / CONFIG_NAME}): "
+          f"{'; '.join(differences)}; {'; '.join(hints)}")
+
+
+def _has_checkpoints(workdir: pathlib.Path) -> bool:
+  ckpt_dir = workdir / "checkpoints"
+  return ckpt_dir.is_dir() and any(p.name.isdigit() for p in ckpt_dir.iterdir())
+
+
+def _finished_record(workdir: pathlib.Path, config: Any) -> dict[str, Any] | None:
+  """DIR/result.json if it is the record of a run that needs no more training, else None."""
+  from skipjax import results as results_lib  # pylint: disable=g-import-not-at-top
+  path = workdir / RESULT_NAME
+  if not path.is_file():
+    return None
+  record = results_lib.read_record(path)
+  steps = record.get("train_steps")
+  if record.get("stopped_early") or (isinstance(steps, int) and steps >= config.num_steps):
+    return record
+  return None
+
+
+def _publish(record: dict[str, Any], workdir: pathlib.Path, publish_dir: Any, run_name: str,
+             replace: bool) -> None:
+  from skipjax import results as results_lib  # pylint: disable=g-import-not-at-top
+  published = results_lib.publish_result(record, publish_dir, run_name, replace=replace,
+                                         source=workdir / RESULT_NAME)
+  print(published.message, file=sys.stderr)
+
+
 def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command: str,
                        run_name: str | None = None,
-                       results_dir: str | os.PathLike[str] = "experiments/results",
+                       publish_dir: str | os.PathLike[str] | None = None,
+                       replace_published: bool = False, restart: bool = False,
                        plot: bool = True) -> dict[str, Any]:
-  """Validates `config`, trains, tests, writes the result record; returns it."""
+  """Validates `config`, trains (or resumes), tests, writes WORKDIR/result.json; returns it.
+
+  `publish_dir`: also publish the record as `publish_dir/<run_name>.json`
+  (`skipjax.results.publish_result`; `replace_published` replaces another result there).
+  `restart`: move the workdir's contents to WORKDIR/previous-<UTC time>/ and start over.
+
+  Raises ConfigError (bad config), workdir.ConfigMismatchError or
+  checkpoint.CheckpointMismatchError (the workdir holds another run), workdir.WorkdirLockedError,
+  loop.NonFiniteError (NaN/Inf; no record is written), results.PublishConflictError.
+  """
   validate_config(config)
   import jax  # pylint: disable=g-import-not-at-top
   from experiments import registry  # pylint: disable=g-import-not-at-top
@@ -176,73 +297,145 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
   from skipjax.train import loop  # pylint: disable=g-import-not-at-top
   from skipjax.train import optim  # pylint: disable=g-import-not-at-top
   from skipjax.train import step as step_lib  # pylint: disable=g-import-not-at-top
+  from skipjax.train import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
 
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   run_name = run_name or workdir.resolve().name
-  (workdir / "config.json").write_text(config.to_json_best_effort(indent=1, sort_keys=True))
+  with workdir_lib.WorkdirLock(workdir):
+    if restart:
+      moved = workdir_lib.archive_previous(workdir)
+      if moved is not None:
+        print(f"restart: moved the previous run to {moved}", file=sys.stderr)
+    config_path = workdir / CONFIG_NAME
+    if config_path.is_file():
+      differences = resume_differences(json.loads(config_path.read_text()), config)
+      if differences:
+        raise workdir_lib.ConfigMismatchError(_mismatch_message(workdir, differences))
+    elif _has_checkpoints(workdir):
+      raise workdir_lib.ConfigMismatchError(
+          f"{workdir} holds checkpoints but no {CONFIG_NAME}, so they cannot be checked against "
+          "this config; start over with --restart (they are moved to previous-<time>/) or use "
+          "another --workdir")
 
-  init_key, train_key = jax.random.split(jax.random.key(config.seed))
-  t0 = time.perf_counter()
-  data = registry.DATASETS[config.dataset](config.data, config.seed)
-  model = registry.MODELS[config.model](init_key, config.net, data.spec)
-  opt_kwargs = config.optimizer.to_dict()
-  if opt_kwargs.get("schedule", "constant") != "constant":
-    opt_kwargs.setdefault("total_steps", config.num_steps)
-  optimizer = optim.make_optimizer(**opt_kwargs)
-  state = step_lib.init_train_state(model.params, optimizer, model.model_state,
-                                    hparams=config.hparams.to_dict())
-  train_step = step_lib.jit_train_step(step_lib.make_train_step(model.loss_fn, optimizer))
-  eval_step = jax.jit(step_lib.make_eval_step(model.eval_loss_fn))
-  print(f"{config.experiment}: {config.model} on {config.dataset}, "
-        f"{optim.num_params(model.params):,} parameters; data ready in "
-        f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    finished = _finished_record(workdir, config)
+    if finished is not None:
+      # Annotations given now (e.g. a measured --config.speedup_batch1) go into the record.
+      updates = {k: config.get(k) or None for k in ANNOTATION_FIELDS
+                 if finished.get(k) != (config.get(k) or None)}
+      note = ""
+      if updates:
+        finished.update(updates)
+        if isinstance(finished.get("config"), dict):
+          finished["config"].update({k: config.get(k) for k in updates})
+        results_lib.write_record(finished, workdir / RESULT_NAME)
+        workdir_lib.write_json_atomic(config_path,
+                                      json.loads(config.to_json_best_effort(sort_keys=True)))
+        note = " (record updated: " + ", ".join(f"{k} = {v}" for k, v in updates.items()) + ")"
+      print(f"already finished: {workdir / RESULT_NAME}{note}", file=sys.stderr)
+      if publish_dir is not None:
+        _publish(finished, workdir, publish_dir, run_name, replace_published)
+      return finished
+    workdir_lib.write_json_atomic(config_path,
+                                  json.loads(config.to_json_best_effort(sort_keys=True)))
 
-  fit = loop.fit(config, workdir=workdir, train_step=train_step, init_state=state,
-                 train_iter=data.train, key=train_key, eval_step=eval_step,
-                 dev_batches=data.dev, test_batches=data.test)
-  summary = fit.summary
-  test = summary["test"] or {}
-  if data.test is not None and config.metric not in test:
-    raise ConfigError(f"config.metric={config.metric!r} is not among the test metrics "
-                      f"{sorted(test)}")
-  result = results_lib.make_result(
-      experiment=config.experiment, model=config.model, dataset=config.dataset,
-      split=config.data.get("test_split", "test"), metric=config.metric,
-      value=test.get(config.metric), paper_value=config.paper_value,
-      fraction_computed=test.get("fraction_computed"), speedup_batch1=config.speedup_batch1,
-      train_steps=summary["steps"], train_minutes=summary["train_seconds"] / 60.0,
-      seed=config.seed, command=command,
-      finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-      paper=config.paper or None, run_name=run_name, workdir=str(workdir),
-      hardware=_hardware(), best_step=summary["best_step"], best_dev=summary["best_dev"],
-      stopped_early=summary["stopped_early"], metrics=test,
-      examples_per_second=summary["examples_per_second"], config=config.to_dict())
-  path = results_lib.write_result(result, results_dir, run_name)
-  print(f"result: test {config.metric} = {result['value']} (best dev step "
-        f"{summary['best_step']}), {result['train_minutes']:.1f} min -> {path}", file=sys.stderr)
-  if plot:
-    from skipjax import plots  # pylint: disable=g-import-not-at-top
-    png = plots.plot_training_curves([workdir], workdir / "curves.png")
-    print(f"curves: {png}", file=sys.stderr)
+    init_key, train_key = jax.random.split(jax.random.key(config.seed))
+    t0 = time.perf_counter()
+    data = registry.DATASETS[config.dataset](config.data, config.seed)
+    model = registry.MODELS[config.model](init_key, config.net, data.spec)
+    opt_kwargs = config.optimizer.to_dict()
+    if opt_kwargs.get("schedule", "constant") != "constant":
+      opt_kwargs.setdefault("total_steps", config.num_steps)
+    optimizer = optim.make_optimizer(**opt_kwargs)
+    state = step_lib.init_train_state(model.params, optimizer, model.model_state,
+                                      hparams=config.hparams.to_dict())
+    train_step = step_lib.jit_train_step(step_lib.make_train_step(model.loss_fn, optimizer))
+    eval_step = jax.jit(step_lib.make_eval_step(model.eval_loss_fn))
+    print(f"{config.experiment}: {config.model} on {config.dataset}, "
+          f"{optim.num_params(model.params):,} parameters; data ready in "
+          f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+    fit = loop.fit(config, workdir=workdir, train_step=train_step, init_state=state,
+                   train_iter=data.train, key=train_key, eval_step=eval_step,
+                   dev_batches=data.dev, test_batches=data.test)
+    summary = fit.summary
+    test = summary["test"] or {}
+    if data.test is not None and config.metric not in test:
+      raise ConfigError(f"config.metric={config.metric!r} is not among the test metrics "
+                        f"{sorted(test)}")
+    value = test.get(config.metric)
+    if value is not None and not math.isfinite(value):
+      raise loop.NonFiniteError(f"test/{config.metric} ({value}) of the checkpoint of step "
+                                f"{summary['test_step']}", summary["steps"], summary["steps"],
+                                workdir / "checkpoints" / str(summary["steps"]))
+    result = results_lib.make_result(
+        experiment=config.experiment, model=config.model, dataset=config.dataset,
+        split=config.data.get("test_split", "test"), metric=config.metric,
+        value=value, paper_value=config.paper_value,
+        fraction_computed=test.get("fraction_computed"), speedup_batch1=config.speedup_batch1,
+        train_steps=summary["steps"], train_minutes=summary["train_seconds"] / 60.0,
+        seed=config.seed, command=command,
+        finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        paper=config.paper or None, run_name=run_name, workdir=str(workdir),
+        hardware=_hardware(), best_step=summary["best_step"], best_dev=summary["best_dev"],
+        stopped_early=summary["stopped_early"], metrics=test,
+        examples_per_second=summary["examples_per_second"],
+        config=json.loads(config.to_json_best_effort()))
+    path = results_lib.write_record(result, workdir / RESULT_NAME)
+    result = results_lib.read_record(path)  # as stored (strict JSON)
+    print(f"result: test {config.metric} = {result['value']} (best dev step "
+          f"{summary['best_step']}), {result['train_minutes']:.1f} min -> {path}",
+          file=sys.stderr)
+    if plot:
+      from skipjax import plots  # pylint: disable=g-import-not-at-top
+      png = plots.plot_training_curves([workdir], workdir / "curves.png")
+      print(f"curves: {png}", file=sys.stderr)
+    if publish_dir is not None:
+      _publish(result, workdir, publish_dir, run_name, replace_published)
   return result
 
 
+def _fatal(code: int, message: str) -> None:
+  print(f"FATAL {message}", file=sys.stderr)
+  sys.exit(code)
+
+
 def main(argv: list[str]) -> None:
+  # pylint: disable=g-import-not-at-top
+  from skipjax import results as results_lib
+  from skipjax.train import checkpoint as checkpoint_lib
+  from skipjax.train import loop
+  from skipjax.train import workdir as workdir_lib
+  # pylint: enable=g-import-not-at-top
   if not flags.FLAGS["verbosity"].present:
     absl_logging.set_verbosity(absl_logging.WARNING)  # orbax logs every save at INFO
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments {argv[1:]}")
+    raise app.UsageError(f"unexpected arguments {argv[1:]}", exitcode=exit_codes.BAD_CONFIG)
   if _CONFIG.value is None:
-    raise app.UsageError("--config is required")
+    raise app.UsageError("--config is required", exitcode=exit_codes.BAD_CONFIG)
   if not _WORKDIR.value:
-    raise app.UsageError("--workdir is required")
+    raise app.UsageError("--workdir is required", exitcode=exit_codes.BAD_CONFIG)
+  if _RESULTS_DIR.value is not None:
+    raise app.UsageError("--results_dir is gone: the record is written to WORKDIR/result.json; "
+                         "--publish DIR copies it to DIR/<run_name>.json",
+                         exitcode=exit_codes.BAD_CONFIG)
+  if _REPLACE_PUBLISHED.value and not _PUBLISH.value:
+    raise app.UsageError("--replace_published needs --publish DIR", exitcode=exit_codes.BAD_CONFIG)
   try:
     train_and_evaluate(_CONFIG.value, _WORKDIR.value, command=command_line(sys.argv),
-                       run_name=_RUN_NAME.value, results_dir=_RESULTS_DIR.value,
+                       run_name=_RUN_NAME.value, publish_dir=_PUBLISH.value,
+                       replace_published=_REPLACE_PUBLISHED.value, restart=_RESTART.value,
                        plot=_PLOT.value)
   except ConfigError as e:
-    raise app.UsageError(str(e)) from None
+    raise app.UsageError(str(e), exitcode=exit_codes.BAD_CONFIG) from None
+  except (workdir_lib.ConfigMismatchError, checkpoint_lib.CheckpointMismatchError) as e:
+    _fatal(exit_codes.CONFIG_MISMATCH, f"config mismatch: {e}")
+  except workdir_lib.WorkdirLockedError as e:
+    _fatal(exit_codes.WORKDIR_LOCKED, f"workdir locked: {e}")
+  except loop.NonFiniteError as e:
+    _fatal(exit_codes.NON_FINITE, f"{e}; stopped, no result written")
+  except results_lib.PublishConflictError as e:
+    _fatal(exit_codes.PUBLISH_CONFLICT, f"publish refused: {e}")
 
 
 def _unknown_override_message(argv: list[str], error: Exception) -> str | None:
@@ -268,8 +461,7 @@ def run_cli(argv: list[str]) -> None:
     message = _unknown_override_message(argv, e)
     if message is None:
       raise
-    print(f"FATAL {message}", file=sys.stderr)
-    sys.exit(1)
+    _fatal(exit_codes.BAD_CONFIG, message)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Result records: one JSON file per finished run, and the RESULTS.md table built from them.
 
-Every run of `experiments/run.py` ends by writing `experiments/results/<run-name>.json`:
+Every run of `experiments/run.py` ends by writing its record into its own work directory,
+`<workdir>/result.json`; publishing it into `experiments/results/<run-name>.json` (what
+RESULTS.md is built from) is a separate, explicit act (`publish_result`, `experiments.run
+--publish`), which never replaces a different record silently:
 
     {"experiment", "model", "dataset", "split", "metric", "value", "paper_value",
      "fraction_computed", "speedup_batch1", "train_steps", "train_minutes", "seed", "command",
@@ -11,6 +14,9 @@ number belongs to, used to group RESULTS.md), "workdir", "hardware", "best_step"
 test metrics), "config". `render_markdown` turns a set of records into tables grouped by paper, with
 the command and training time beside each number and the paper's figure in its own column, so
 every number in RESULTS.md traces back to a run.
+
+Records are strict JSON: a NaN or infinite `value` (or other required number) is refused, and a
+non-finite number elsewhere (e.g. one test metric) is written as its name ('nan', 'inf').
 """
 
 from __future__ import annotations
@@ -20,12 +26,22 @@ import math
 import os
 import pathlib
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
+
+from skipjax.train import workdir as workdir_lib
 
 REQUIRED_FIELDS = ("experiment", "model", "dataset", "split", "metric", "value", "paper_value",
                    "fraction_computed", "speedup_batch1", "train_steps", "train_minutes", "seed",
                    "command", "finished")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Fields that differ between two runs of one command without the result differing: when, where
+# and how fast it ran. publish_result treats records that differ only in these as the same result.
+VOLATILE_FIELDS = frozenset({"finished", "train_minutes", "examples_per_second", "hardware",
+                             "workdir", "command"})
+
+
+class PublishConflictError(FileExistsError):
+  """The published record of a run name holds another result (the message says what differs)."""
 
 
 def check_result(result: Mapping[str, Any], where: str = "result") -> None:
@@ -37,6 +53,9 @@ def check_result(result: Mapping[str, Any], where: str = "result") -> None:
     value = result[name]
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
       raise ValueError(f"{where}: {name} must be a number or null, got {value!r}")
+    if value is not None and not math.isfinite(value):
+      raise ValueError(f"{where}: {name} is {value}: a result must be a finite number (a run "
+                       "whose loss diverged has no result)")
   for name in ("experiment", "model", "dataset", "metric"):
     if not isinstance(result[name], str) or not result[name]:
       raise ValueError(f"{where}: {name} must be a non-empty string, got {result[name]!r}")
@@ -50,37 +69,151 @@ def make_result(**fields: Any) -> dict[str, Any]:
   return result
 
 
-def write_result(result: Mapping[str, Any], results_dir: str | os.PathLike[str],
-                 run_name: str) -> pathlib.Path:
-  """Writes `<results_dir>/<run_name>.json` (replacing an older record of the same run)."""
-  check_result(result, where=f"result {run_name!r}")
+def _check_name(run_name: str) -> None:
   if not _NAME_RE.match(run_name):
     raise ValueError(f"run_name must be a plain file name (letters, digits, '.', '_', '-'), got "
                      f"{run_name!r}")
-  results_dir = pathlib.Path(results_dir)
-  results_dir.mkdir(parents=True, exist_ok=True)
-  path = results_dir / f"{run_name}.json"
-  tmp = path.with_suffix(".json.tmp")
-  tmp.write_text(json.dumps(dict(result), indent=1, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_safe(value: Any) -> Any:
+  """numpy/jax scalars and arrays as lists, non-finite floats as their names."""
+  if hasattr(value, "tolist"):
+    value = value.tolist()
+  if isinstance(value, float) and not math.isfinite(value):
+    return str(value)
+  if isinstance(value, Mapping):
+    return {str(k): _json_safe(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_json_safe(v) for v in value]
+  return value
+
+
+def record_json(result: Mapping[str, Any]) -> str:
+  """The record as strict JSON text (what `write_record` writes)."""
+  return json.dumps(_json_safe(dict(result)), indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_record(result: Mapping[str, Any], path: str | os.PathLike[str]) -> pathlib.Path:
+  """Checks `result` and writes it to `path` atomically (a temporary file, then a rename)."""
+  path = pathlib.Path(path)
+  check_result(result, where=f"result {str(path)!r}")
+  path.parent.mkdir(parents=True, exist_ok=True)
+  tmp = path.with_name(path.name + ".tmp")
+  tmp.write_text(record_json(result))
   os.replace(tmp, path)
   return path
 
 
-def _json_default(value: Any) -> Any:
-  if hasattr(value, "tolist"):  # numpy / jax scalars and arrays
-    return value.tolist()
-  raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
+  """Reads and checks one record; a file that is not strict JSON (NaN, Infinity) is refused."""
+  path = pathlib.Path(path)
+
+  def refuse(constant: str) -> None:
+    raise ValueError(f"{path} holds {constant}, which is not valid JSON (a diverged run?)")
+
+  try:
+    result = json.loads(path.read_text(), parse_constant=refuse)
+  except json.JSONDecodeError as e:
+    raise ValueError(f"{path} is not valid JSON: {e}") from None
+  check_result(result, where=str(path))
+  return result
+
+
+def write_result(result: Mapping[str, Any], results_dir: str | os.PathLike[str],
+                 run_name: str) -> pathlib.Path:
+  """Writes `<results_dir>/<run_name>.json`, replacing what is there.
+
+  For editing a record that is already published (e.g. `experiments/speedup.py` adding a
+  measured speed-up to it). To put a run's record into the results directory use
+  `publish_result`, which refuses to replace another result.
+  """
+  _check_name(run_name)
+  return write_record(result, pathlib.Path(results_dir) / f"{run_name}.json")
+
+
+def _short(value: Any) -> str:
+  text = json.dumps(_json_safe(value), sort_keys=True)
+  return text if len(text) <= 40 else text[:37] + "..."
+
+
+def record_differences(old: Mapping[str, Any], new: Mapping[str, Any], *,
+                       ignore: Iterable[str] = VOLATILE_FIELDS,
+                       ignore_config: Iterable[str] = workdir_lib.OBSERVATION_FIELDS
+                       ) -> list[str]:
+  """'field: old -> new' for each top-level field (except `ignore`) in which two records differ,
+  the headline fields (value, train_steps, seed, ...) first; the configs are compared field by
+  field ('config.net.hidden_dim: 32 -> 64'), except the fields `ignore_config` (progress bars,
+  log and checkpoint intervals: they do not change the result)."""
+  ignore = set(ignore) | {"_file"}
+  ignore_config = frozenset(ignore_config)
+  first = [f for f in REQUIRED_FIELDS if f not in ignore]
+  rest = sorted((set(old) | set(new)) - set(first) - ignore)
+  missing = object()
+  out = []
+  for name in first + rest:
+    a, b = old.get(name, missing), new.get(name, missing)
+    if _json_safe(a) == _json_safe(b):
+      continue
+    if name == "config" and isinstance(a, Mapping) and isinstance(b, Mapping):
+      out += workdir_lib.config_differences(_json_safe(a), _json_safe(b),
+                                            may_change=lambda n, *_: n in ignore_config)
+      continue
+    out.append(f"{name}: {'(absent)' if a is missing else _short(a)} -> "
+               f"{'(absent)' if b is missing else _short(b)}")
+  return out
+
+
+class Published(NamedTuple):
+  path: pathlib.Path
+  action: str          # 'written', 'unchanged' (same result there already), 'replaced'
+  differences: list[str]  # what the replaced record held otherwise ([] unless 'replaced')
+  message: str         # one line saying what happened
+
+
+def publish_result(result: Mapping[str, Any], results_dir: str | os.PathLike[str],
+                   run_name: str, *, replace: bool = False,
+                   source: str | os.PathLike[str] | None = None) -> Published:
+  """Copies a run's record into `<results_dir>/<run_name>.json`, never replacing silently.
+
+  If that file holds a record that differs only in VOLATILE_FIELDS (the same result, run again
+  or elsewhere), it is kept ('unchanged'). If it holds another result, raises
+  PublishConflictError naming both files and the fields that differ, unless `replace` is True
+  ('replaced', and the message lists what the old record held). `source`: where `result` came
+  from (e.g. `<workdir>/result.json`), for the messages.
+  """
+  _check_name(run_name)
+  check_result(result, where=f"result {run_name!r}")
+  path = pathlib.Path(results_dir) / f"{run_name}.json"
+  origin = f"{source}" if source is not None else f"the record of {run_name!r}"
+  if path.exists():
+    try:
+      old = read_record(path)
+    except ValueError as e:
+      old, unreadable = None, str(e)
+    if old is not None:
+      differences = record_differences(old, json.loads(record_json(result)))
+      if not differences:
+        return Published(path, "unchanged", [],
+                         f"{path} already holds this result (not rewritten)")
+    else:
+      differences = [f"the published file is unreadable ({unreadable})"]
+    if not replace:
+      raise PublishConflictError(
+          f"{path} already holds another result than {origin} ({'; '.join(differences)}); "
+          "not replacing it (pass --replace_published to replace it, or publish under "
+          "another --run_name)")
+    write_record(result, path)
+    return Published(path, "replaced", differences,
+                     f"replaced {path} with {origin} (it held: {'; '.join(differences)})")
+  write_record(result, path)
+  return Published(path, "written", [], f"published {origin} -> {path}")
 
 
 def load_results(results_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
   """Every `<results_dir>/*.json` record, each with '_file' (its file name), sorted by name."""
   results = []
   for path in sorted(pathlib.Path(results_dir).glob("*.json")):
-    try:
-      result = json.loads(path.read_text())
-    except ValueError as e:
-      raise ValueError(f"{path} is not valid JSON: {e}") from None
-    check_result(result, where=str(path))
+    result = read_record(path)
     result["_file"] = path.name
     results.append(result)
   return results

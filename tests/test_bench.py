@@ -114,3 +114,20 @@ def test_command_line_entry_point():
                        capture_output=True, text=True, timeout=120, check=False)
   assert out.returncode == 2
   assert "unknown benchmark 'not_a_bench'" in out.stderr and "lstm" in out.stderr
+
+
+def test_json_refuses_an_existing_file_unless_overwrite(tmp_path, monkeypatch, capsys):
+  committed = tmp_path / "cpu.json"
+  committed.write_text('{"bench": "committed"}')
+  ran = []
+  monkeypatch.setattr(harness, "run_benchmark", lambda name, quick=False: ran.append(name) or
+                      list(FAKE_ROWS))
+  with pytest.raises(SystemExit) as error:
+    harness.main(["lstm", "--json", str(committed)])
+  assert error.value.code == 2 and not ran  # refused before anything is timed
+  assert "--overwrite" in capsys.readouterr().err
+  assert committed.read_text() == '{"bench": "committed"}'
+  with pytest.raises(SystemExit):
+    harness.main(["lstm", "--overwrite"])  # --overwrite without --json
+  assert harness.main(["lstm", "--json", str(committed), "--overwrite"]) == 0
+  assert json.loads(committed.read_text())["bench"] == "lstm" and ran == ["lstm"]

@@ -292,3 +292,25 @@ def test_manifest_lists_every_file(tmp_path):
   assert set(manifest) == on_disk and on_disk
   assert ckpt.verify_manifest(step_dir) is None
   assert all(os.path.getsize(step_dir / k) == v["size"] for k, v in manifest.items())
+
+
+def test_checkpoint_of_another_shape_is_a_mismatch_not_corrupt(tmp_path, recwarn):
+  manager = ckpt.CheckpointManager(tmp_path / "c", keep=3)
+  for step in (1, 2):
+    manager.save(step, toy_init_state()._replace(step=jnp.int32(step)), {"step": step})
+  manager.close()
+  wider = toy_init_state()._replace(params={"w": jnp.zeros((DIM + 1, CLASSES)),
+                                            "b": jnp.zeros((CLASSES,))})
+  manager = ckpt.CheckpointManager(tmp_path / "c", keep=3)
+  with pytest.raises(ckpt.CheckpointMismatchError,
+                     match=r"params.w is \(3, 2\) float32 in the checkpoint, \(4, 2\) float32 in "
+                           r"the model"):
+    manager.restore_latest(wider)
+  extra = toy_init_state()._replace(params={**toy_init_state().params, "c": jnp.zeros(2)})
+  with pytest.raises(ckpt.CheckpointMismatchError, match="params.c .* is missing from the"):
+    manager.restore_latest(extra)
+  # Nothing was called corrupt or moved: the run that wrote them can still resume.
+  assert not [w for w in recwarn if issubclass(w.category, ckpt.CorruptCheckpointWarning)]
+  assert manager.all_steps() == [1, 2] and not (tmp_path / "c_corrupt").exists()
+  assert manager.restore_latest(toy_init_state()).step == 2
+  manager.close()

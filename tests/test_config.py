@@ -156,10 +156,10 @@ def test_registry_builds_rnn_for_each_task():
 def test_run_end_to_end_writes_everything(tmp_path):
   """Resumption itself is tested through fit() in test_checkpoint.py."""
   config = tiny_adding_config()
-  workdir, results_dir = tmp_path / "work" / "tiny", tmp_path / "results"
+  workdir = tmp_path / "work" / "tiny"
   result = run.train_and_evaluate(config, workdir, command="python -m experiments.run ...",
-                                  results_dir=results_dir, plot=True)
-  record = json.loads((results_dir / "tiny.json").read_text())
+                                  plot=True)
+  record = json.loads((workdir / "result.json").read_text())
   assert record["experiment"] == "lstm_adding" and record["dataset"] == "adding"
   assert record["metric"] == "mse" and record["value"] == result["value"] > 0
   assert record["train_steps"] == 6 and record["fraction_computed"] == 1.0

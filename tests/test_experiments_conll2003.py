@@ -129,8 +129,8 @@ def test_two_step_run_reports_test_f1(tmp_path):
                      bucket_boundaries=None, cache_dir=str(TFDS_CACHE))
   config.update(num_steps=2, eval_every=2, log_every=1, progress=False, tensorboard=False)
   result = run.train_and_evaluate(config, tmp_path / "work" / "tiny", command="pytest",
-                                  results_dir=tmp_path / "results", plot=False)
-  record = json.loads((tmp_path / "results" / "tiny.json").read_text())
+                                  plot=False)
+  record = json.loads((tmp_path / "work" / "tiny" / "result.json").read_text())
   assert record["metric"] == "f1" and record["value"] == result["value"]
   assert 0.0 <= record["value"] <= 1.0 and record["best_step"] == 2
   assert 0.0 <= record["best_dev"]["f1"] <= 1.0

@@ -143,18 +143,17 @@ def test_smoke_run_trains_evaluates_and_resumes(tmp_path):
   config.net.update(hidden_dim=8, embed_dim=4, num_skips=3, agent_dim=4)
   config.data = _tiny_data()
   config.update(num_steps=2, eval_every=2, log_every=1, progress=False, tensorboard=False)
-  workdir, results = tmp_path / "work" / "ptb", tmp_path / "results"
-  first = run.train_and_evaluate(config, workdir, command="test", results_dir=results, plot=False)
+  workdir = tmp_path / "work" / "ptb"
+  first = run.train_and_evaluate(config, workdir, command="test", plot=False)
   assert first["metric"] == "perplexity" and first["train_steps"] == 2
   dev, test = first["best_dev"], first["metrics"]
   assert 1.0 < test["perplexity"] < 1e5 and np.isfinite(dev["perplexity"])
   np.testing.assert_allclose(test["perplexity"], np.exp(test["nll"]), rtol=1e-6)
   assert test["count"] == dev["count"] > 0               # dev and test: the same slice here
   config.num_steps = 3
-  second = run.train_and_evaluate(config, workdir, command="test", results_dir=results,
-                                  plot=False)
+  second = run.train_and_evaluate(config, workdir, command="test", plot=False)
   assert second["train_steps"] == 3
   summary = json.loads((workdir / "summary.json").read_text())
   assert summary["resumed_from"] == 2
-  record = json.loads((results / "ptb.json").read_text())
+  record = json.loads((workdir / "result.json").read_text())
   assert record["value"] == second["value"] and record["dataset"] == "ptb"

@@ -52,7 +52,7 @@ def runs(tmp_path_factory):
   for name, config in (("jump_tiny", jump), ("skim_tiny", skim)):
     dirs[name] = root / "work" / name
     run.train_and_evaluate(config, dirs[name], command=f"pytest {name}", run_name=name,
-                           results_dir=root / "results", plot=False)
+                           publish_dir=root / "results", plot=False)
   return dirs, root / "results"
 
 

@@ -194,3 +194,92 @@ def test_iterator_requirements(tmp_path):
 def test_best_metric_must_exist(tmp_path):
   with pytest.raises(ValueError, match="best_metric 'f1'"):
     counting_fit(tmp_path, best_metric="f1")
+
+
+# ---------------------------------------------------------------- NaN stops, restarts (issue 11)
+
+
+def _diverging_step(bad_step, field="loss", params_only=False):
+  """counting_step, except that the update producing step `bad_step` gives a non-finite `field`
+  (or, params_only, non-finite parameters with a finite loss)."""
+  def step_fn(state, batch, key):
+    state, metrics = counting_step(state, batch, key)
+    metrics = dict(metrics, grad_norm=1.0)
+    if int(state.step) >= bad_step:
+      if params_only:
+        state = state._replace(params={"x": jnp.float32(jnp.inf)})
+      else:
+        metrics[field] = float("nan") if field == "loss" else float("inf")
+    return state, metrics
+  return step_fn
+
+
+@pytest.mark.parametrize("field", ["loss", "grad_norm"])
+def test_non_finite_loss_or_gradient_stops_the_run(tmp_path, field):
+  with pytest.raises(loop.NonFiniteError,
+                     match=rf"non-finite train/{field} \((nan|inf)\) at step 5; the last finite "
+                           rf"checkpoint is step 4 \({tmp_path / 'checkpoints' / '4'}\)") as error:
+    counting_fit(tmp_path, train_step=_diverging_step(5, field), log_every=3)
+  assert (error.value.step, error.value.last_checkpoint) == (5, 4)
+  # Nothing after the bad step was saved or summarised; the log stops before it.
+  assert ckpt_steps(tmp_path) == [2, 4]
+  assert not (tmp_path / loop.SUMMARY_NAME).exists()
+  assert [r["step"] for r in metrics_log.read_jsonl(tmp_path / "metrics.jsonl")] == [2, 3, 4]
+
+
+def test_non_finite_state_is_never_saved(tmp_path):
+  # Found when saving step 4 (the loss stays finite): step 2 is the last checkpoint.
+  with pytest.raises(loop.NonFiniteError, match=r"value in the state, .params\['x'\] .* at "
+                                                r"step 4; the last finite checkpoint is step 2"):
+    counting_fit(tmp_path, train_step=_diverging_step(3, params_only=True), eval_every=0,
+                 checkpoint_every=2, log_every=100, num_steps=8)
+  assert ckpt_steps(tmp_path) == [2]
+
+
+def test_diverging_before_any_checkpoint_says_so(tmp_path):
+  with pytest.raises(loop.NonFiniteError, match="at step 1; no checkpoint was saved before it"):
+    counting_fit(tmp_path, train_step=_diverging_step(1), log_every=1)
+
+
+def ckpt_steps(workdir):
+  return sorted(int(p.name) for p in (workdir / "checkpoints").iterdir() if p.name.isdigit())
+
+
+class Interrupted(Exception):
+  pass
+
+
+def test_restart_from_scratch_replaces_the_log_and_says_why(tmp_path, capsys):
+  def dies_at_3(state, batch, key):
+    if int(state.step) == 3:
+      raise Interrupted()
+    return counting_step(state, batch, key)
+
+  # Killed before its first checkpoint (at 4), after logging steps 1-3.
+  with pytest.raises(Interrupted):
+    counting_fit(tmp_path, train_step=dies_at_3, eval_every=4, log_every=1)
+  assert ckpt_steps(tmp_path) == []
+  counting_fit(tmp_path, eval_every=4, log_every=1)
+  steps = [r["step"] for r in metrics_log.read_jsonl(tmp_path / "metrics.jsonl")]
+  assert steps == list(range(1, 13)) + [12]  # once each (+ the test record), not 1,2,3,1,2,...
+  capsys.readouterr()
+
+  # Every checkpoint damaged: the run starts over and says so.
+  for step in ckpt_steps(tmp_path):
+    (tmp_path / "checkpoints" / str(step) / "skipjax_files.json").unlink()
+  with pytest.warns(Warning):
+    result = counting_fit(tmp_path, eval_every=4, log_every=1)
+  err = capsys.readouterr().err
+  assert (f"starting from scratch: all 2 checkpoints were unreadable (moved to "
+          f"{tmp_path / 'checkpoints_corrupt'})") in err
+  assert result.summary["resumed_from"] is None
+  steps = [r["step"] for r in metrics_log.read_jsonl(tmp_path / "metrics.jsonl")]
+  assert steps == list(range(1, 13)) + [12]
+
+
+def test_resume_is_reported(tmp_path, capsys):
+  counting_fit(tmp_path, num_steps=4)
+  capsys.readouterr()
+  counting_fit(tmp_path, num_steps=6)
+  assert (f"resumed from step 4 (checkpoint {tmp_path / 'checkpoints' / '4'})"
+          in capsys.readouterr().err)

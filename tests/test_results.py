@@ -129,3 +129,58 @@ def test_make_results_appends_the_notes_after_the_tables(tmp_path):
   assert make_results.main(args + ["--check"]) == 0
   notes.write_text("## Notes\n\nchanged\n")
   assert make_results.main(args + ["--check"]) == 1
+
+
+# ---------------------------------------------------------------- strict JSON, publishing
+
+
+def test_non_finite_value_is_refused_and_a_nan_record_is_not_listed(tmp_path):
+  with pytest.raises(ValueError, match="value is nan"):
+    _record(value=float("nan"))
+  # A record written before this check (`"value": NaN`, not strict JSON): make_results names it
+  # instead of printing a nan row.
+  text = results.record_json(_record()).replace('"value": 0.8123', '"value": NaN')
+  (tmp_path / "diverged.json").write_text(text)
+  with pytest.raises(ValueError, match="diverged.json holds NaN"):
+    make_results.main(["--results_dir", str(tmp_path), "--out", str(tmp_path / "R.md")])
+  assert not (tmp_path / "R.md").exists()
+
+
+def test_records_are_strict_json(tmp_path):
+  path = results.write_record(_record(metrics={"accuracy": 0.8, "perplexity": float("inf")}),
+                              tmp_path / "r.json")
+  loaded = results.read_record(path)  # parse_constant refuses NaN/Infinity
+  assert loaded["metrics"] == {"accuracy": 0.8, "perplexity": "inf"}
+
+
+def test_publish_writes_keeps_the_same_result_and_refuses_another(tmp_path):
+  record = _record()
+  first = results.publish_result(record, tmp_path, "lstm_rt")
+  assert first.action == "written" and first.path == tmp_path / "lstm_rt.json"
+  # The same result run again elsewhere (other time, workdir, command): kept as it is.
+  rerun = _record(finished="2026-12-01T00:00:00+00:00", train_minutes=9.0, command="other",
+                  workdir="/scratch/w")
+  same = results.publish_result(rerun, tmp_path, "lstm_rt")
+  assert same.action == "unchanged"
+  assert results.read_record(first.path)["finished"] == record["finished"]
+  # Another result: refused, naming both files and what differs; the file is unchanged.
+  trial = _record(value=0.5, train_steps=10)
+  with pytest.raises(results.PublishConflictError) as error:
+    results.publish_result(trial, tmp_path, "lstm_rt", source="/scratch/w/result.json")
+  message = str(error.value)
+  assert str(first.path) in message and "/scratch/w/result.json" in message
+  assert "value: 0.8123 -> 0.5" in message and "train_steps: 1080 -> 10" in message
+  assert "\n" not in message
+  assert results.read_record(first.path)["value"] == 0.8123
+  replaced = results.publish_result(trial, tmp_path, "lstm_rt", replace=True)
+  assert replaced.action == "replaced" and "value: 0.8123 -> 0.5" in replaced.message
+  assert results.read_record(first.path)["value"] == 0.5
+
+
+def test_record_differences_compare_configs_field_by_field():
+  config = {"net": {"hidden_dim": 32}, "progress": True, "log_every": 20, "seed": 0}
+  old = _record(config=config)
+  new = _record(config={"net": {"hidden_dim": 32}, "progress": False, "log_every": 5, "seed": 0})
+  assert results.record_differences(old, new) == []  # progress bars and log intervals only
+  new = _record(config={"net": {"hidden_dim": 64}, "progress": True, "log_every": 20, "seed": 0})
+  assert results.record_differences(old, new) == ["config.net.hidden_dim: 32 -> 64"]

@@ -5,7 +5,10 @@ Each `Row` times one case at one batch size and may name a `baseline` case (at t
 the same run); the harness turns that into `time_ratio = median / baseline median`, so speed claims
 are always relative to a reference timed side by side under the same machine load.
 
-    python -m skipjax.bench NAME [--json PATH] [--quick]     # NAME = a module name, or `all`
+    python -m skipjax.bench NAME [--json PATH [--overwrite]] [--quick]  # NAME: a module, or `all`
+
+`--json PATH` refuses an existing PATH (checked before anything is timed) unless `--overwrite`:
+committed benchmark files are replaced only on purpose.
 
 JSON written by `--json` (one object per run; with `all`, rows carry an extra "bench" key):
 
@@ -219,18 +222,26 @@ def run_benchmark(name: str, quick: bool = False) -> list[Row]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-  """Command line: `python -m skipjax.bench NAME [--json PATH] [--quick]`."""
+  """Command line: `python -m skipjax.bench NAME [--json PATH [--overwrite]] [--quick]`."""
   names = available()
   parser = argparse.ArgumentParser(
       prog="python -m skipjax.bench",
       description="Run a skipjax benchmark; prints a table, optionally writes JSON.")
   parser.add_argument("name", help=f"one of: {', '.join(names + ['all'])}")
-  parser.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
+  parser.add_argument("--json", metavar="PATH",
+                      help="write the results as JSON to PATH (which must not exist yet)")
+  parser.add_argument("--overwrite", action="store_true",
+                      help="with --json: replace PATH if it exists")
   parser.add_argument("--quick", action="store_true",
                       help="tiny sizes and few repeats (a smoke test, not a measurement)")
   args = parser.parse_args(argv)
   if args.name != "all" and args.name not in names:
     parser.error(f"unknown benchmark {args.name!r}; available: {', '.join(names + ['all'])}")
+  if args.overwrite and not args.json:
+    parser.error("--overwrite needs --json PATH")
+  if args.json and os.path.exists(args.json) and not args.overwrite:
+    parser.error(f"--json {args.json} exists (a committed benchmark?); pass --overwrite to "
+                 "replace it, or write to a new file")
 
   device = device_info()
   print(f"device: {device}")
@@ -247,7 +258,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = {"bench": args.name, "device": device, "rows": dict_rows}
     directory = os.path.dirname(os.path.abspath(args.json))
     os.makedirs(directory, exist_ok=True)
-    with open(args.json, "w") as f:
+    path = args.json
+    try:  # 'x': a file that appeared while the benchmarks ran is not replaced either
+      f = open(path, "w" if args.overwrite else "x")
+    except FileExistsError:
+      stem, ext = os.path.splitext(path)
+      path = f"{stem}-{time.strftime('%Y%m%dT%H%M%S')}{ext or '.json'}"
+      print(f"{args.json} appeared while the benchmarks ran; not replacing it", file=sys.stderr)
+      f = open(path, "x")
+    with f:
       json.dump(doc, f, indent=1)
-    print(f"\nwrote {args.json}")
+    print(f"\nwrote {path}")
+    return 0 if path == args.json else 1
   return 0

@@ -12,6 +12,10 @@ or truncated afterwards (disk full, a copy interrupted, a user deleting files). 
 write `skipjax_files.json` (size and sha256 of every file in the step directory); `restore`
 verifies it and, if the newest checkpoint is damaged or was never completed, warns with its path
 and falls back to the previous good one.
+
+A checkpoint whose files are intact but whose arrays do not fit the model (another
+`hidden_dim`, another model) is not damaged: restoring it raises `CheckpointMismatchError`,
+naming the arrays that differ, and the checkpoint is left where it is.
 """
 
 from __future__ import annotations
@@ -40,6 +44,11 @@ class CorruptCheckpointWarning(RuntimeWarning):
 
 class CorruptCheckpointError(RuntimeError):
   """A requested checkpoint is damaged (raised only when there is nothing to fall back to)."""
+
+
+class CheckpointMismatchError(ValueError):
+  """An intact checkpoint holds arrays of other names, shapes or dtypes than the model's: it was
+  written by another configuration (the message names the arrays that differ)."""
 
 
 class Restored(NamedTuple):
@@ -92,6 +101,24 @@ def verify_manifest(step_dir: str | os.PathLike[str]) -> str | None:
   return None
 
 
+def _leaf_name(path: tuple[Any, ...]) -> str:
+  """A key path as orbax names the array it saves: keys, attribute names, indices, dot-joined."""
+  parts = []
+  for key in path:
+    for attr in ("key", "name", "idx"):
+      if hasattr(key, attr):
+        parts.append(str(getattr(key, attr)))
+        break
+    else:
+      parts.append(str(key))
+  return ".".join(parts)
+
+
+def _fmt(shape_dtype: tuple[tuple[int, ...], str]) -> str:
+  shape, dtype = shape_dtype
+  return f"{shape} {dtype}"
+
+
 class _TrackedMetricFilter(py_logging.Filter):
   """Silences orbax's warning for checkpoints saved without metrics (periodic saves)."""
 
@@ -141,6 +168,7 @@ class CheckpointManager:
         # next step runs; checkpoints here are small.
         enable_async_checkpointing=False)
     self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=_ITEMS)
+    self.quarantined: list[pathlib.Path] = []  # where restore_latest moved damaged steps
 
   def all_steps(self) -> list[int]:
     return sorted(self._manager.all_steps())
@@ -175,12 +203,14 @@ class CheckpointManager:
   def restore_step(self, step: int, template: Any) -> Restored:
     """Restores step `step` into the structure/dtypes of `template` (a pytree of arrays).
 
-    Raises CorruptCheckpointError if the step fails its integrity check or cannot be read.
+    Raises CorruptCheckpointError if the step fails its integrity check or cannot be read, and
+    CheckpointMismatchError if it is intact but its arrays do not match `template`'s.
     """
     problem = verify_manifest(self.step_dir(step))
     if problem is not None:
       raise CorruptCheckpointError(f"checkpoint {self.step_dir(step)} is damaged: {problem}")
     abstract = jax.tree.map(self._ocp.utils.to_shape_dtype_struct, template)
+    self._check_fits(step, abstract)
     args = self._ocp.args.Composite(state=self._ocp.args.StandardRestore(abstract),
                                     loop=self._ocp.args.JsonRestore())
     try:
@@ -190,12 +220,46 @@ class CheckpointManager:
           f"checkpoint {self.step_dir(step)} could not be read: {type(e).__name__}: {e}") from e
     return Restored(step=step, state=restored.state, loop=dict(restored.loop))
 
+  def stored_arrays(self, step: int) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Name ('params.rnn.0.w_i', orbax's naming) -> (shape, dtype) of the arrays stored at
+    `step`, read from the checkpoint's metadata (no array is loaded)."""
+    from etils import epath  # pylint: disable=g-import-not-at-top
+    try:
+      metadata = self._ocp.StandardCheckpointHandler().metadata(
+          epath.Path(self.step_dir(step) / "state"))
+      leaves = jax.tree.leaves(metadata.tree)
+    except Exception as e:  # pylint: disable=broad-except
+      raise CorruptCheckpointError(f"checkpoint {self.step_dir(step)}: its metadata could not be "
+                                   f"read: {type(e).__name__}: {e}") from e
+    return {leaf.name: (tuple(leaf.shape), str(leaf.dtype)) for leaf in leaves}
+
+  def _check_fits(self, step: int, abstract: Any) -> None:
+    stored = self.stored_arrays(step)
+    wanted = {_leaf_name(path): (tuple(leaf.shape), str(leaf.dtype))
+              for path, leaf in jax.tree_util.tree_flatten_with_path(abstract)[0]}
+    problems = []
+    for name in sorted(set(stored) | set(wanted), key=lambda n: (not n.startswith("params."), n)):
+      if name not in wanted:
+        problems.append(f"{name} is stored but the model has no such array")
+      elif name not in stored:
+        problems.append(f"{name} {_fmt(wanted[name])} is missing from the checkpoint")
+      elif stored[name] != wanted[name]:
+        problems.append(f"{name} is {_fmt(stored[name])} in the checkpoint, "
+                        f"{_fmt(wanted[name])} in the model")
+    if problems:
+      more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+      raise CheckpointMismatchError(
+          f"checkpoint {self.step_dir(step)} does not fit the model: {'; '.join(problems[:3])}"
+          f"{more}. It was written by another configuration; it is intact and left in place")
+
   def restore_latest(self, template: Any, *, max_step: int | None = None) -> Restored | None:
     """Restores the newest readable checkpoint (at most `max_step`), or None if there is none.
 
     A damaged checkpoint is reported with a CorruptCheckpointWarning naming its directory, moved
     aside to `<directory>_corrupt/<step>-<time>/` (so that a resumed run can save that step
-    again), and the previous one is tried.
+    again; `self.quarantined` lists where), and the previous one is tried. A checkpoint that does
+    not fit `template` raises CheckpointMismatchError: it is not damaged, and the older ones were
+    written by the same configuration.
     """
     for step in reversed(self.all_steps()):
       if max_step is not None and step > max_step:
@@ -204,6 +268,7 @@ class CheckpointManager:
         return self.restore_step(step, template)
       except CorruptCheckpointError as e:
         moved = self.quarantine(step)
+        self.quarantined.append(moved)
         warnings.warn(f"{e}; moved it to {moved} and falling back to the previous checkpoint",
                       CorruptCheckpointWarning, stacklevel=2)
     return None

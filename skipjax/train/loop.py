@@ -13,10 +13,10 @@ same parameters, bit for bit, as one that was never interrupted.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import pathlib
+import sys
 import time
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Protocol
 
@@ -29,6 +29,7 @@ from skipjax.train import checkpoint as checkpoint_lib
 from skipjax.train import early_stopping
 from skipjax.train import metrics_log
 from skipjax.train import step as step_lib
+from skipjax.train import workdir as workdir_lib
 from skipjax.train.state import TrainState
 
 Batch = Mapping[str, Any]
@@ -38,6 +39,8 @@ EvalStep = Callable[[TrainState, Batch, jax.Array], Metrics]
 Batches = Iterable[Batch] | Callable[[], Iterable[Batch]]
 
 SUMMARY_NAME = "summary.json"
+# Per-step train metrics that must stay finite (a NaN/Inf in either stops the run).
+FINITE_METRICS = ("loss", "grad_norm")
 EVAL_KEY_DATA = 2**31 - 1  # evaluation key = fold_in(key, this): never a training step's key
 
 
@@ -101,6 +104,22 @@ class LoopConfig:
     get = config.get if hasattr(config, "get") else lambda k, d=None: getattr(config, k, d)
     fields = {f.name: get(f.name) for f in dataclasses.fields(cls) if get(f.name) is not None}
     return cls(**fields)
+
+
+class NonFiniteError(FloatingPointError):
+  """Training produced a NaN or an infinity; the run stops, saving nothing after it.
+
+  Attributes: what (e.g. 'train/loss (nan)'), step (the first step at which it was seen),
+  last_checkpoint (the step of the last checkpoint, all of whose values are finite; None if none)
+  and its directory.
+  """
+
+  def __init__(self, what: str, step: int, last_checkpoint: int | None,
+               checkpoint_dir: pathlib.Path | None):
+    self.what, self.step, self.last_checkpoint = what, step, last_checkpoint
+    where = ("no checkpoint was saved before it" if last_checkpoint is None else
+             f"the last finite checkpoint is step {last_checkpoint} ({checkpoint_dir})")
+    super().__init__(f"non-finite {what} at step {step}; {where}")
 
 
 class FitResult(NamedTuple):
@@ -206,10 +225,40 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
                       f"the same batch; got {type(train_iter).__name__}")
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
+  with workdir_lib.WorkdirLock(workdir):
+    best_metric = cfg.best_metric if dev_batches is not None else None
+    manager = checkpoint_lib.CheckpointManager(workdir / "checkpoints",
+                                               keep=cfg.keep_checkpoints,
+                                               best_metric=best_metric, best_mode=cfg.best_mode)
+    try:
+      return _fit(cfg, workdir, manager, train_step=train_step, init_state=init_state,
+                  train_iter=train_iter, key=key, eval_step=eval_step, dev_batches=dev_batches,
+                  test_batches=test_batches)
+    finally:
+      manager.close()
+
+
+def _first_non_finite(tree: Any) -> str | None:
+  """The key path of the first float leaf of `tree` holding a NaN or an infinity, else None."""
+  for path, leaf in jax.tree_util.tree_flatten_with_path(jax.device_get(tree))[0]:
+    leaf = np.asarray(leaf)
+    if np.issubdtype(leaf.dtype, np.inexact) and not np.all(np.isfinite(leaf)):
+      return jax.tree_util.keystr(path)
+  return None
+
+
+@jax.jit
+def _all_finite(tree: Any) -> jax.Array:
+  flags = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)
+           if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+  return jnp.all(jnp.stack(flags)) if flags else jnp.bool_(True)
+
+
+def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.CheckpointManager, *,
+         train_step: TrainStep, init_state: TrainState, train_iter: ResumableIterator,
+         key: jax.Array, eval_step: EvalStep | None, dev_batches: Batches | None,
+         test_batches: Batches | None) -> FitResult:
   t_start = time.perf_counter()
-  best_metric = cfg.best_metric if dev_batches is not None else None
-  manager = checkpoint_lib.CheckpointManager(workdir / "checkpoints", keep=cfg.keep_checkpoints,
-                                             best_metric=best_metric, best_mode=cfg.best_mode)
   # Abstract template taken before the first step can donate init_state's buffers.
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
   template = jax.tree.map(ocp.utils.to_shape_dtype_struct, init_state)
@@ -223,6 +272,9 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
   if restored is None:
     state, loop = init_state, _new_loop_state(es_init)
     resumed_from = None
+    if manager.quarantined:
+      print(f"starting from scratch: all {len(manager.quarantined)} checkpoints were unreadable "
+            f"(moved to {manager.quarantined[0].parent})", file=sys.stderr)
   else:
     state, loop, resumed_from = restored.state, restored.loop, restored.step
     if int(state.step) != restored.step:
@@ -231,21 +283,48 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
     if loop["data"] is not None:
       train_iter.set_state(loop["data"])
     manager.delete_after(restored.step)
+    print(f"resumed from step {restored.step} (checkpoint {manager.step_dir(restored.step)})",
+          file=sys.stderr)
   step = int(state.step)
   es = _es_from_json(loop["early_stopping"], cfg.best_mode)
 
-  writer = metrics_log.MetricsWriter(workdir, resume_step=resumed_from,
-                                     tensorboard=cfg.tensorboard)
+  # A run starting from scratch replaces any log left by an earlier attempt (whose checkpoints
+  # are gone), as a resumed one replaces the records after its checkpoint.
+  writer = metrics_log.MetricsWriter(workdir, resume_step=0 if resumed_from is None
+                                     else resumed_from, tensorboard=cfg.tensorboard)
   bar = metrics_log.Progress(cfg.num_steps, initial=min(step, cfg.num_steps),
                              enabled=cfg.progress)
   seconds_before = float(loop["train_seconds"])
   examples_before = float(loop["examples_seen"])
   examples_now = 0.0
-  window: list[Metrics] = []
+  # (step, metrics) of the steps since the last log; metrics stay on device until a log,
+  # evaluation or save point fetches them (`check_finite`): no per-step host sync.
+  window: list[tuple[int, Metrics]] = []
+  checked = 0  # window[:checked] is on host and finite
   last_saved = resumed_from
+
+  def non_finite(what: str, at_step: int) -> NonFiniteError:
+    return NonFiniteError(what, at_step, last_saved,
+                          None if last_saved is None else manager.step_dir(last_saved))
+
+  def check_finite() -> None:
+    """Fetches the unchecked window; raises NonFiniteError at the first non-finite loss or
+    gradient norm."""
+    nonlocal checked
+    fetched = jax.device_get([m for _, m in window[checked:]])
+    for (at_step, _), metrics in zip(window[checked:], fetched):
+      for name in FINITE_METRICS:
+        if name in metrics and not np.all(np.isfinite(metrics[name])):
+          raise non_finite(f"train/{name} ({float(np.mean(metrics[name]))})", at_step)
+    window[checked:] = [(s, m) for (s, _), m in zip(window[checked:], fetched)]
+    checked = len(window)
 
   def save(new_best: bool = False) -> None:
     nonlocal last_saved
+    check_finite()
+    if not bool(_all_finite(state)):
+      raise non_finite(f"value in the state, {_first_non_finite(state)} (found before saving)",
+                       step)
     loop["step"] = step
     loop["data"] = train_iter.get_state()
     loop["train_seconds"] = seconds_before + time.perf_counter() - t_start
@@ -268,14 +347,15 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
       step += 1
       weight = _batch_weight(batch)
       examples_now += weight
-      window.append(metrics)
+      window.append((step, metrics))
       bar.update(1, weight)
 
       record: dict[str, float] = {}
       if step % cfg.log_every == 0 or step == cfg.num_steps:
-        means = {k: float(np.mean([float(m[k]) for m in jax.device_get(window)]))
-                 for k in window[0] if k != "count"}
-        window = []
+        check_finite()
+        means = {k: float(np.mean([float(m[k]) for _, m in window]))
+                 for k in window[0][1] if k != "count"}
+        window, checked = [], 0
         bar.set_metrics({k: means[k] for k in ("loss", "accuracy") if k in means})
         record.update(_prefixed("train", means))
         record["train/examples_per_second"] = bar.examples_per_second
@@ -284,11 +364,14 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
       new_best = False
       if dev_batches is not None and (step == cfg.num_steps or
                                       (cfg.eval_every and step % cfg.eval_every == 0)):
+        check_finite()
         evaluated = evaluate(eval_step, state, dev_batches, eval_key, desc=f"dev@{step}",
                              show_progress=cfg.progress)
         if cfg.best_metric not in evaluated:
           raise ValueError(f"best_metric {cfg.best_metric!r} is not among the dev metrics "
                            f"{sorted(evaluated)}")
+        if not math.isfinite(evaluated[cfg.best_metric]):
+          raise non_finite(f"dev/{cfg.best_metric} ({evaluated[cfg.best_metric]})", step)
         es = es_update(es, evaluated[cfg.best_metric], step)
         new_best = bool(es.improved)
         if new_best:
@@ -307,9 +390,12 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
         save(new_best)
     if last_saved != step:  # e.g. init_state already at num_steps
       save()
+  except BaseException:
+    writer.close()
+    raise
   finally:
     bar.close()
-    writer.flush()
+  writer.flush()
 
   best_step = int(es.best_step) if int(es.best_step) >= 0 else None
   summary: dict[str, Any] = {
@@ -339,8 +425,7 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
       writer.write(step, _prefixed("test", summary["test"]))
   finally:
     writer.close()
-    manager.close()
   summary["total_seconds_this_run"] = time.perf_counter() - t_start
-  (workdir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1, sort_keys=True))
+  workdir_lib.write_json_atomic(workdir / SUMMARY_NAME, workdir_lib.json_safe(summary))
   return FitResult(state=state, best_state=best_state, summary=summary)
 

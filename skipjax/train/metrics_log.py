@@ -78,7 +78,9 @@ class MetricsWriter:
   Args:
     workdir: run directory.
     resume_step: when resuming from a checkpoint at this step, records after it (written by the
-      interrupted run) are dropped from the JSON log and purged from TensorBoard.
+      interrupted run) are dropped from the JSON log and purged from TensorBoard; 0 for a run
+      starting from scratch in a directory that may hold the log of an earlier attempt. None:
+      append to whatever is there.
     tensorboard: write TensorBoard event files under `<workdir>/tensorboard/`.
   """
 
@@ -93,7 +95,8 @@ class MetricsWriter:
     self._tb = None
     if tensorboard:
       summary_writer = _import_summary_writer()
-      purge = None if resume_step is None else resume_step + 1
+      tb_dir = self.workdir / TENSORBOARD_DIR
+      purge = None if resume_step is None or not tb_dir.exists() else resume_step + 1
       self._tb = summary_writer(logdir=str(self.workdir / TENSORBOARD_DIR), purge_step=purge)
 
   def write(self, step: int, metrics: Mapping[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,9 @@ Array = jax.Array
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "exponential")
+# Schedules whose shape depends on total_steps (a run resumed with another num_steps would
+# change its rates when total_steps is left to default to num_steps).
+SCHEDULES_USING_TOTAL_STEPS = ("cosine", "warmup_cosine")
 
 
 class ScheduledLRState(NamedTuple):
