@@ -48,7 +48,9 @@ import sys
 import time
 from typing import Any, Sequence
 
+from experiments import exit_codes
 from experiments import queue as queue_lib
+from experiments.run import git_commit
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -69,19 +71,6 @@ class RowStatus:
   num_steps: int
   step: int                  # last logged step (0 if none)
   detail: str = ""
-
-
-def git_commit(repo: pathlib.Path = REPO) -> str:
-  """HEAD of the checkout the code runs from, with '-dirty' if tracked files differ."""
-  try:
-    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True,
-                          capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
-                            "--untracked-files=no"], check=True, capture_output=True,
-                           text=True).stdout.strip()
-  except (OSError, subprocess.CalledProcessError):
-    return "unknown"
-  return head + ("-dirty" if dirty else "")
 
 
 def last_logged_step(workdir: pathlib.Path) -> tuple[int, float | None]:
@@ -206,7 +195,7 @@ def row_command(row: queue_lib.Row, workdir: pathlib.Path, *, cpus: str | None,
                 python: str = sys.executable) -> list[str]:
   cmd = [python, "-m", "experiments.run", "--config", row.config,
          "--workdir", _relative(workdir), "--noplot", "--config.progress=False",
-         f"--run_name={row.name}", f"--results_dir={_relative(workdir)}", *row.overrides]
+         f"--run_name={row.name}", *row.overrides]
   if cpus:
     cmd = ["taskset", "-c", cpus, *cmd]
   return cmd
@@ -265,6 +254,10 @@ def run_row(status: RowStatus, root: pathlib.Path, statuses: Sequence[RowStatus]
   return rc
 
 
+_EXIT_NAMES = {getattr(exit_codes, n): n.lower().replace("_", " ") for n in dir(exit_codes)
+               if n.isupper() and isinstance(getattr(exit_codes, n), int)}
+
+
 def _now() -> str:
   return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -281,20 +274,27 @@ def _last_line(path: pathlib.Path) -> str:
 
 
 def publish(status: RowStatus, results_dir: pathlib.Path, commit: str, log=print) -> bool:
-  """Copies the row's record (with its commit) into results_dir; True if published."""
+  """Copies the row's record into results_dir (`skipjax.results.publish_result`); True if the
+  record there is now the row's. A published record trained for more steps is kept (the queue
+  says so); a shorter or equal one is replaced, with the message naming what it held."""
   from skipjax import results as results_lib  # pylint: disable=g-import-not-at-top
-  record = json.loads(result_path(status.row, status.workdir).read_text())
+  source = result_path(status.row, status.workdir)
+  record = results_lib.read_record(source)
   record.setdefault("git_commit", commit)
   record["reproduce_row"] = status.row.id
   existing_path = results_dir / f"{status.row.name}.json"
   if existing_path.exists():
-    existing = json.loads(existing_path.read_text())
+    try:
+      existing = results_lib.read_record(existing_path)
+    except ValueError:
+      existing = {}
     if (existing.get("train_steps") or 0) > (record.get("train_steps") or 0):
       log(f"row {status.row.id}: not published: {existing_path} holds a record trained for "
           f"{existing['train_steps']} steps, this one {record.get('train_steps')}")
       return False
-  path = results_lib.write_result(record, results_dir, status.row.name)
-  log(f"row {status.row.id}: published {path}")
+  published = results_lib.publish_result(record, results_dir, status.row.name, replace=True,
+                                         source=source)
+  log(f"row {status.row.id}: {published.message}")
   return True
 
 
@@ -404,6 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
       regenerate_results(results_dir)
     else:
       reason = _last_line(status.workdir / "train.log")
+      reason = f"{_EXIT_NAMES.get(rc, 'error')}: {reason}"
       (status.workdir / FAILED_NAME).write_text(
           f"exit {rc} at {_now()}: {reason}\ncommit {commit}\n")
       statuses[i] = row_status(status.row, root)

@@ -44,6 +44,7 @@ import pathlib
 import platform
 import re
 import shlex
+import subprocess
 import sys
 import time
 from typing import Any
@@ -227,6 +228,21 @@ def check_data_files(config: Any) -> None:
           f"{data_dir / group / 'SOURCE.md'})")
 
 
+def git_commit(repo: pathlib.Path | None = None) -> str:
+  """HEAD of the checkout this code runs from, '-dirty' if tracked files differ ('unknown' out
+  of a git checkout). Every result record carries it."""
+  repo = repo or pathlib.Path(__file__).resolve().parent.parent
+  try:
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
+                            "--untracked-files=no"], check=True, capture_output=True,
+                           text=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+  return head + ("-dirty" if dirty else "")
+
+
 def _hardware() -> str:
   import jax  # pylint: disable=g-import-not-at-top
   device = jax.devices()[0]
@@ -377,7 +393,8 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
         seed=config.seed, command=command,
         finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         paper=config.paper or None, run_name=run_name, workdir=str(workdir),
-        hardware=_hardware(), best_step=summary["best_step"], best_dev=summary["best_dev"],
+        hardware=_hardware(), git_commit=git_commit(), best_step=summary["best_step"],
+        best_dev=summary["best_dev"],
         stopped_early=summary["stopped_early"], metrics=test,
         examples_per_second=summary["examples_per_second"],
         config=json.loads(config.to_json_best_effort()))
