@@ -49,7 +49,7 @@ def make_eval_loss(threshold: float | jax.Array = DEFAULT_EVAL_THRESHOLD) -> Cal
   """Hard-decision evaluation loss (loss protocol) at a fixed threshold on p_read.
 
   Args:
-    threshold: read iff p_read >= threshold (0 reads every token, >= 1 skims every token).
+    threshold: read iff p_read >= threshold in [0, 1] (0 reads every token, 1 skims every token).
   Returns:
     `loss_fn(params, model_state, batch, key, hparams) -> (loss, (model_state, metrics))` with the
     metrics of the module docstring (float32 means over the batch's real sentences). `key` and

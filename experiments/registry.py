@@ -11,7 +11,8 @@ Adding a model (skip_lstm, skim_lstm, lstm_jump, dynamic_skip, ...):
    protocol of `skipjax.train.state`; `eval_loss_fn` is the one evaluation uses (hard decisions,
    greedy jumps) and may be the same function. Loss settings a sweep may vary (budget_lambda,
    skim_gamma, ...) go in `config.hparams`; they reach the loss as `hparams[name]`.
-2. Add `"<name>": _build_<name>` to MODELS.
+2. Add `"<name>": _build_<name>` to MODELS, and the hparams its losses read, with their ranges,
+   to `hparam_spec` (configs are checked against it before anything is built or traced).
 3. Add a config `experiments/configs/<experiment>.py` with `config.model = "<name>"`.
 
 Adding a dataset: write `_load_<name>(config, seed) -> Data` (train iterator with
@@ -31,7 +32,13 @@ from experiments import build_lstm_jump
 from experiments import build_skim_rnn
 from experiments import build_skip_rnn
 from experiments import pretrained
+from skipjax import bag_of_words
 from skipjax import classifier
+from skipjax import dynamic_skip
+from skipjax import lstm_jump
+from skipjax import skim_rnn
+from skipjax import skip_rnn
+from skipjax import validation
 from skipjax.data import synthetic
 
 
@@ -142,6 +149,49 @@ _BUILDERS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
 }
 MODELS: dict[str, Callable[[jax.Array, Any, DataSpec], Model]] = {
     name: pretrained.with_pretrained(builder, name) for name, builder in _BUILDERS.items()}
+
+
+# ----------------------------------------------------------------------------- hparams
+
+# Datasets on which "lstm" is the plain stack of `skipjax.dynamic_skip` (its loss reads that
+# module's hparams), as `_build_rnn` dispatches on their DataSpec task.
+_DYNAMIC_SKIP_LSTM_DATASETS = frozenset({"ptb", "conll2003"})
+
+
+def hparam_spec(model: str, dataset: str) -> tuple[dict[str, validation.Interval], tuple[str, ...]]:
+  """(the config.hparams the losses of `model` on `dataset` read -> allowed range, the required
+  ones), from the library modules' HPARAMS tables."""
+  if model in ("dynamic_skip", "fixed_skip_lstm", "attention_skip_lstm") or (
+      model == "lstm" and dataset in _DYNAMIC_SKIP_LSTM_DATASETS):
+    return dict(dynamic_skip.HPARAMS), ()
+  if model in ("skim_lstm", "skim_gru"):
+    return dict(skim_rnn.HPARAMS), tuple(skim_rnn.REQUIRED_HPARAMS)
+  if model in ("skip_lstm", "skip_gru"):
+    return dict(skip_rnn.HPARAMS), ()
+  if model == "lstm_jump":
+    return dict(lstm_jump.HPARAMS), ()
+  if model == "bag_of_words":
+    return dict(bag_of_words.HPARAMS), ()
+  # lstm / gru classifiers and random skipping: only the dropout rate (training only)
+  return {"dropout": validation.RATE}, ()
+
+
+def check_hparams(model: str, dataset: str, hparams: Any) -> None:
+  """Checks config.hparams before anything is traced: every name is one the model's losses read,
+  the required ones are there, and every value lies in its range (inside the jitted train step
+  the values are traced and could no longer be checked). Raises ValueError naming the field,
+  e.g. 'config.hparams.lam must lie in [0, 1], got 1.5'."""
+  spec, required = hparam_spec(model, dataset)
+  hparams = _kwargs(hparams)
+  unknown = sorted(set(hparams) - set(spec))
+  if unknown:
+    reads = ", ".join(sorted(spec)) if spec else "none"
+    raise ValueError(f"config.hparams.{unknown[0]}: model {model!r} on {dataset!r} does not read "
+                     f"it (its hparams: {reads}); a misspelt or unused hparam would be ignored")
+  for name in required:
+    if hparams.get(name) is None:
+      raise ValueError(f"config.hparams.{name} is required for model {model!r}")
+  validation.check_hparams(hparams, spec, lambda k: f"config.hparams.{k}")
 
 
 # ----------------------------------------------------------------------------- datasets

@@ -168,9 +168,10 @@ def validate_config(config: Any) -> None:
   for name, key, value in _walk(config.hparams, "config.hparams"):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
       raise ConfigError(f"{name} must be a number (hparams are float32 scalars), got {value!r}")
-  dropout = config.hparams.get("dropout")
-  if dropout is not None and not 0.0 <= dropout < 1.0:
-    raise ConfigError(f"config.hparams.dropout must be a rate in [0, 1), got {dropout!r}")
+  try:  # names and ranges per model: traced inside the jitted step, they can't be checked there
+    registry.check_hparams(config.model, config.dataset, config.hparams)
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
   if config.seed < 0:
     raise ConfigError(f"config.seed must be >= 0, got {config.seed}")
   if config.optimizer.learning_rate <= 0:

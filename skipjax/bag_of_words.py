@@ -27,6 +27,10 @@ from skipjax.train import state as state_lib
 Array = jax.Array
 Batch = dict[str, Any]
 
+# The loss hparams `make_loss_fn` reads and their ranges; `experiments.registry.check_hparams`
+# checks configs against them.
+HPARAMS = {"dropout": validation.RATE}
+
 
 class BagOfWordsParams(NamedTuple):
   """embedding [V, E]; hidden: DenseParams [E, H] or None (linear model); head: [H or E, C]."""
@@ -55,10 +59,11 @@ def features(params: BagOfWordsParams, ids: Array, lengths: Array | None = None)
   batch, max_len = ids.shape
   if lengths is None:
     lengths = jnp.full((batch,), max_len, jnp.int32)
-  elif validation.is_concrete(lengths):
+  else:
     validation.check_lengths(lengths, batch, max_len, "lengths")
   mask = recurrence.sequence_mask(lengths, max_len).astype(jnp.float32)
-  total = jnp.einsum("bt,bte->be", mask, layers.embed(params.embedding, ids).astype(jnp.float32))
+  embedded = layers.embed(params.embedding, ids).astype(jnp.float32)
+  total = jnp.einsum("bt,bte->be", mask, embedded)
   return total / jnp.maximum(jnp.sum(mask, axis=1), 1.0)[:, None]
 
 
@@ -66,6 +71,10 @@ def apply(params: BagOfWordsParams, ids: Array, lengths: Array | None = None, *,
           dropout_key: Array | None = None, dropout: float | Array | None = None) -> Array:
   """Logits [B, C]; dropout on the pooled features when both dropout_key and dropout are set."""
   x = features(params, ids, lengths)
+  if params.hidden is not None:
+    layers.check_dense("params.hidden", params.hidden, x.shape[-1])
+  layers.check_dense("params.head", params.head,
+                     x.shape[-1] if params.hidden is None else params.hidden.w.shape[-1])
   if dropout_key is not None:
     x = layers.dropout(dropout_key, x, dropout)
   if params.hidden is not None:
@@ -81,6 +90,7 @@ def make_loss_fn(*, train: bool):
 
   def loss_fn(params: BagOfWordsParams, model_state: Any, batch: Batch, key: Array,
               hparams: dict[str, Any]) -> tuple[Array, tuple[Any, dict[str, Array]]]:
+    validation.check_hparams(hparams, HPARAMS)
     rate = hparams.get("dropout") if train else None
     logits = apply(params, batch["inputs"], batch.get("lengths"),
                    dropout_key=key if rate is not None else None, dropout=rate)

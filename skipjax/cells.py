@@ -62,6 +62,35 @@ class GRUParams(NamedTuple):
   b_h: Array
 
 
+def check_params(name: str, params: Any) -> tuple[int, int]:
+  """Checks that an LSTM's or GRU's weights agree with each other; returns (D, H).
+
+  w_h must be [H, G H] (G = 4 gates for an LSTM, 3 for a GRU), w_i [D, G H] and every bias
+  [G H]. Shapes only (static under jit): a mismatch raises ValueError naming `name` and the
+  shapes, rather than a `dot_general` error from deep inside a scan.
+  """
+  if isinstance(params, LSTMParams):
+    gates, biases = 4, ("b",)
+  elif isinstance(params, GRUParams):
+    gates, biases = 3, ("b_i", "b_h")
+  else:
+    raise TypeError(f"{name} must be cells.LSTMParams or cells.GRUParams, got "
+                    f"{type(params).__name__}")
+  w_i, w_h = np.shape(params.w_i), np.shape(params.w_h)
+  if len(w_h) != 2 or w_h[1] != gates * w_h[0]:
+    raise ValueError(f"{name}.w_h must have shape [H, {gates}H], got {w_h}")
+  hidden = w_h[0]
+  if len(w_i) != 2 or w_i[1] != gates * hidden:
+    raise ValueError(f"{name}.w_i must have shape [D, {gates * hidden}] ({gates} gates of the "
+                     f"hidden size H={hidden} of {name}.w_h {w_h}), got {w_i}")
+  for bias in biases:
+    shape = np.shape(getattr(params, bias))
+    if shape != (gates * hidden,):
+      raise ValueError(f"{name}.{bias} must have shape ({gates * hidden},) ({gates} gates of "
+                       f"H={hidden}), got {shape}")
+  return w_i[0], hidden
+
+
 def _matmul(x: Array, w: Array) -> Array:
   """x @ w in w's dtype, accumulated (and returned) in float32 (float64 for float64 weights)."""
   return jnp.matmul(x.astype(w.dtype), w,

@@ -115,7 +115,7 @@ def encode(params: ClassifierParams, inputs: Array, lengths: Array | None = None
   """
   if params.embedding is not None:
     validation.check_rank("inputs", inputs, 2)
-    xs = layers.embed(params.embedding, inputs)
+    xs = layers.embed(params.embedding, inputs, "inputs")
   else:
     validation.check_rank("inputs", inputs, 3)
     validation.check_floating("inputs", inputs)

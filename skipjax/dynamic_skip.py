@@ -34,6 +34,7 @@ from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from skipjax import cells
 from skipjax import conlleval
@@ -122,14 +123,35 @@ def _mix(lam, skip: cells.LSTMState, prev: cells.LSTMState) -> cells.LSTMState:
 
 
 def _check_lam(lam):
-  validation.check_floating("lam", jnp.asarray(lam, jnp.float32))
   if jnp.ndim(lam) != 0:
     raise ValueError(f"lam must be a scalar, got shape {jnp.shape(lam)}")
-  if validation.is_concrete(lam) and not 0.0 <= float(lam) <= 1.0:
-    raise ValueError(f"lam must lie in [0, 1], got {float(lam)}")
+  # Concrete: raises now; traced (a jitted hparam): reported under `checkify.checkify`.
+  validation.check_in("lam", lam, validation.UNIT, "(the weight of the skipped-to state)")
 
 
-def _prepare(lstm: cells.LSTMParams, xs, lengths, initial, num_skips, what):
+def _check_agent(name: str, agent: Any, input_dim: int, hidden: int, num_skips: int | None):
+  """Shapes of AgentParams (num_skips: K, w_out [A, K]) or AttentionParams (num_skips None)."""
+  fields = {"w_x": (input_dim, None), "w_h": (hidden, None)}
+  if num_skips is None:
+    fields["w_k"] = (hidden, None)
+  width = np.shape(agent.b)
+  if len(width) != 1:
+    raise ValueError(f"{name}.b must be a vector [A], got shape {width}")
+  for field, (rows, _) in fields.items():
+    shape = np.shape(getattr(agent, field))
+    if shape != (rows, width[0]):
+      raise ValueError(f"{name}.{field} must have shape {(rows, width[0])} (A={width[0]} from "
+                       f"{name}.b; D={input_dim}, H={hidden} from the LSTM), got {shape}")
+  if num_skips is None:
+    if np.shape(agent.v) != width:
+      raise ValueError(f"{name}.v must have shape {width}, got {np.shape(agent.v)}")
+  else:
+    layers.check_dense(name + " output", layers.DenseParams(agent.w_out, agent.b_out),
+                       width[0], num_skips)
+
+
+def _prepare(lstm: cells.LSTMParams, xs, lengths, initial, num_skips, what, lstm_name):
+  cells.check_params(lstm_name, lstm)
   validation.check_rank("xs", xs, 3)
   validation.check_floating("xs", xs)
   validation.check_last_dim("xs", xs, lstm.w_i.shape[0], f"the {what}'s input_dim")
@@ -222,8 +244,10 @@ def dynamic_skip_layer(params: DynamicSkipParams, xs: Array, lengths: Array | No
   if mode not in _MODES:
     raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
   _check_lam(lam)
-  num_skips = params.agent.w_out.shape[1]
-  lengths, initial = _prepare(params.lstm, xs, lengths, initial, num_skips, "dynamic skip LSTM")
+  num_skips = params.agent.w_out.shape[-1]
+  lengths, initial = _prepare(params.lstm, xs, lengths, initial, num_skips, "dynamic skip LSTM",
+                              "params.lstm")
+  _check_agent("params.agent", params.agent, xs.shape[-1], params.lstm.w_h.shape[0], num_skips)
   batch, max_len = xs.shape[:2]
   inputs = {"x_proj": cells.lstm_input_projection(params.lstm, xs),
             "agent_x": _matmul(sg(xs), params.agent.w_x) + params.agent.b.astype(jnp.float32)}
@@ -239,11 +263,9 @@ def dynamic_skip_layer(params: DynamicSkipParams, xs: Array, lengths: Array | No
                        f"{jnp.shape(forced_skips)}")
     if not jnp.issubdtype(jnp.result_type(forced_skips), jnp.integer):
       raise TypeError(f"forced_skips must be integers, got {jnp.result_type(forced_skips)}")
-    if validation.is_concrete(forced_skips) and validation.is_concrete(lengths):
-      f = jnp.asarray(forced_skips)
-      real = recurrence.sequence_mask(lengths, max_len)
-      if bool(jnp.any(real & ((f < 1) | (f > num_skips)))):
-        raise ValueError(f"forced_skips must lie in [1, {num_skips}] (K) at real steps")
+    real = recurrence.sequence_mask(lengths, max_len)
+    validation.require(~real | ((forced_skips >= 1) & (forced_skips <= num_skips)),
+                       f"forced_skips must lie in [1, {num_skips}] (K) at real steps")
     inputs["forced"] = jnp.asarray(forced_skips, jnp.int32)
 
   def step(p: DynamicSkipParams, buf: SkipBuffer, inp):
@@ -286,7 +308,7 @@ def fixed_skip_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None 
   """
   validation.check_positive_int("skip", skip)
   _check_lam(lam)
-  lengths, initial = _prepare(params, xs, lengths, initial, skip, "fixed skip LSTM")
+  lengths, initial = _prepare(params, xs, lengths, initial, skip, "fixed skip LSTM", "params")
 
   def step(p, buf, x_proj):
     prev = skip_buffer_read(buf, jnp.ones_like(buf.count))
@@ -345,7 +367,10 @@ def attention_skip_layer(params: AttentiveSkipParams, xs: Array, lengths: Array 
   """
   validation.check_positive_int("num_skips", num_skips)
   _check_lam(lam)
-  lengths, initial = _prepare(params.lstm, xs, lengths, initial, num_skips, "attention LSTM")
+  lengths, initial = _prepare(params.lstm, xs, lengths, initial, num_skips, "attention LSTM",
+                              "params.lstm")
+  _check_agent("params.attention", params.attention, xs.shape[-1], params.lstm.w_h.shape[0],
+               None)
   att = params.attention
   inputs = {"x_proj": cells.lstm_input_projection(params.lstm, xs),
             "query_x": _matmul(xs, att.w_x) + att.b.astype(jnp.float32)}
@@ -372,6 +397,12 @@ def attention_skip_layer(params: AttentiveSkipParams, xs: Array, lengths: Array 
 CELLS = ("lstm", "fixed", "attention", "dynamic")
 TASKS = ("classification", "language_model", "tagging")
 BASELINES = ("none", "batch", "ema")
+
+# The hparams `apply` and `make_loss_fn` read and their ranges (see `make_loss_fn`);
+# `experiments.registry.check_hparams` checks configs against them.
+HPARAMS = {"lam": validation.UNIT, "dropout": validation.RATE,
+           "reinforce_weight": validation.NONNEG, "entropy_weight": validation.NONNEG,
+           "discount": validation.UNIT, "sum_over_time": validation.UNIT}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -515,11 +546,15 @@ def apply(params: dict[str, Any], config: ModelConfig, inputs: Array, lengths: A
     train: sample the agent and apply dropout; False: greedy agent, no dropout.
     carries: per-layer initial carries of the forward layers (None: zeros).
   """
+  validation.check_hparams(hparams, HPARAMS)
   lam = jnp.asarray(hparams.get("lam", 1.0), jnp.float32)
   rate = hparams.get("dropout")
   mode = "sample" if train else "greedy"
+  layers.check_dense("params['out']", params["out"], config.feature_dim, config.num_outputs)
   if config.vocab_size:
-    xs = layers.embed(params["embed"], inputs)
+    validation.check_last_dim("params['embed']", params["embed"], config.input_dim,
+                              "config.input_dim")
+    xs = layers.embed(params["embed"], inputs, "inputs")
   else:
     xs = inputs
   batch, max_len = xs.shape[:2]

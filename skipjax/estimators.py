@@ -20,6 +20,8 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from skipjax import validation
+
 Array = jax.Array
 sg = jax.lax.stop_gradient
 
@@ -66,8 +68,10 @@ def gumbel_softmax(key: Array, logits: Array, tau: float | Array, *, hard: bool 
   The noise is added to the logits (log-probabilities up to a constant), never to a constant:
   public Skim-RNN ports that sample `softmax(g / tau)` ignore the model's decision. With
   `hard=True` the forward value is the one-hot argmax of the perturbed logits (an exact sample
-  of softmax(logits)) and the gradient is that of the soft sample.
+  of softmax(logits)) and the gradient is that of the soft sample. tau must be > 0 (checked
+  when concrete; by `checkify.checkify` when traced): tau <= 0 gives NaN or a flipped softmax.
   """
+  validation.check_in("tau", tau, validation.POSITIVE, "(the Gumbel-softmax temperature)")
   g = jax.random.gumbel(key, logits.shape, jnp.float32)
   soft = jax.nn.softmax((logits.astype(jnp.float32) + g) / tau, axis=axis)
   if not hard:
@@ -78,7 +82,10 @@ def gumbel_softmax(key: Array, logits: Array, tau: float | Array, *, hard: bool 
 
 
 def exponential_temperature(step: Array, rate: float = 1e-4, tau_min: float = 0.5) -> Array:
-  """`tau = max(tau_min, exp(-rate * step))` (Seo et al. 2018 use rate 1e-4, tau_min 0.5)."""
+  """`tau = max(tau_min, exp(-rate * step))` (Seo et al. 2018 use rate 1e-4, tau_min 0.5);
+  rate >= 0, tau_min > 0."""
+  validation.check_in("rate", rate, validation.NONNEG)
+  validation.check_in("tau_min", tau_min, validation.POSITIVE)
   return jnp.maximum(tau_min, jnp.exp(-rate * jnp.asarray(step, jnp.float32)))
 
 
@@ -89,6 +96,8 @@ class TemperatureState(NamedTuple):
 
 def temperature_schedule(rate: float = 1e-4, tau_min: float = 0.5):
   """`(init, update)` pair for the annealed Gumbel temperature; `update(state)` advances a step."""
+  validation.check_in("rate", rate, validation.NONNEG)
+  validation.check_in("tau_min", tau_min, validation.POSITIVE)
   def init() -> TemperatureState:
     return TemperatureState(step=jnp.zeros((), jnp.int32), tau=jnp.ones((), jnp.float32))
 
@@ -197,7 +206,9 @@ def linear_baseline_loss(values: Array, returns: Array, mask: Array | None = Non
 
 
 def reward_to_go(rewards: Array, mask: Array | None = None, discount: float = 1.0) -> Array:
-  """`G_t = sum_{s >= t} discount^(s-t) r_s` over one sequence [T] (masked steps add 0)."""
+  """`G_t = sum_{s >= t} discount^(s-t) r_s` over one sequence [T] (masked steps add 0);
+  discount in [0, 1]."""
+  validation.check_in("discount", discount, validation.UNIT)
   if mask is not None:
     rewards = rewards * mask
   def body(g, r):
@@ -208,7 +219,8 @@ def reward_to_go(rewards: Array, mask: Array | None = None, discount: float = 1.
 
 
 def normalize(x: Array, mask: Array | None = None, eps: float = 1e-6) -> Array:
-  """(x - mean) / std over the (masked) entries: reward normalisation for REINFORCE."""
+  """(x - mean) / std over the (masked) entries: reward normalisation for REINFORCE (eps >= 0)."""
+  validation.check_in("eps", eps, validation.NONNEG)
   mask = jnp.ones_like(x) if mask is None else mask.astype(x.dtype)
   n = jnp.maximum(mask.sum(), 1.0)
   mean = (x * mask).sum() / n

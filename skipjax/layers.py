@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from skipjax import validation
 
@@ -29,6 +30,22 @@ def dense_init(key: Array, input_dim: int, output_dim: int, *, bias: float = 0.0
   return DenseParams(w=w.astype(param_dtype), b=jnp.full((output_dim,), bias, param_dtype))
 
 
+def check_dense(name: str, params: DenseParams, input_dim: int | None = None,
+                output_dim: int | None = None, source: str = "its input") -> tuple[int, int]:
+  """Checks a DenseParams' shapes (w [D_in, D_out], b [D_out], and the given sizes); returns
+  (D_in, D_out). A mismatch raises ValueError naming `name` (and `source`, what feeds it), not a
+  `dot_general` error."""
+  w, b = np.shape(params.w), np.shape(params.b)
+  if len(w) != 2 or b != (w[-1],):
+    raise ValueError(f"{name} must have w [D_in, D_out] and b [D_out], got w {w} and b {b}")
+  if input_dim is not None and w[0] != input_dim:
+    raise ValueError(f"{name}.w has shape {w}: it reads {w[0]} features, but {source} has "
+                     f"{input_dim}")
+  if output_dim is not None and w[1] != output_dim:
+    raise ValueError(f"{name}.w has shape {w}: it gives {w[1]} outputs, expected {output_dim}")
+  return w[0], w[1]
+
+
 def dense(params: DenseParams, x: Array) -> Array:
   """x @ w + b, accumulated in float32: [..., D_in] -> [..., D_out]."""
   y = jnp.matmul(x.astype(params.w.dtype), params.w, preferred_element_type=jnp.float32)
@@ -43,10 +60,15 @@ def embedding_init(key: Array, vocab_size: int, dim: int, *, scale: float = 0.1,
   return (scale * jax.random.normal(key, (vocab_size, dim), jnp.float32)).astype(param_dtype)
 
 
-def embed(table: Array, ids: Array) -> Array:
-  """Looks up integer ids [...] -> [..., dim]."""
-  if not jnp.issubdtype(ids.dtype, jnp.integer):
-    raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
+def embed(table: Array, ids: Array, name: str = "ids") -> Array:
+  """Looks up integer ids [...] in [0, V) -> [..., dim] (table [V, dim]).
+
+  Ids outside [0, V) raise ValueError naming `name` when concrete, or are reported by
+  `checkify.checkify` when traced (`validation.check_token_ids`): unchecked, `jnp.take` would
+  give NaN rows past the table and wrap negative ids around.
+  """
+  validation.check_rank("embedding table", table, 2)
+  validation.check_token_ids(name, ids, np.shape(table)[0])
   return jnp.take(table, ids, axis=0)
 
 

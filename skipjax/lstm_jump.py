@@ -54,6 +54,10 @@ Head = Callable[[Any, cells.LSTMState], Array]
 
 _baseline_init, _baseline_apply = estimators.linear_baseline()
 
+# The loss hparams `make_loss_fn` reads and their ranges; `experiments.registry.check_hparams`
+# checks configs against them.
+HPARAMS = {"entropy_beta": validation.NONNEG, "dropout": validation.RATE}
+
 
 class LSTMJumpParams(NamedTuple):
   """embedding: [V, E] for integer-token inputs, None for float inputs [B, T, D];
@@ -202,15 +206,44 @@ def _read_chunk(lstm: cells.LSTMParams, state: cells.LSTMState, x_proj: Array,
   return state
 
 
+def check_params(params: LSTMJumpParams, head: Head = default_head) -> tuple[int, int]:
+  """Checks that the shapes of LSTMJumpParams agree; returns (LSTM input size, H).
+
+  lstm: w_i [E or D, 4H], w_h [H, 4H]; embedding [V, E]; jump [H, K + 1]; baseline w [H]; and,
+  with the default head, classifier [H, C]. A mismatch raises ValueError naming the field, not
+  a `dot_general` error inside the loop.
+  """
+  input_dim, hidden = cells.check_params("params.lstm", params.lstm)
+  if params.embedding is not None:
+    validation.check_rank("params.embedding", params.embedding, 2)
+    validation.check_last_dim("params.embedding", params.embedding, input_dim,
+                              "the LSTM's input_dim (params.lstm.w_i)")
+  _, outputs = layers.check_dense("params.jump", params.jump, hidden, source="params.lstm's h")
+  if outputs < 2:
+    raise ValueError(f"params.jump gives {outputs} outputs; the jump head needs K + 1 >= 2 "
+                     "(stop, jump 1, ...)")
+  if head is default_head:
+    layers.check_dense("params.classifier", params.classifier, hidden,
+                       source="params.lstm's h")
+  if jnp.shape(params.baseline.w) != (hidden,) or jnp.shape(params.baseline.b) != ():
+    raise ValueError(f"params.baseline must have w [{hidden}] and a scalar b (H of "
+                     f"params.lstm), got w {jnp.shape(params.baseline.w)} and b "
+                     f"{jnp.shape(params.baseline.b)}")
+  return input_dim, hidden
+
+
 def _check_call(params: LSTMJumpParams, inputs: Array, lengths: Array | None, read_size: int,
-                num_jumps: int, forced_jumps: Array | None) -> Array:
+                num_jumps: int, forced_jumps: Array | None, head: Head) -> Array:
   validation.check_positive_int("read_size", read_size)
   validation.check_nonneg_int("num_jumps", num_jumps)
+  check_params(params, head)
   if params.embedding is not None:
     validation.check_rank("inputs", inputs, 2)
     if not jnp.issubdtype(jnp.result_type(inputs), jnp.integer):
       raise TypeError(f"inputs must be integer token ids [B, T] (the model has an embedding), "
                       f"got dtype {jnp.result_type(inputs)}")
+    # Checked on all of `inputs` here: the loop embeds only the tokens it reads.
+    validation.check_token_ids("inputs", inputs, params.embedding.shape[0])
   else:
     validation.check_rank("inputs", inputs, 3)
     validation.check_floating("inputs", inputs)
@@ -225,11 +258,9 @@ def _check_call(params: LSTMJumpParams, inputs: Array, lengths: Array | None, re
                        f"got {jnp.shape(forced_jumps)}")
     if not jnp.issubdtype(jnp.result_type(forced_jumps), jnp.integer):
       raise TypeError(f"forced_jumps must be integers, got {jnp.result_type(forced_jumps)}")
-    if validation.is_concrete(forced_jumps) and np.size(forced_jumps):
-      arr = np.asarray(forced_jumps)
-      if arr.min() < 0 or arr.max() > max_jump(params):
-        raise ValueError(f"forced_jumps must lie in [0, K={max_jump(params)}], got values in "
-                         f"[{arr.min()}, {arr.max()}]")
+    if np.size(forced_jumps):
+      validation.check_in("forced_jumps", forced_jumps, validation.Interval(0, max_jump(params)),
+                          f"(K={max_jump(params)})")
   return jnp.asarray(lengths, jnp.int32)
 
 
@@ -275,7 +306,7 @@ def apply(params: LSTMJumpParams, inputs: Array, lengths: Array | None = None, *
   Returns:
     LSTMJumpOutput with every field filled.
   """
-  lengths = _check_call(params, inputs, lengths, read_size, num_jumps, forced_jumps)
+  lengths = _check_call(params, inputs, lengths, read_size, num_jumps, forced_jumps, head)
   if key is not None and forced_jumps is not None:
     raise ValueError("give at most one of key (sampled decisions) and forced_jumps")
   batch, max_len = inputs.shape[:2]
@@ -353,7 +384,7 @@ def infer(params: LSTMJumpParams, inputs: Array, lengths: Array | None = None, *
   Args: as `apply` (no key: decisions are greedy unless forced). Returns: LSTMJumpOutput with
   jump_logits and jump_hidden None.
   """
-  lengths = _check_call(params, inputs, lengths, read_size, num_jumps, forced_jumps)
+  lengths = _check_call(params, inputs, lengths, read_size, num_jumps, forced_jumps, head)
   batch, max_len = inputs.shape[:2]
   hidden = params.lstm.w_h.shape[0]
   forced = _forced_time_major(forced_jumps, batch, num_jumps)
@@ -380,7 +411,7 @@ def infer(params: LSTMJumpParams, inputs: Array, lengths: Array | None = None, *
   def body(c: _LoopCarry) -> _LoopCarry:
     idx, valid = _chunk_positions(c.ptr, lengths, read_size)
     counts = jnp.sum(valid, axis=1, dtype=jnp.int32)
-    n = jnp.max(counts)
+    n = jnp.max(counts, initial=0)  # initial: an empty batch (B = 0) traces too
     xs = _gather_inputs(params, inputs, idx)  # [B, R, E]; rows past an end are never used
     state = lax.cond(n == read_size, full_chunk, partial_chunk, c.state, xs, valid, n)
     logits = layers.dense(params.jump, state.h)
@@ -481,6 +512,7 @@ def make_loss_fn(*, read_size: int, num_jumps: int, num_samples: int = 1,
 
   def loss_fn(params: LSTMJumpParams, model_state: Any, batch: Batch, key: Array,
               hparams: dict[str, Array]) -> tuple[Array, tuple[Any, dict[str, Array]]]:
+    validation.check_hparams(hparams, HPARAMS)
     inputs, labels = batch["inputs"], batch["labels"]
     batch_size, max_len = inputs.shape[:2]
     lengths = batch.get("lengths")

@@ -110,7 +110,8 @@ def reverse_sequences(xs: Any, lengths: Array) -> Any:
   return jax.tree_util.tree_map(rev, xs)
 
 
-def _check_layer_inputs(xs, input_dim, what):
+def _check_layer_inputs(params, xs, what):
+  input_dim, _ = cells.check_params("params", params)
   validation.check_rank("xs", xs, 3)
   validation.check_floating("xs", xs)
   validation.check_last_dim("xs", xs, input_dim, f"the {what}'s input_dim")
@@ -150,7 +151,7 @@ def lstm_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None = None
   Returns:
     (final LSTMState after each example's last real step, hs [B, T, H] float32, zero at padding).
   """
-  _check_layer_inputs(xs, params.w_i.shape[0], "LSTM")
+  _check_layer_inputs(params, xs, "LSTM")
   hidden = params.w_h.shape[0]
   if initial_state is None:
     initial_state = cells.lstm_zero_state((xs.shape[0],), hidden)
@@ -173,7 +174,7 @@ def gru_layer(params: cells.GRUParams, xs: Array, lengths: Array | None = None,
 
   Args: xs [B, T, D]; lengths [B]; initial_state [B, H]. Returns (final h [B, H], hs [B, T, H]).
   """
-  _check_layer_inputs(xs, params.w_i.shape[0], "GRU")
+  _check_layer_inputs(params, xs, "GRU")
   hidden = params.w_h.shape[0]
   if initial_state is None:
     initial_state = cells.gru_zero_state((xs.shape[0],), hidden)

@@ -27,7 +27,9 @@ Conventions: `xs` [B, T, D] float, `lengths` [B] int (steps t >= length leave th
 as in `recurrence.scan_rnn`); `cond_layer` takes one example (`xs` [T, D], `length` scalar).
 The carry is `cells.LSTMState(c, h)` ([..., d] each) for an LSTM core, `h` [..., d] for a GRU.
 The decision is read iff `p_read >= threshold`, evaluated as `logit_read - logit_skim >=
-logit(threshold)`, so threshold 0 reads every step and any threshold >= 1 reads none.
+logit(threshold)`, so threshold 0 reads every step and threshold 1 reads none; a threshold
+outside [0, 1] (or NaN) is an error (concrete: ValueError; traced: reported by
+`checkify.checkify`), never clamped.
 
 Deviations from public ports (following the paper instead): the Gumbel noise perturbs the
 decision logits (not a constant); the decision uses h_{t-1}, not the new state; a skim step
@@ -52,6 +54,12 @@ Array = jax.Array
 Carry = Any
 
 READ, SKIM = 0, 1  # class indices of the decision logits
+
+# The loss hparams `classifier_loss` reads and their ranges ('skim_gamma' is required);
+# `experiments.registry.check_hparams` checks configs against them.
+HPARAMS = {"skim_gamma": validation.NONNEG, "gumbel_hard": validation.UNIT,
+           "dropout": validation.RATE}
+REQUIRED_HPARAMS = ("skim_gamma",)
 
 
 class SkimParams(NamedTuple):
@@ -99,6 +107,37 @@ def dims(params: SkimParams) -> tuple[int, int, int]:
   d = params.big.w_h.shape[0]
   small = 0 if params.small is None else params.small.w_h.shape[1] // _num_gates(params)
   return params.big.w_i.shape[0], d, small
+
+
+def check_params(params: SkimParams) -> tuple[int, int, int]:
+  """Checks that the shapes of a SkimParams agree; returns `dims(params)`.
+
+  big: an LSTM/GRU D -> d (`cells.check_params`); small: the same cell type with w_i [D, G d'],
+  w_h [d, G d'] (0 < d' <= d) and biases [G d']; decide: w [D + d, 2], b [2]. A mismatch raises
+  ValueError naming the field, not a `dot_general` error inside the scan.
+  """
+  input_dim, hidden = cells.check_params("params.big", params.big)
+  small_dim = 0
+  if params.small is not None:
+    if type(params.small) is not type(params.big):
+      raise TypeError(f"params.small is a {type(params.small).__name__} but params.big a "
+                      f"{type(params.big).__name__}: both cells use the same core")
+    gates = _num_gates(params)
+    w_i, w_h = jnp.shape(params.small.w_i), jnp.shape(params.small.w_h)
+    if len(w_h) != 2 or w_h[0] != hidden or w_h[1] % gates or not 0 < w_h[1] <= gates * hidden:
+      raise ValueError(f"params.small.w_h must have shape [d={hidden}, {gates} d'] with "
+                       f"0 < d' <= d (it reads the whole state of params.big), got {w_h}")
+    small_dim = w_h[1] // gates
+    if w_i != (input_dim, gates * small_dim):
+      raise ValueError(f"params.small.w_i must have shape {(input_dim, gates * small_dim)} "
+                       f"(D of params.big, {gates} gates of d'={small_dim}), got {w_i}")
+    for bias in ("b",) if _is_lstm(params) else ("b_i", "b_h"):
+      shape = jnp.shape(getattr(params.small, bias))
+      if shape != (gates * small_dim,):
+        raise ValueError(f"params.small.{bias} must have shape ({gates * small_dim},), got "
+                         f"{shape}")
+  layers.check_dense("params.decide", params.decide, input_dim + hidden, 2, "[x_t; h_{t-1}]")
+  return input_dim, hidden, small_dim
 
 
 def _small_init(key, cell, input_dim, hidden_dim, small_dim, forget_bias, param_dtype):
@@ -270,7 +309,7 @@ def threshold_logit(threshold: Array | float) -> Array:
 
 
 def _check_inputs(params, xs, lengths, batched=True):
-  input_dim = params.big.w_i.shape[0]
+  input_dim = check_params(params)[0]
   validation.check_rank("xs", xs, 3 if batched else 2)
   validation.check_floating("xs", xs)
   validation.check_last_dim("xs", xs, input_dim, "the Skim-RNN's input_dim")
@@ -284,6 +323,8 @@ def _check_inputs(params, xs, lengths, batched=True):
 def _check_threshold(threshold, shape):
   t = jnp.asarray(threshold)
   validation.check_floating("threshold", t)
+  validation.check_in("threshold", threshold, validation.UNIT, "(on p_read: 0 reads every "
+                      "step, 1 none)")
   try:
     jnp.broadcast_shapes(t.shape, shape)
   except ValueError:
@@ -305,20 +346,24 @@ def gumbel_layer(params: SkimParams, xs: Array, noise_key: Array, tau: Array | f
     params: SkimParams.
     xs: [B, T, D] float inputs.
     noise_key: PRNG key for the Gumbel noise (drawn once for all [B, T, 2] decisions).
-    tau: temperature (scalar), e.g. `estimators.exponential_temperature(step)`.
+    tau: temperature (scalar) > 0, e.g. `estimators.exponential_temperature(step)`.
     lengths: [B] int in [0, T] (None: all T).
     initial: initial carry with leading [B] (zeros if None).
     reverse: run each sequence backwards within its length (backward half of a BiRNN).
     unroll: passed to `lax.scan`.
     hard: 0 (the paper): the soft mixture. 1: straight-through Gumbel-softmax, the forward pass
       takes the sampled one-hot decision (each step is either a read or a skim, as at test time)
-      and the gradient is the soft mixture's. A float (may be a traced hparam); values in
-      between blend the two forward passes.
+      and the gradient is the soft mixture's. A float in [0, 1] (may be a traced hparam);
+      values in between blend the two forward passes.
   Returns:
     (final carry, hs [B, T, d], decision log-probabilities [B, T, 2] (read, skim),
     mixture weights r [B, T, 2], one-hot where hard=1); hs, log-probs and r are zero at padding.
   """
   lengths = _check_inputs(params, xs, lengths)
+  # tau <= 0 would divide by zero or flip the softmax (NaN states); checked now when concrete,
+  # by `checkify.checkify` when traced.
+  validation.check_in("tau", tau, validation.POSITIVE, "(the Gumbel-softmax temperature)")
+  validation.check_in("hard", hard, validation.UNIT)
   if initial is None:
     initial = zero_state(params, (xs.shape[0],))
   proj = _project(params, xs)
@@ -357,8 +402,8 @@ def masked_layer(params: SkimParams, xs: Array, lengths: Array | None = None,
     params: SkimParams.
     xs: [B, T, D] float.
     lengths: [B] int (None: all T).
-    threshold: scalar, or per-step thresholds broadcastable to [B, T] (e.g. [T]); changeable
-      at test time without retraining (0 reads everything, >= 1 skims everything).
+    threshold: scalar, or per-step thresholds broadcastable to [B, T] (e.g. [T]), in [0, 1];
+      changeable at test time without retraining (0 reads everything, 1 skims everything).
     initial: initial carry [B, ...] (zeros if None).
     reverse: run each sequence backwards within its length.
     unroll: passed to `lax.scan`.
@@ -404,7 +449,7 @@ def cond_layer(params: SkimParams, xs: Array, length: Array | int | None = None,
     params: SkimParams.
     xs: [T, D] float, one example.
     length: scalar int in [0, T] (None: T).
-    threshold: scalar or [T] per-step thresholds on p_read.
+    threshold: scalar or [T] per-step thresholds on p_read, in [0, 1].
     initial: carry without batch axis (zeros if None).
     reverse: run backwards within `length`.
     return_sequences: also return hs [T, d] (costs one store per step).
@@ -566,12 +611,16 @@ def classifier_init(key: Array, vocab_size: int | None, num_classes: int, *,
 
 
 def _features(params: ClassifierParams, inputs: Array) -> Array:
+  input_dim, hidden, _ = check_params(params.rnn)
+  layers.check_dense("params.head", params.head, hidden, source="the state h")
   if jnp.issubdtype(inputs.dtype, jnp.integer):
     if params.embedding is None:
       raise ValueError("batch['inputs'] holds token ids but the classifier has no embedding "
                        "(built with vocab_size=None)")
     validation.check_rank("batch['inputs']", inputs, 2)
-    return layers.embed(params.embedding, inputs)
+    validation.check_last_dim("params.embedding", params.embedding, input_dim,
+                              "the Skim-RNN's input_dim")
+    return layers.embed(params.embedding, inputs, "batch['inputs']")
   validation.check_rank("batch['inputs']", inputs, 3)
   return inputs
 
@@ -618,6 +667,7 @@ def classifier_loss(params: ClassifierParams, model_state: Any, batch: dict[str,
   """
   if "skim_gamma" not in hparams:
     raise KeyError("hparams must contain 'skim_gamma' (weight of the skim loss)")
+  validation.check_hparams(hparams, HPARAMS)
   rate = hparams.get("dropout")
   xs = _features(params, batch["inputs"])
   if rate is not None:

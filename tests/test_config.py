@@ -79,7 +79,7 @@ def test_every_config_validates(path, tmp_path):
     (lambda c: c.update(best_mode="maximise"), r"best_mode must be 'max' or 'min'"),
     (lambda c: c.optimizer.update(learning_rate=-0.1), r"learning_rate must be positive"),
     (lambda c: c.update(paper_value=82.5, metric="accuracy"), r"write 82.5% as 0.825"),
-    (lambda c: c.hparams.update(dropout=1.0), r"config.hparams.dropout must be a rate in \[0, 1\)"),
+    (lambda c: c.hparams.update(dropout=1.0), r"config.hparams.dropout must lie in \[0, 1\)"),
 ])
 def test_bad_values_fail_with_the_field_named(change, match):
   config = tiny_adding_config()
@@ -276,3 +276,79 @@ def test_paper_protocol_configs(name):
   if name.endswith("sst2"):
     assert c.dataset == "sst2_trees"  # 6,920 / 872 / 1,821 (tests/test_data_real_text.py)
   assert configs.patience_evals(3000, 150) == 20 and configs.patience_evals(3000, 166) == 19
+
+
+def _tiny(name, **hparams):
+  """A config shrunk to a few steps of a tiny net, with hparams updated."""
+  config = _load(CONFIG_DIR / f"{name}.py").get_config()
+  config.net.update(hidden_dim=4)
+  config.data.update(batch_size=4, eval_batch_size=4, dev_examples=4, test_examples=4)
+  config.update(num_steps=2, eval_every=0, log_every=1, progress=False)
+  config.hparams.unlock()
+  for key, value in hparams.items():
+    setattr(config.hparams, key, value)
+  return config
+
+
+def test_out_of_range_hparam_fails_before_training(tmp_path):
+  """Issue 11 item 5: `--config.hparams.lam=1.5` trained to exit 0 (inside the jitted step lam is
+  traced, so the eager range check of the layer never ran). Now the config is refused first."""
+  config = _tiny("dynamic_skip_number_prediction_11", lam=1.5)
+  config.net.update(num_skips=3, agent_dim=4, embed_dim=4)
+  config.data.update(length=6)
+  workdir = tmp_path / "work"
+  with pytest.raises(run.ConfigError, match=r"config\.hparams\.lam must lie in \[0, 1\], got 1\.5"):
+    run.train_and_evaluate(config, workdir, command="test", publish_dir=None,
+                           plot=False)
+  assert not workdir.exists()
+
+
+@pytest.mark.parametrize("name,hparams,match", [
+    ("dynamic_skip_number_prediction_11", {"lam": -0.1}, r"config\.hparams\.lam must lie in "
+                                                         r"\[0, 1\], got -0\.1"),
+    ("dynamic_skip_conll2003", {"dropout": 1.0}, r"config\.hparams\.dropout must lie in \[0, 1\)"),
+    ("dynamic_skip_ptb", {"sum_over_time": 2.0}, r"config\.hparams\.sum_over_time must lie in "
+                                                 r"\[0, 1\]"),
+    ("dynamic_skip_imdb", {"entropy_weight": float("nan")}, r"config\.hparams\.entropy_weight "
+                                                            r"must lie in \[0, inf\), got nan"),
+    ("dynamic_skip_imdb", {"discount": 1.5}, r"config\.hparams\.discount must lie in \[0, 1\]"),
+    ("dynamic_skip_imdb", {"reinforce_weight": -1.0}, r"reinforce_weight must lie in \[0, inf\)"),
+    ("skip_lstm_adding_lam0", {"budget_lambda": -1e-4}, r"config\.hparams\.budget_lambda must "
+                                                        r"lie in \[0, inf\)"),
+    ("skip_lstm_adding_lam0", {"budget_lambda": float("inf")}, r"budget_lambda must lie in"),
+    ("skim_lstm_imdb", {"skim_gamma": -0.01}, r"config\.hparams\.skim_gamma must lie in "
+                                              r"\[0, inf\)"),
+    ("skim_lstm_imdb_st", {"gumbel_hard": 2.0}, r"config\.hparams\.gumbel_hard must lie in "
+                                                r"\[0, 1\]"),
+    ("lstm_jump_imdb", {"entropy_beta": -0.01}, r"config\.hparams\.entropy_beta must lie in"),
+    ("bag_of_words_imdb", {"dropout": 1.5}, r"config\.hparams\.dropout must lie in \[0, 1\)"),
+    ("lstm_ptb", {"dropout": -0.5}, r"config\.hparams\.dropout must lie in \[0, 1\)"),
+    # A name the model's losses never read is a misspelling or a setting that does nothing.
+    ("dynamic_skip_imdb", {"lamda": 0.5}, r"config\.hparams\.lamda: model 'dynamic_skip' on "
+                                          r"'imdb' does not read it \(its hparams: discount, "
+                                          r"dropout, entropy_weight, lam, "),
+    ("lstm_adding", {"budget_lambda": 0.5}, r"config\.hparams\.budget_lambda: model 'lstm' on "
+                                            r"'adding' does not read it \(its hparams: dropout\)"),
+    ("random_skip_lstm_adding", {"budget_lambda": 1e-4}, r"budget_lambda: model "
+                                                         r"'random_skip_lstm' .* does not read"),
+    ("skip_lstm_adding_lam0", {"budget_lamda": 1e-4}, r"its hparams: budget_lambda, dropout\)"),
+])
+def test_hparams_are_checked_per_model(tmp_path, name, hparams, match):
+  config = _load(CONFIG_DIR / f"{name}.py").get_config()
+  if config.dataset in run._RAW_FILE_GROUP:
+    config.data.data_dir = _fake_data_dir(tmp_path, config.dataset)
+  run.validate_config(config)  # the config as shipped passes
+  config.hparams.unlock()
+  for key, value in hparams.items():
+    setattr(config.hparams, key, value)
+  with pytest.raises(run.ConfigError, match=match):
+    run.validate_config(config)
+
+
+def test_required_hparam_is_named():
+  config = _load(CONFIG_DIR / "skim_lstm_rotten_tomatoes.py").get_config()
+  config.hparams.unlock()
+  del config.hparams["skim_gamma"]
+  with pytest.raises(ValueError, match=r"config\.hparams\.skim_gamma is required for model "
+                                       r"'skim_lstm'"):
+    registry.check_hparams(config.model, config.dataset, config.hparams)

@@ -8,10 +8,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 
 from skipjax import cells
 from skipjax import dynamic_skip as ds
 from skipjax import estimators
+from skipjax import layers
 from skipjax import recurrence
 
 D, H, K, A = 3, 4, 3, 5
@@ -415,3 +417,52 @@ def test_bad_input():
                                        jax.random.PRNGKey(0), {})
   with pytest.raises(ValueError, match="task"):
     ds.make_loss_fn(config, "translation")
+
+
+def test_traced_lam_and_hparams_are_checked():
+  """Issue 11 item 5: the layers refused lam = 1.5 eagerly but not traced (the train step's
+  hparams are traced), so a jitted run mixed with weight 1.5. Traced values now report under
+  checkify; concrete hparams given to the loss raise at once."""
+  p, xs = _params(), _xs(0)
+  for layer, kw in ((_layer, {"mode": "greedy"}), (_fixed, {"skip": 2}),
+                    (_attention, {"num_skips": K})):
+    params = p.lstm if layer is _fixed else (
+        p if layer is _layer else ds.attention_skip_init(jax.random.PRNGKey(0), D, H, A))
+    err, _ = checkify.checkify(layer)(params, xs, lam=jnp.float32(1.5), **kw)
+    with pytest.raises(checkify.JaxRuntimeError, match=r"lam must lie in \[0, 1\]"):
+      err.throw()
+    err, _ = checkify.checkify(layer)(params, xs, lam=jnp.float32(0.5), **kw)
+    assert err.get() is None
+  config, params, state, batch, hp = _classification_setup("dynamic")
+  loss = ds.make_loss_fn(config, "classification")
+  for name, bad in (("lam", 1.5), ("dropout", 1.0), ("entropy_weight", -0.01),
+                    ("reinforce_weight", float("nan"))):
+    with pytest.raises(ValueError, match=rf"hparams\['{name}'\] must lie in"):
+      loss(params, state, batch, jax.random.PRNGKey(0), {**hp, name: bad})
+  hparams = jax.tree_util.tree_map(jnp.float32, {**hp, "lam": 1.5})
+  err, _ = checkify.checkify(jax.jit(loss))(params, state, batch, jax.random.PRNGKey(0), hparams)
+  with pytest.raises(checkify.JaxRuntimeError, match=r"hparams\['lam'\] must lie in \[0, 1\]"):
+    err.throw()
+  forced = jnp.full((2, 7), K + 1, jnp.int32)
+  err, _ = checkify.checkify(_layer)(p, xs, lam=0.5, mode="forced", forced_skips=forced)
+  with pytest.raises(checkify.JaxRuntimeError, match=rf"forced_skips must lie in \[1, {K}\]"):
+    err.throw()
+
+
+def test_mismatched_parameter_shapes_are_named():
+  """Issue 11 item 7: parameters of different hidden sizes gave a raw dot_general error."""
+  p, xs = _params(), _xs(0)
+  q = ds.dynamic_skip_init(jax.random.PRNGKey(1), D, H + 1, K, A)
+  with pytest.raises(ValueError, match=r"params\.agent\.w_h must have shape \(4, 5\)"):
+    ds.dynamic_skip_layer(p._replace(agent=q.agent), xs, lam=0.5, mode="greedy")
+  with pytest.raises(ValueError, match=r"params\.lstm\.w_i must have shape \[D, 20\]"):
+    ds.dynamic_skip_layer(p._replace(lstm=p.lstm._replace(w_h=q.lstm.w_h)), xs, lam=0.5,
+                          mode="greedy")
+  a = ds.attention_skip_init(jax.random.PRNGKey(0), D, H, A)
+  b = ds.attention_skip_init(jax.random.PRNGKey(0), D, H + 1, A)
+  with pytest.raises(ValueError, match=r"params\.attention\.w_h must have shape"):
+    ds.attention_skip_layer(a._replace(attention=b.attention), xs, num_skips=K, lam=0.5)
+  config, params, state, batch, hp = _classification_setup("dynamic")
+  bad = dict(params, out=layers.dense_init(jax.random.PRNGKey(0), 9, 10))
+  with pytest.raises(ValueError, match=r"params\['out'\]\.w has shape \(9, 10\)"):
+    ds.make_loss_fn(config, "classification")(bad, state, batch, jax.random.PRNGKey(0), hp)

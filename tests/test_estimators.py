@@ -166,6 +166,20 @@ def test_gumbel_softmax_hard_gradient_is_the_soft_gradient():
 # ----------------------------------------------------------------------------------------------
 
 
+def test_gumbel_temperature_and_schedule_arguments_are_checked():
+  """Issue 11 item 5: tau <= 0 gave NaN samples (tau = 0) or a softmax of the negated logits."""
+  key, logits = jax.random.PRNGKey(0), jnp.zeros((3, 2))
+  for tau in (0.0, -1.0, float("nan")):
+    with pytest.raises(ValueError, match=r"tau must lie in \(0, inf\)"):
+      est.gumbel_softmax(key, logits, tau)
+  with pytest.raises(ValueError, match=r"tau_min must lie in \(0, inf\), got 0\.0"):
+    est.exponential_temperature(10, tau_min=0.0)
+  with pytest.raises(ValueError, match=r"rate must lie in \[0, inf\), got -0\.1"):
+    est.temperature_schedule(rate=-0.1)
+  with pytest.raises(ValueError, match=r"discount must lie in \[0, 1\], got 1\.5"):
+    est.reward_to_go(jnp.ones(3), discount=1.5)
+
+
 def test_exponential_temperature_hand_values():
   np.testing.assert_allclose(est.exponential_temperature(0), 1.0)
   np.testing.assert_allclose(est.exponential_temperature(1000), np.exp(-0.1), rtol=1e-6)

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 
 from conftest import np_lstm_sequence
 from skipjax import cells
@@ -392,3 +393,55 @@ def test_bad_input_raises():
   float_params = _init(jax.random.key(2), input_dim=3, hidden_dim=5, num_classes=2, max_jump=4)
   with pytest.raises(ValueError, match="input_dim"):
     lstm_jump.infer(float_params, jnp.zeros((2, 6, 4)), **kw)
+
+
+def test_token_ids_outside_the_vocabulary_are_refused():
+  """Issue 11 item 5: ids >= vocab read NaN rows (jnp.take fills out of bounds) and gave NaN
+  logits; negative ids wrapped around. Eager calls raise, jitted ones report under checkify."""
+  params = _params()
+  kw = dict(read_size=2, num_jumps=2)
+  for bad in (VOCAB, -1):
+    ids = jnp.array([[1, 2, bad, 3, 4, 5]], jnp.int32)
+    for fn in (lstm_jump.apply, lstm_jump.infer):
+      with pytest.raises(ValueError, match=rf"inputs must be token ids in \[0, {VOCAB}\)"):
+        fn(params, ids, **kw)
+    err, _ = checkify.checkify(_infer)(params, ids, **kw)
+    with pytest.raises(checkify.JaxRuntimeError, match=rf"inputs must be token ids in "
+                                                        rf"\[0, {VOCAB}\)"):
+      err.throw()
+  err, out = checkify.checkify(_infer)(params, jnp.array([[1, 2, VOCAB - 1, 0]]), **kw)
+  assert err.get() is None and bool(jnp.all(jnp.isfinite(out.logits)))
+
+
+def test_empty_batch():
+  """Issue 11 item 7: `infer` with B = 0 crashed (`max` of an empty array) while `apply` gave
+  empty outputs; both now give the same empty outputs."""
+  params = _params()
+  ids = jnp.zeros((0, 6), jnp.int32)
+  kw = dict(read_size=2, num_jumps=2)
+  got, want = lstm_jump.infer(params, ids, **kw), _apply(params, ids, **kw)
+  assert got.logits.shape == (0, CLASSES) and got.read_mask.shape == (0, 6)
+  for name in ("logits", "read_mask", "jumps", "jump_log_probs", "num_jumps"):
+    np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+  assert got.final_state.h.shape == (0, HIDDEN)
+
+
+def test_mismatched_parameter_shapes_are_named():
+  """Issue 11 item 7: parameters of different hidden sizes gave a raw dot_general error."""
+  params = _params()
+  other = _init(jax.random.key(1), vocab_size=VOCAB, embed_dim=EMBED, hidden_dim=HIDDEN + 1,
+                num_classes=CLASSES, max_jump=K)
+  ids = jnp.zeros((2, 6), jnp.int32)
+  kw = dict(read_size=2, num_jumps=2)
+  cases = [(params._replace(jump=other.jump), r"params\.jump\.w has shape \(7, 6\): it reads 7 "
+                                              r"features, but params\.lstm's h has 6"),
+           (params._replace(classifier=other.classifier), r"params\.classifier\.w has shape"),
+           (params._replace(baseline=other.baseline), r"params\.baseline must have w \[6\]"),
+           (params._replace(lstm=params.lstm._replace(w_h=other.lstm.w_h)),
+            r"params\.lstm\.w_i must have shape \[D, 28\]"),
+           (params._replace(embedding=jnp.zeros((VOCAB, EMBED + 1))),
+            r"params\.embedding has last dimension 5, but the LSTM's input_dim")]
+  for bad, match in cases:
+    for fn in (lstm_jump.apply, lstm_jump.infer):
+      with pytest.raises(ValueError, match=match):
+        fn(bad, ids, **kw)

@@ -7,9 +7,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 from absl.testing import parameterized
 
 from skipjax import cells
+from skipjax import layers
 from skipjax import skim_rnn as sr
 from skipjax.bench import skim_rnn as bench
 
@@ -137,9 +139,8 @@ class SkimRNNTest(parameterized.TestCase):
     for run in (masked, infer_cond):
       out0 = run(params, xs, lengths, 0.0)
       self.assertFalse(bool(out0.skim_mask.any()))            # threshold 0 reads every step
-      for thr in (1.0, 1.5):
-        out = run(params, xs, lengths, thr)
-        np.testing.assert_array_equal(out.skim_mask, valid)   # >= 1 reads none
+      out = run(params, xs, lengths, 1.0)
+      np.testing.assert_array_equal(out.skim_mask, valid)     # 1 reads none
     # Threshold 0 is the big LSTM alone.
     big_only = masked(params._replace(small=None), xs, lengths, 0.0)
     np.testing.assert_allclose(masked(params, xs, lengths, 0.0).hs, big_only.hs, atol=1e-6)
@@ -155,7 +156,7 @@ class SkimRNNTest(parameterized.TestCase):
   def test_cond_path_equals_masked_path(self, cell, small):
     params, xs, lengths = _setup(cell, small)
     # Per-step thresholds: the switch sees reads, skims and padding in one sequence.
-    thr = jnp.array([0.5, 0.0, 0.9, 2.0, 0.3, 0.5], jnp.float32)
+    thr = jnp.array([0.5, 0.0, 0.9, 1.0, 0.3, 0.5], jnp.float32)
     for reverse in ((False, True) if (cell, small) == ("lstm", HS) else (False,)):
       want = masked(params, xs, lengths, thr, reverse=reverse)
       self.assertGreater(int(want.skim_mask.sum()), 0)
@@ -385,6 +386,71 @@ class SkimRNNTest(parameterized.TestCase):
     with self.assertRaisesRegex(KeyError, "skim_gamma"):
       sr.classifier_loss(cp, {}, batch, jax.random.PRNGKey(0), {"step": 0.0})
 
+  def test_threshold_outside_unit_interval_is_an_error(self):
+    """Issue 11 item 5: a threshold of 1.5 or NaN was clamped silently (NaN skimmed every step).
+    Concrete values raise; traced ones (a threshold sweep under jit) report under checkify."""
+    params, xs, lengths = _setup()
+    batch = {"inputs": jnp.array([[1, 2]]), "lengths": jnp.array([2]), "labels": jnp.array([0])}
+    cp = sr.classifier_init(jax.random.PRNGKey(0), 11, 2, embed_dim=D, hidden_dim=H,
+                            small_dim=HS)
+    for bad in (1.5, -0.1, float("nan"), jnp.array([0.5, 0.2, 1.2, 0.0, 0.1, 0.3])):
+      with self.assertRaisesRegex(ValueError, r"threshold must lie in \[0, 1\]"):
+        sr.masked_layer(params, xs, lengths, bad)
+      with self.assertRaisesRegex(ValueError, r"threshold must lie in \[0, 1\]"):
+        sr.cond_layer(params, xs[0], 3, bad)
+      with self.assertRaisesRegex(ValueError, r"threshold must lie in \[0, 1\]"):
+        sr.infer(params, xs, lengths, bad, path="cond")
+      with self.assertRaisesRegex(ValueError, r"threshold must lie in \[0, 1\]"):
+        sr.classifier_infer(cp, batch, bad)
+    for run in (masked, infer_cond):
+      err, _ = checkify.checkify(run)(params, xs, lengths, jnp.float32(1.5))
+      with self.assertRaisesRegex(checkify.JaxRuntimeError, r"threshold must lie in \[0, 1\]"):
+        err.throw()
+      err, _ = checkify.checkify(run)(params, xs, lengths, jnp.float32(1.0))
+      self.assertIsNone(err.get())
+
+  def test_gumbel_temperature_must_be_positive(self):
+    """Issue 11 item 5: tau <= 0 gave NaN states (tau = 0) or a flipped softmax (tau < 0)."""
+    params, xs, lengths = _setup()
+    key = jax.random.PRNGKey(0)
+    for tau in (0.0, -1.0, float("nan"), float("inf")):
+      with self.assertRaisesRegex(ValueError, r"tau must lie in \(0, inf\) \(the Gumbel-softmax "
+                                              r"temperature\)"):
+        sr.gumbel_layer(params, xs, key, tau, lengths)
+      err, _ = checkify.checkify(gumbel)(params, xs, key, jnp.float32(tau), lengths)
+      with self.assertRaisesRegex(checkify.JaxRuntimeError, r"tau must lie in \(0, inf\)"):
+        err.throw()
+    with self.assertRaisesRegex(ValueError, r"hard must lie in \[0, 1\]"):
+      sr.gumbel_layer(params, xs, key, 0.5, lengths, hard=2.0)
+    err, _ = checkify.checkify(gumbel)(params, xs, key, jnp.float32(0.5), lengths)
+    self.assertIsNone(err.get())
+
+  def test_mismatched_parameter_shapes_are_named(self):
+    """Issue 11 item 7: parameters of different sizes gave a raw dot_general error."""
+    params, xs, lengths = _setup()
+    other = sr.skim_init(jax.random.PRNGKey(5), D, H + 1, HS)
+    cases = [(params._replace(decide=other.decide), r"params\.decide\.w has shape \(9, 2\): it "
+                                                    r"reads 9 features, but \[x_t; h_\{t-1\}\] "
+                                                    r"has 8"),
+             (params._replace(small=other.small), r"params\.small\.w_h must have shape \[d=5, "),
+             (params._replace(big=other.big), r"params\.small\.w_h must have shape \[d=6"),
+             (params._replace(small=sr.skim_init(jax.random.PRNGKey(5), D, H, HS,
+                                                 cell="gru").small),
+              r"params\.small is a GRUParams but params\.big a LSTMParams")]
+    for bad, match in cases:
+      with self.assertRaisesRegex((ValueError, TypeError), match):
+        sr.masked_layer(bad, xs, lengths)
+      with self.assertRaisesRegex((ValueError, TypeError), match):
+        sr.cond_layer(bad, xs[0])
+    cp = sr.classifier_init(jax.random.PRNGKey(0), 11, 2, embed_dim=D, hidden_dim=H,
+                            small_dim=HS)
+    batch = {"inputs": jnp.array([[1, 2]]), "lengths": jnp.array([2]), "labels": jnp.array([0])}
+    with self.assertRaisesRegex(ValueError, r"params\.head\.w has shape \(6, 2\)"):
+      sr.classifier_infer(cp._replace(head=layers.DenseParams(jnp.zeros((H + 1, 2)),
+                                                                 jnp.zeros(2))), batch)
+    with self.assertRaisesRegex(ValueError, r"batch\['inputs'\] must be token ids in \[0, 11\)"):
+      sr.classifier_infer(cp, {**batch, "inputs": jnp.array([[1, 11]])})
+
   def test_threshold_logit(self):
     np.testing.assert_allclose(sr.threshold_logit(jnp.array([0.5, 0.8])), [0.0, np.log(4.0)],
                                rtol=1e-6, atol=1e-7)
@@ -394,7 +460,8 @@ class SkimRNNTest(parameterized.TestCase):
   def test_bench_helpers(self):
     rng = np.random.default_rng(0)
     thr = bench._forced_thresholds(rng, (4000,), 0.839)
-    self.assertAlmostEqual(float(jnp.mean(thr > 1)), 0.839, delta=0.02)
+    self.assertAlmostEqual(float(jnp.mean(thr == 1)), 0.839, delta=0.02)
+    self.assertTrue(bool(jnp.all((thr == 0) | (thr == 1))))
     params, xs, _ = _setup(small=HS, batch=1)
     fn = jax.jit(lambda p, x, t: sr.cond_layer(p, x[0], None, t))
     t = bench._calibrate(fn, params, xs, 0.5, iters=12)

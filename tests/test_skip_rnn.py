@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 
 from skipjax import cells
 from skipjax import skip_rnn as sr
@@ -356,6 +357,81 @@ def test_bad_inputs_raise():
     sr.SkipRNNConfig()
   with pytest.raises(ValueError, match="skip"):
     sr.SkipRNNConfig(input_dim=1, skip="sometimes")
+
+
+def test_jitted_length_beyond_the_sequence_is_reported_by_checkify():
+  """Issue 11 item 5: eagerly length 50 on T = 10 raised, but under jit the loop ran on past T
+  (re-reading the last input) and returned another state. Traced, the length check is now a
+  checkify check: free in a plain jitted call, reported under `checkify.checkify`."""
+  p = _random_params(jax.random.key(20), 3, 5, 1, "lstm")
+  xs = jax.random.normal(jax.random.key(21), (10, 3))
+  infer = jax.jit(sr.skip_rnn_infer)
+  checked = checkify.checkify(infer)
+  for bad in (50, 11, -1):
+    with pytest.raises(ValueError, match=r"length must lie in \[0, 10\]"):
+      sr.skip_rnn_infer(p, xs, bad)
+    err, _ = checked(p, xs, bad)
+    with pytest.raises(checkify.JaxRuntimeError, match=r"length must lie in \[0, 10\]"):
+      err.throw()
+  err, res = checked(p, xs, 10)
+  assert err.get() is None
+  chex.assert_trees_all_close(res.state, infer(p, xs, 10).state)
+  # The token path. (jax 0.10 can checkify neither a vmapped while_loop nor vmap over a
+  # checkified one, so the batched path is checked eagerly only.)
+  table_proj = sr.project_embedding(p, jnp.ones((7, 3)))
+  err, _ = checkify.checkify(jax.jit(sr.skip_rnn_infer_tokens))(p, table_proj,
+                                                               jnp.full((10,), 7), 10)
+  with pytest.raises(checkify.JaxRuntimeError, match=r"ids must be token ids in \[0, 7\)"):
+    err.throw()
+  with pytest.raises(ValueError, match=r"ids must be token ids in \[0, 7\) .*, got values "
+                                       r"in \[-1, -1\]"):
+    sr.skip_rnn_infer_tokens(p, table_proj, jnp.full((10,), -1), 10)
+
+
+@pytest.mark.parametrize("return_hidden", [False, True])
+def test_inference_over_an_empty_sequence(return_hidden):
+  """Issue 11 item 7: T = 0 crashed inside the loop's dynamic slice. It is the initial state
+  with no update, as the masked scan gives."""
+  p = _random_params(jax.random.key(22), 3, 5, 2, "lstm")
+  empty = jnp.zeros((1, 0, 3))
+  masked = _run(p, empty, jnp.array([0]))
+  for res in (sr.skip_rnn_infer(p, empty[0], return_hidden=return_hidden),
+              jax.jit(sr.skip_rnn_infer)(p, empty[0], 0),
+              sr.skip_rnn_infer_tokens(p, sr.project_embedding(p, jnp.ones((7, 3))),
+                                       jnp.zeros((0,), jnp.int32), return_hidden=return_hidden)):
+    assert int(res.num_updates) == 0 and res.update_mask.shape == (0,)
+    chex.assert_trees_all_close(res.state, jax.tree_util.tree_map(lambda s: s[0],
+                                                                  masked.final.state))
+  batch = sr.skip_rnn_infer_batch(p, jnp.zeros((2, 0, 3)), return_hidden=True)
+  assert batch.update_mask.shape == (2, 0) and batch.hs.shape == (2, 0, 5)
+  np.testing.assert_array_equal(batch.num_updates, [0, 0])
+
+
+def test_mismatched_parameter_shapes_are_named():
+  """Issue 11 item 7: parameters of different hidden sizes gave a raw dot_general error."""
+  p, q = _init(jax.random.key(0), 3, 5, num_layers=2), _init(jax.random.key(1), 3, 6,
+                                                                num_layers=2)
+  xs = jnp.ones((2, 4, 3))
+  cases = [(p._replace(gate=q.gate), r"params\.gate\.w has shape \(6, 1\): it reads 6 features, "
+                                     r"but the top layer's state has 5"),
+           (p._replace(cores=(p.cores[0], q.cores[1])), r"params\.cores\[1\]\.w_i reads 6 "
+                                                        r"features, but layer 0 has hidden size 5"),
+           (p._replace(cores=(p.cores[0]._replace(w_h=q.cores[0].w_h), p.cores[1])),
+            r"params\.cores\[0\]\.w_i must have shape \[D, 24\]"),
+           (p._replace(initial_state=(q.initial_state[0], p.initial_state[1])),
+            r"params\.initial_state\[0\]\.c must have shape \(5,\)"),
+           (p._replace(cores=(p.cores[0], _init(jax.random.key(2), 5, 5, cell="gru").cores[0])),
+            r"params\.cores\[1\] is a GRUParams but params\.cores\[0\] a LSTMParams")]
+  for bad, match in cases:
+    for run in (lambda b: sr.skip_rnn(b, xs), lambda b: sr.skip_rnn_infer(b, xs[0]),
+                lambda b: sr.skip_rnn_infer_batch(b, xs)):
+      with pytest.raises((ValueError, TypeError), match=match):
+        run(bad)
+  config = sr.SkipRNNConfig(input_dim=3, hidden_dim=5, num_outputs=2)
+  model = sr.model_init(jax.random.key(3), config)
+  with pytest.raises(ValueError, match=r"params\.head\.w has shape \(6, 2\)"):
+    sr.model_apply(model._replace(head=model.head._replace(w=jnp.zeros((6, 2)))), xs,
+                   jnp.array([4, 4]), config)
 
 
 def test_step_flops():

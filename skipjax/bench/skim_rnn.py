@@ -7,7 +7,7 @@ Cases at batch 1 (one timed call = one sequence):
 - `lstm`, `lstm_hoisted`: the plain LSTM (d = 100): `recurrence.lstm_layer` and the hoisted form
   (all input projections in one matmul, `h @ w_h` per step). Skim rows are compared with the
   faster of the two, measured in the same run.
-- `skim_forced_<rate>`: `skim_rnn.cond_layer` with per-step thresholds 0 (read) or 2 (skim) on an
+- `skim_forced_<rate>`: `skim_rnn.cond_layer` with per-step thresholds 0 (read) or 1 (skim) on an
   i.i.d. random pattern with the given skim rate: every decision is still computed and compared,
   so the work is exactly that of a model that skims at this rate. Timed with `record=False` (the
   final state only, what a classifier needs); skim rate and FLOPs come from a recorded run of the
@@ -57,8 +57,8 @@ def _hoisted_lstm(params: cells.LSTMParams, xs: jax.Array) -> jax.Array:
 
 
 def _forced_thresholds(rng: np.random.Generator, shape, skim_rate: float) -> jax.Array:
-  """Per-step thresholds 2.0 (skim: p_read >= 2 never holds) or 0.0 (read)."""
-  return jnp.asarray(np.where(rng.random(shape) < skim_rate, 2.0, 0.0), jnp.float32)
+  """Per-step thresholds 1.0 (skim: `logit(1) = inf`, never reached) or 0.0 (read)."""
+  return jnp.asarray(np.where(rng.random(shape) < skim_rate, 1.0, 0.0), jnp.float32)
 
 
 def _calibrate(run_fn, params, xs, skim_rate: float, iters: int = 30) -> float:

@@ -7,7 +7,10 @@ Where the data comes from (`source`):
 - 'local': from the raw files under the data dir (`data_dir`, $SKIPJAX_DATA_DIR, or
   <repo>/../shared/data), each checked against the digest in its SOURCE.md. MNIST uses tfds's own
   `mnist` builder with `manual_dir` (tfds verifies its registered checksums); the others use
-  skipjax's builders (`skipjax.data.builders`).
+  skipjax's builders (`skipjax.data.builders`). The prepared dataset records the digests of the
+  raw files it came from (`files.PREPARED_RECORD`), and every process that loads it again hashes
+  the raw files and compares: a raw file changed since (flipped, truncated, replaced) raises
+  DataFileError naming it, with how to rebuild (restore it, or delete the prepared directory).
 - 'catalog': tfds's standard dataset (downloads; needs internet): imdb_reviews, glue/sst2,
   ag_news_subset, conll2003 (tfds's copy is IOB2-tagged, not the original IOB1), mnist.
 - 'auto' (default): 'local' when the dataset's raw files are in the data dir, else 'catalog'
@@ -128,30 +131,51 @@ def _choose_source(name: str, source: str, data_dir: pathlib.Path) -> str:
 
 
 def _builder(name: str, source: str, data_dir: pathlib.Path, cache_dir: pathlib.Path):
-  """A prepared tfds builder for `name`."""
+  """A prepared tfds builder for `name`; from local raw files, checked against the record of
+  the files it was prepared from (`_prepare_local`)."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   key = _BUILDER_KEY[name]
   if source == "catalog":
     builder = tfds.builder(_CATALOG[name], data_dir=str(cache_dir))
     builder.download_and_prepare()
     return builder
+  roles = list(files.RAW_FILES[key])
   if key == "mnist":
-    for role in files.RAW_FILES["mnist"]:
-      files.find_file("mnist", role, data_dir)
     builder = tfds.builder("mnist", data_dir=str(cache_dir))
-    config = tfds.download.DownloadConfig(manual_dir=str(data_dir / "mnist"))
-    builder.download_and_prepare(download_config=config)
-    return builder
-  from skipjax.data import builders  # pylint: disable=g-import-not-at-top
-  cls = builders.BUILDERS[key]
-  kwargs = {}
-  if key == "ag_news":
-    full = files.has_file("ag_news", "train", data_dir)
-    kwargs["config"] = "full" if full else "test_only"
-  builder = cls(data_dir=str(cache_dir), **kwargs)
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=str(data_dir)))
+    manual_dir = data_dir / "mnist"
+  else:
+    from skipjax.data import builders  # pylint: disable=g-import-not-at-top
+    kwargs = {}
+    if key == "ag_news":
+      full = files.has_file("ag_news", "train", data_dir)
+      kwargs["config"] = "full" if full else "test_only"
+      roles = ["train", "test"] if full else ["test"]
+    builder = builders.BUILDERS[key](data_dir=str(cache_dir), **kwargs)
+    manual_dir = data_dir
+  _prepare_local(builder, key, roles, data_dir,
+                 tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
   return builder
+
+
+def _prepare_local(builder, key: str, roles: list[str], data_dir: pathlib.Path,
+                   download_config) -> None:
+  """Prepares `builder` from the raw files `roles` of group `key`, or checks a prepared one.
+
+  A prepared dataset with a record (`files.PREPARED_RECORD`) must have been built from the raw
+  files now in the data dir, byte for byte (`files.check_prepared` raises DataFileError
+  otherwise). Without a record (a fresh preparation, or one made before records existed) the raw
+  files are checked against SOURCE.md's digests first, and the record is written after.
+  """
+  current = files.raw_file_record(key, roles, data_dir)
+  record = files.read_prepared_record(builder.data_dir) if builder.is_prepared() else None
+  if record is not None:
+    files.check_prepared(builder.data_dir, key, record, current, data_dir)
+  else:
+    for role in roles:
+      files.find_file(key, role, data_dir)  # the digest of SOURCE.md, before anything is read
+  builder.download_and_prepare(download_config=download_config)
+  if record is None:
+    files.write_prepared_record(builder.data_dir, key, current)
 
 
 def _as_numpy(builder, split: str) -> dict[str, np.ndarray]:

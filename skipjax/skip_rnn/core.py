@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from skipjax import cells
@@ -205,8 +206,47 @@ def initial_carry(params: SkipParams, batch: int) -> SkipCarry:
                    skip_left=jnp.zeros((batch,), jnp.int32))
 
 
+def check_params(params: SkipParams) -> tuple[int, int]:
+  """Checks that the shapes of a SkipParams agree; returns (D, H of the top layer).
+
+  Every core is an LSTM or every core a GRU; layer l > 0 reads layer l - 1's H; each initial
+  state matches its layer's H; the gate is [H_top, 1]. A mismatch raises ValueError naming the
+  field (e.g. 'params.gate.w'), not a `dot_general` error inside the scan.
+  """
+  if not isinstance(params, SkipParams):
+    raise TypeError(f"params must be a SkipParams, got {type(params).__name__}")
+  if not params.cores:
+    raise ValueError("params.cores is empty: a Skip RNN has at least one layer")
+  lstm = is_lstm(params)
+  if len(params.initial_state) != len(params.cores):
+    raise ValueError(f"params.initial_state has {len(params.initial_state)} layers, "
+                     f"params.cores {len(params.cores)}")
+  input_dim, below = None, None
+  for l, (core, s) in enumerate(zip(params.cores, params.initial_state)):
+    name = f"params.cores[{l}]"
+    if is_lstm(core) != lstm:
+      raise TypeError(f"{name} is a {type(core).__name__} but params.cores[0] a "
+                      f"{type(params.cores[0]).__name__}: all layers must use the same cell")
+    d, h = cells.check_params(name, core)
+    if l == 0:
+      input_dim = d
+    elif d != below:
+      raise ValueError(f"{name}.w_i reads {d} features, but layer {l - 1} has hidden size "
+                       f"{below}")
+    for leaf_name, leaf in (("c", s.c), ("h", s.h)) if lstm else (("", s),):
+      if np.shape(leaf) != (h,):
+        field = f"params.initial_state[{l}]" + (f".{leaf_name}" if leaf_name else "")
+        raise ValueError(f"{field} must have shape ({h},) (the hidden size of {name}), got "
+                         f"{np.shape(leaf)}")
+    below = h
+  layers.check_dense("params.gate", params.gate, below, 1, "the top layer's state")
+  return input_dim, below
+
+
 def check_inputs(params: SkipParams, xs: Array, lengths: Array | None) -> Array:
-  """Validates xs [B, T, D] against params; returns lengths ([B] int32, T if None)."""
+  """Validates params (`check_params`) and xs [B, T, D] against them; returns lengths ([B]
+  int32, T if None)."""
+  check_params(params)
   validation.check_rank("xs", xs, 3)
   validation.check_floating("xs", xs)
   validation.check_last_dim("xs", xs, params.cores[0].w_i.shape[0], "the Skip RNN's input_dim")
@@ -292,6 +332,7 @@ def budget_loss(update_mask: Array, budget_lambda: float | Array,
     scalar float32.
   """
   validation.check_rank("update_mask", update_mask, 2)
+  validation.check_in("budget_lambda", budget_lambda, validation.NONNEG)
   per_seq = jnp.sum(update_mask.astype(jnp.float32), axis=1)
   if mask is None:
     return budget_lambda * jnp.mean(per_seq)
@@ -312,6 +353,7 @@ def random_skip_rnn(params: SkipParams, xs: Array, lengths: Array | None, key: A
   Returns a SkipOutput whose `update_prob` is the constant probability (1 at t = 0).
   """
   lengths = check_inputs(params, xs, lengths)
+  validation.check_in("update_prob", update_prob, validation.Interval(0.0, 1.0, lo_open=True))
   batch, max_len = xs.shape[:2]
   draws = jax.random.bernoulli(key, update_prob, (batch, max_len))
   hard = draws.at[:, 0].set(True).astype(jnp.float32)

@@ -97,13 +97,24 @@ def _jump_loop(params: core.SkipParams, read: Callable[[Array], Array], max_len:
 
 
 def _check_length(length, max_len) -> Array:
+  """length in [0, T]: raises now when concrete; when traced, a `checkify.debug_check` (a
+  plain jitted call cannot raise: `checkify.checkify` reports it)."""
   if length is None:
     return jnp.int32(max_len)
-  if validation.is_concrete(length):
-    validation.check_lengths(jnp.reshape(jnp.asarray(length), (1,)), 1, max_len, "length")
   if jnp.ndim(length) != 0:
     raise ValueError(f"length must be a scalar, got shape {jnp.shape(length)}")
+  validation.check_lengths(jnp.reshape(jnp.asarray(length), (1,)), 1, max_len, "length")
   return jnp.asarray(length, jnp.int32)
+
+
+def _empty(params: core.SkipParams, return_hidden: bool) -> SkipInference:
+  """The result over a sequence of T = 0 steps: the initial state, nothing computed (as
+  `core.skip_rnn` gives); the loop itself needs a step to read."""
+  hidden = params.gate.w.shape[0]
+  return SkipInference(
+      state=jax.tree_util.tree_map(lambda s: s.astype(jnp.float32), params.initial_state),
+      num_updates=jnp.int32(0), update_mask=jnp.zeros((0,), bool),
+      hs=jnp.zeros((0, hidden), jnp.float32) if return_hidden else None)
 
 
 def skip_rnn_infer(params: core.SkipParams, xs: Array, length: Array | int | None = None, *,
@@ -114,7 +125,9 @@ def skip_rnn_infer(params: core.SkipParams, xs: Array, length: Array | int | Non
   Args:
     params: SkipParams.
     xs: [T, D] float inputs of one sequence.
-    length: int in [0, T] (steps beyond it are never read); None means T.
+    length: int in [0, T] (steps beyond it are never read); None means T. Out of range: a
+      ValueError when concrete; under jit a `checkify.debug_check` (wrap the call in
+      `checkify.checkify` to have it reported; a plain jitted call does not check it).
     return_hidden: also return the per-step hidden states hs [T, H].
     hoist_input: True projects all T inputs with one matmul before the loop; False projects x_t
       inside the loop, only at updated steps. None (default): inside the loop when D <= H / 4
@@ -122,12 +135,17 @@ def skip_rnn_infer(params: core.SkipParams, xs: Array, length: Array | int | Non
       pixel-by-pixel MNIST (D=1, H=110, T=784) the hoisted projection writes a [784, 440] array
       that cost ~55 us per sequence, more than 10% of a loop updating 10% of the steps.
   Returns:
-    SkipInference; equals `core.skip_rnn` (deterministic) on the same sequence.
+    SkipInference; equals `core.skip_rnn` (deterministic) on the same sequence (T = 0 included:
+    the initial state, no update).
   """
+  core.check_params(params)
   validation.check_rank("xs", xs, 2)
   validation.check_floating("xs", xs)
   validation.check_last_dim("xs", xs, params.cores[0].w_i.shape[0], "the Skip RNN's input_dim")
   max_len = xs.shape[0]
+  length = _check_length(length, max_len)
+  if max_len == 0:
+    return _empty(params, return_hidden)
   first = params.cores[0]
   if hoist_input is None:
     hoist_input = default_hoist(params)
@@ -137,7 +155,7 @@ def skip_rnn_infer(params: core.SkipParams, xs: Array, length: Array | int | Non
   else:
     read = lambda t: core.core_input_projection(
         first, lax.dynamic_index_in_dim(xs, t, keepdims=False))
-  return _jump_loop(params, read, max_len, _check_length(length, max_len), return_hidden)
+  return _jump_loop(params, read, max_len, length, return_hidden)
 
 
 def default_hoist(params: core.SkipParams) -> bool:
@@ -162,18 +180,22 @@ def skip_rnn_infer_tokens(params: core.SkipParams, table_proj: Array, ids: Array
   """Jumping inference over one sequence of token ids [T], reading `project_embedding` rows.
 
   Only the tokens at updated steps are ever looked up. Same result as `skip_rnn_infer` on
-  `table[ids]`.
+  `table[ids]`. ids must lie in [0, V) (V = table_proj.shape[0]): checked when concrete, by
+  `checkify.checkify` when traced (a dynamic index would clamp them silently).
   """
+  core.check_params(params)
   validation.check_rank("ids", ids, 1)
-  if not jnp.issubdtype(ids.dtype, jnp.integer):
-    raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
   validation.check_rank("table_proj", table_proj, 2)
+  validation.check_token_ids("ids", ids, table_proj.shape[0])
   validation.check_last_dim("table_proj", table_proj, params.cores[0].w_h.shape[1],
                             "layer 0's projected width")
   max_len = ids.shape[0]
+  length = _check_length(length, max_len)
+  if max_len == 0:
+    return _empty(params, return_hidden)
   read = lambda t: lax.dynamic_index_in_dim(
       table_proj, lax.dynamic_index_in_dim(ids, t, keepdims=False), keepdims=False)
-  return _jump_loop(params, read, max_len, _check_length(length, max_len), return_hidden)
+  return _jump_loop(params, read, max_len, length, return_hidden)
 
 
 def skip_rnn_infer_batch(params: core.SkipParams, xs: Array, lengths: Array | None = None, *,
@@ -182,7 +204,9 @@ def skip_rnn_infer_batch(params: core.SkipParams, xs: Array, lengths: Array | No
   """Batched jumping inference: `skip_rnn_infer` vmapped over xs [B, T, D] and lengths [B].
 
   The loop runs to the largest update count in the batch (finished examples idle); each example
-  reads its own x_t. Returns SkipInference with a leading batch axis on every field.
+  reads its own x_t. Returns SkipInference with a leading batch axis on every field. Lengths
+  are checked when concrete; traced ones cannot be checkified here (jax 0.10 supports neither
+  checkify of a vmapped `while_loop` nor vmap of a checkified one), so check them before the jit.
   """
   lengths = core.check_inputs(params, xs, lengths)
   fn = lambda x, n: skip_rnn_infer(params, x, n, return_hidden=return_hidden,

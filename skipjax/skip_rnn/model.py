@@ -30,6 +30,10 @@ from skipjax.skip_rnn import inference
 Array = jax.Array
 LossFn = Callable[..., tuple[Array, tuple[Any, dict[str, Array]]]]
 
+# The loss hparams `make_loss_fn` reads (with config.skip == "learned"; the other gates read
+# none) and their ranges; `experiments.registry.check_hparams` checks configs against them.
+HPARAMS = {"budget_lambda": validation.NONNEG, "dropout": validation.RATE}
+
 
 @dataclasses.dataclass(frozen=True)
 class SkipRNNConfig:
@@ -102,8 +106,13 @@ def model_init(key: Array, config: SkipRNNConfig) -> SkipModelParams:
 
 
 def _features(params: SkipModelParams, inputs: Array) -> Array:
+  """Embedded token ids or the dense inputs, after checking the parameters' shapes agree."""
+  input_dim, hidden = core.check_params(params.rnn)
+  layers.check_dense("params.head", params.head, hidden, source="the top layer's h")
   if params.embedding is not None:
-    return layers.embed(params.embedding, inputs)
+    validation.check_last_dim("params.embedding", params.embedding, input_dim,
+                              "the Skip RNN's input_dim")
+    return layers.embed(params.embedding, inputs, "inputs")
   return inputs
 
 
@@ -189,6 +198,7 @@ def make_loss_fn(config: SkipRNNConfig, *, train: bool = True) -> LossFn:
   updated steps), 'fraction_computed' (mean of updates / length).
   """
   def loss_fn(params, model_state, batch, key, hparams):
+    validation.check_hparams(hparams, HPARAMS)
     lengths = jnp.asarray(batch["lengths"], jnp.int32)
     weights = batch.get("weights", batch.get("mask"))
     rate = hparams.get("dropout")
