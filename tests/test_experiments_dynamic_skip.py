@@ -42,7 +42,7 @@ def _config(name: str) -> ml_collections.ConfigDict:
 
 
 def _tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  config.net.update(hidden_dim=8, embed_dim=4)
+  config.net.update(hidden_dim=8, embed_dim=4, pretrained_embedding=None)
   if config.model != "lstm":
     config.net.update(num_skips=3, agent_dim=4)
   config.data.update(batch_size=8, eval_batch_size=16, train_examples=24, dev_examples=16,

@@ -28,7 +28,9 @@ def _config(name):
 
 
 def _tiny_net(config, **overrides):
-  config.net.update(embed_dim=4, hidden_dim=8, num_samples=1, **overrides)
+  # A made-up vocabulary has no words to look pretrained vectors up with: random init.
+  config.net.update(embed_dim=4, hidden_dim=8, num_samples=1, pretrained_embedding=None,
+                    **overrides)
   return config.net
 
 

@@ -268,6 +268,13 @@ def _logged_step(workdir: pathlib.Path) -> int:
   return max((r["step"] for r in records), default=0)
 
 
+def _log_mtime(workdir: pathlib.Path) -> float:
+  try:
+    return (workdir / metrics_log.JSONL_NAME).stat().st_mtime
+  except OSError:
+    return 0.0
+
+
 def test_soak_killed_at_five_random_moments_equals_uninterrupted(tmp_path):
   overrides = {"num_steps": 40, "eval_every": 8, "log_every": 1, "checkpoint_every": 3}
   reference = run_cli(tmp_path / "reference", overrides=overrides)
@@ -281,8 +288,11 @@ def test_soak_killed_at_five_random_moments_equals_uninterrupted(tmp_path):
   for i, (target, delay) in enumerate(zip(targets, delays)):
     proc = subprocess.Popen(cli(workdir, overrides=overrides), cwd=REPO, env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while _logged_step(workdir) < target:
+    started = time.time()
+    deadline = started + 120
+    # This process must have taken the workdir first (it rewrites the log when it resumes): the
+    # log of the previous, killed run may already reach this target.
+    while _logged_step(workdir) < target or _log_mtime(workdir) < started:
       assert proc.poll() is None, proc.stderr.read()[-3000:]
       assert time.time() < deadline
       time.sleep(0.01)

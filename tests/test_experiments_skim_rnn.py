@@ -36,7 +36,8 @@ def _load(path):
 
 
 def _tiny(config):
-  config.net.update(embed_dim=D, hidden_dim=H)
+  # A made-up vocabulary (SPEC) has no words to look pretrained vectors up with: random init.
+  config.net.update(embed_dim=D, hidden_dim=H, pretrained_embedding=None)
   if config.model.startswith("skim_"):
     config.net.small_dim = S
   return config

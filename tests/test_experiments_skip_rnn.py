@@ -82,6 +82,7 @@ def test_config_builds_and_takes_a_train_and_an_eval_step(path):
   config.net.hidden_dim = 4
   if "embed_dim" in config.net:
     config.net.embed_dim = 3
+  config.net.pretrained_embedding = None  # made-up vocabularies: no words to look vectors up
   spec, train_batch, eval_batch = _tiny_data(config)
   built = []
 
