@@ -300,7 +300,10 @@ def publish(status: RowStatus, results_dir: pathlib.Path, commit: str, log=print
 
 def regenerate_results(results_dir: pathlib.Path) -> None:
   from experiments import make_results  # pylint: disable=g-import-not-at-top
-  make_results.main(["--results_dir", str(results_dir)])
+  # RESULTS.md beside the records (experiments/RESULTS.md for the default experiments/results),
+  # never the checkout's own when the records live elsewhere (a user's queue, the tests).
+  make_results.main(["--results_dir", str(results_dir),
+                     "--out", str(results_dir.parent / "RESULTS.md")])
 
 
 # ----------------------------------------------------------------------------------------------
