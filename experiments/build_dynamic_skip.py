@@ -163,7 +163,18 @@ def build(key: jax.Array, net: Any, spec: Any, *, cell: str) -> Any:
   loss_fn, eval_loss_fn = _loss_fns(config, task)
   if task == "tagging" and getattr(spec, "tag_names", None):  # CoNLL: entity F1 at evaluation
     eval_loss_fn = _tagging_eval_loss(config, tuple(spec.tag_names))
-  return registry.Model(params, model_state, loss_fn, eval_loss_fn, step_flops(config))
+  predict_fn = (functools.partial(_predict, config=config, task=task)
+                if task == "classification" else None)
+  return registry.Model(params, model_state, loss_fn, eval_loss_fn, step_flops(config),
+                        predict_fn)
+
+
+def _predict(params, model_state, batch, hparams, *, config, task):
+  """The greedy agent's logits (`dynamic_skip.predict`; every step is computed)."""
+  del model_state
+  logits, _ = dynamic_skip.predict(params, config, task, batch["inputs"], batch["lengths"],
+                                   hparams)
+  return {"outputs": logits}
 
 
 build_dynamic_skip = functools.partial(build, cell="dynamic")

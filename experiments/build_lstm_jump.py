@@ -78,4 +78,15 @@ def build_lstm_jump(key: jax.Array, net: Any, spec: Any) -> Any:
   params = registry._call(jax.jit(init), "config.net", key=key)  # pylint: disable=protected-access
   input_dim, hidden_dim = params.lstm.w_i.shape[0], params.lstm.w_h.shape[0]
   return registry.Model(params, {}, loss_fn, eval_loss_fn,
-                        int(cells.lstm_step_flops(input_dim, hidden_dim)))
+                        int(cells.lstm_step_flops(input_dim, hidden_dim)),
+                        functools.partial(_predict, read_size=eval_read_size,
+                                          num_jumps=eval_num_jumps))
+
+
+def _predict(params, model_state, batch, hparams, *, read_size, num_jumps):
+  """Greedy jumping (the evaluation reading): logits and the fraction of tokens read."""
+  del model_state, hparams
+  out = lstm_jump.infer(params, batch["inputs"], batch["lengths"], read_size=read_size,
+                        num_jumps=num_jumps)
+  return {"outputs": out.logits,
+          "fraction_computed": lstm_jump.read_fraction(out.read_mask, batch["lengths"])}

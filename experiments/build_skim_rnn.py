@@ -134,7 +134,16 @@ def build_skim(key: jax.Array, net: Any, spec: Any, *, cell: str = "lstm") -> An
   input_dim, hidden_dim, small_dim = skim_rnn.dims(params.rnn)
   flops = skim_rnn.step_flops(input_dim, hidden_dim, small_dim, cell)
   return registry.Model(params, {}, skim_rnn.classifier_loss, make_eval_loss(float(threshold)),
-                        int(flops["token"] + flops["read"]))
+                        int(flops["token"] + flops["read"]),
+                        functools.partial(_predict, threshold=float(threshold)))
+
+
+def _predict(params, model_state, batch, hparams, *, threshold):
+  """Hard decisions at the evaluation threshold: logits and the fraction of tokens read by the
+  big cell."""
+  del model_state, hparams
+  out = skim_rnn.classifier_infer(params, batch, threshold, path="masked")
+  return {"outputs": out["logits"], "fraction_computed": 1.0 - out["skim_rate"]}
 
 
 build_skim_lstm = functools.partial(build_skim, cell="lstm")

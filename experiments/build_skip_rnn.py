@@ -31,6 +31,7 @@ import functools
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from skipjax import skip_rnn
 
@@ -92,7 +93,18 @@ def build_skip(key: jax.Array, net: Any, spec: Any, *, cell: str = "lstm",
   params = jax.jit(init)(key)  # one compiled initialiser instead of many eager ops
   return registry.Model(params, {}, skip_rnn.make_loss_fn(config),
                         skip_rnn.make_loss_fn(config, train=False),
-                        int(skip_rnn.step_flops(params.rnn)))
+                        int(skip_rnn.step_flops(params.rnn)),
+                        functools.partial(_predict, config=config))
+
+
+def _predict(params, model_state, batch, hparams, *, config):
+  """The evaluation forward pass (rounded gate, no dropout): outputs and updated fraction."""
+  del model_state, hparams
+  lengths = jnp.asarray(batch["lengths"], jnp.int32)
+  outputs, out = skip_rnn.model_apply(params, batch["inputs"], lengths, config)
+  updates = jnp.sum(out.update_mask, axis=1)
+  return {"outputs": outputs,
+          "fraction_computed": updates / jnp.maximum(lengths, 1).astype(jnp.float32)}
 
 
 build_skip_lstm = functools.partial(build_skip, cell="lstm", skip="learned")

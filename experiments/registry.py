@@ -57,6 +57,27 @@ class DataSpec(NamedTuple):
   tag_names: tuple[str, ...] | None = None  # IOB tag of each label id (CoNLL): entity F1
   vocab: Any = None         # the word vocabulary (skipjax.data.Vocab) of token inputs, if any
   data_dir: str | None = None  # the raw-data directory the dataset was read from
+  label_names: tuple[str, ...] | None = None  # the name of each class id (text classification)
+
+
+SPEC_NAME = "data_spec.json"   # what a run's workdir keeps of its dataset (`save_spec`)
+VOCAB_NAME = "vocab.json"      # and its word vocabulary (`skipjax.data.Vocab.save`)
+
+
+def spec_to_json(spec: DataSpec) -> dict[str, Any]:
+  """The JSON-serialisable fields of `spec` (all but `vocab`, saved as its own file)."""
+  out = spec._asdict()
+  del out["vocab"]
+  return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+def spec_from_json(fields: dict[str, Any], vocab: Any = None) -> DataSpec:
+  """Inverse of `spec_to_json` (with the vocabulary loaded separately)."""
+  unknown = sorted(set(fields) - set(DataSpec._fields))
+  if unknown:
+    raise ValueError(f"a saved data spec has unknown fields {unknown}")
+  fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+  return DataSpec(**fields, vocab=vocab)
 
 
 class Data(NamedTuple):
@@ -72,6 +93,10 @@ class Model(NamedTuple):
   loss_fn: Callable[..., Any]
   eval_loss_fn: Callable[..., Any]
   step_flops: int | None    # analytic FLOPs of one full recurrent step (None if not counted)
+  # predict_fn(params, model_state, batch, hparams) -> {'outputs': logits [B, C] (or values [B]),
+  # optionally 'fraction_computed': [B]}: the evaluation-mode forward pass of one batch of
+  # classification/regression inputs ('inputs', 'lengths'); None where a model has none.
+  predict_fn: Callable[..., dict[str, Any]] | None = None
 
 
 def _kwargs(net: Any) -> dict[str, Any]:
@@ -114,7 +139,18 @@ def _build_rnn(key: jax.Array, net: Any, spec: DataSpec, *, cell: str) -> Model:
           "sequence": classifier.sequence_loss_fn}[spec.task]
   # Training: dropout (hparams['dropout']) on; evaluation: the default train=False, never dropped.
   return Model(params, {}, functools.partial(loss, train=True), loss,
-               classifier.step_flops(params))
+               classifier.step_flops(params), _classifier_predict)
+
+
+def _classifier_predict(params, model_state, batch, hparams):
+  del model_state, hparams
+  return {"outputs": classifier.apply(params, batch["inputs"], batch["lengths"])}
+
+
+def _bag_of_words_predict(params, model_state, batch, hparams):
+  del model_state, hparams
+  from skipjax import bag_of_words  # pylint: disable=g-import-not-at-top
+  return {"outputs": bag_of_words.apply(params, batch["inputs"], batch["lengths"])}
 
 
 def _build_bag_of_words(key: jax.Array, net: Any, spec: DataSpec) -> Model:
@@ -127,7 +163,7 @@ def _build_bag_of_words(key: jax.Array, net: Any, spec: DataSpec) -> Model:
                                            num_classes=spec.num_classes, **_kwargs(net))),
                  "config.net", key=key)
   return Model(params, {}, bag_of_words.make_loss_fn(train=True),
-               bag_of_words.make_loss_fn(train=False), None)
+               bag_of_words.make_loss_fn(train=False), None, _bag_of_words_predict)
 
 
 # Every builder is wrapped by `pretrained.with_pretrained`: config.net.pretrained_embedding,
@@ -322,7 +358,9 @@ def _real_loader(name: str) -> Callable[[Any, int], Data]:
                     num_train=len(next(iter(train_arrays.values()))),
                     tag_names=tuple(info.label_names) if name == "conll2003" else None,
                     vocab=info.vocab,
-                    data_dir=str(files.resolve_data_dir(kwargs.get("data_dir"))))
+                    data_dir=str(files.resolve_data_dir(kwargs.get("data_dir"))),
+                    label_names=(tuple(info.label_names) if info.label_names
+                                 and name != "conll2003" else None))
     return Data(train, evals["dev"], evals["test"], spec)
 
   return load

@@ -292,6 +292,38 @@ def _publish(record: dict[str, Any], workdir: pathlib.Path, publish_dir: Any, ru
   print(published.message, file=sys.stderr)
 
 
+def save_data_spec(workdir: pathlib.Path, spec: Any) -> None:
+  """Keeps what the model was built from in the workdir, so that a checkpoint can be used on new
+  inputs without the training data (`experiments.predict`): WORKDIR/data_spec.json and, for
+  token inputs, WORKDIR/vocab.json. A resumed run whose data gives another spec or vocabulary
+  (the data files changed) is refused: its checkpoints' embedding rows would mean other words.
+  """
+  from experiments import registry  # pylint: disable=g-import-not-at-top
+  from skipjax.data import text  # pylint: disable=g-import-not-at-top
+  from skipjax.train import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  fields = registry.spec_to_json(spec)
+  spec_path, vocab_path = workdir / registry.SPEC_NAME, workdir / registry.VOCAB_NAME
+  if spec_path.is_file():
+    saved = json.loads(spec_path.read_text())
+    keys = sorted((set(saved) | set(fields)) - {"data_dir"})
+    changed = [f"{k}: {saved.get(k)!r} -> {fields.get(k)!r}" for k in keys
+               if saved.get(k) != fields.get(k)]
+    if changed:
+      raise workdir_lib.ConfigMismatchError(
+          f"{workdir} holds a run trained on other data ({spec_path}): {'; '.join(changed)}; "
+          "start over with --restart or use another --workdir")
+  if vocab_path.is_file() and spec.vocab is not None and text.Vocab.load(vocab_path) != spec.vocab:
+    raise workdir_lib.ConfigMismatchError(
+        f"{workdir} holds a run trained with another vocabulary ({vocab_path}; the data files "
+        "changed?): its embedding rows would mean other words; start over with --restart or use "
+        "another --workdir")
+  workdir_lib.write_json_atomic(spec_path, fields)
+  if spec.vocab is not None and not vocab_path.is_file():
+    tmp = vocab_path.with_suffix(".tmp")
+    spec.vocab.save(tmp)
+    os.replace(tmp, vocab_path)
+
+
 def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command: str,
                        run_name: str | None = None,
                        publish_dir: str | os.PathLike[str] | None = None,
@@ -359,6 +391,7 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
     init_key, train_key = jax.random.split(jax.random.key(config.seed))
     t0 = time.perf_counter()
     data = registry.DATASETS[config.dataset](config.data, config.seed)
+    save_data_spec(workdir, data.spec)
     model = registry.MODELS[config.model](init_key, config.net, data.spec)
     opt_kwargs = config.optimizer.to_dict()
     if opt_kwargs.get("schedule", "constant") != "constant":

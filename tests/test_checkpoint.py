@@ -141,6 +141,40 @@ def test_round_trip_preserves_state_and_loop(tmp_path):
   chex.assert_trees_all_equal_structs(restored.state, state)
 
 
+def test_save_is_asynchronous_and_survives_deleted_arrays(tmp_path):
+  # save() returns once orbax holds host copies: the caller may donate or delete the arrays at
+  # once (the train step donates its state) and the written checkpoint is still the saved one.
+  state = toy_init_state()._replace(step=jnp.int32(3),
+                                    params={"w": jnp.arange(6.).reshape(3, 2) + 0.5,
+                                            "b": jnp.array([4., 5.])})
+  manager = ckpt.CheckpointManager(tmp_path / "c", keep=2)
+  manager.save(3, state, {"pos": 1})
+  assert manager._pending == 3  # pylint: disable=protected-access
+  for leaf in jax.tree.leaves(state):
+    leaf.delete()
+  assert manager.all_steps() == [3]  # waits for the write and records the manifest
+  assert manager._pending is None  # pylint: disable=protected-access
+  assert ckpt.verify_manifest(manager.step_dir(3)) is None
+  restored = manager.restore_latest(toy_init_state())
+  manager.close()
+  np.testing.assert_array_equal(restored.state.params["w"], np.arange(6.).reshape(3, 2) + 0.5)
+  np.testing.assert_array_equal(restored.state.params["b"], [4., 5.])
+
+
+def test_unfinished_background_save_is_not_restored(tmp_path):
+  # A process killed before a background save finished leaves a step without a manifest: the
+  # next run falls back to the previous checkpoint with a warning instead of trusting it.
+  manager = ckpt.CheckpointManager(tmp_path / "c", keep=3)
+  manager.save(1, toy_init_state()._replace(step=jnp.int32(1)), {"pos": 1})
+  manager.save(2, toy_init_state()._replace(step=jnp.int32(2)), {"pos": 2})
+  manager._manager.wait_until_finished()  # pylint: disable=protected-access
+  assert not (manager.step_dir(2) / ckpt.MANIFEST_NAME).exists()  # what a kill leaves
+  manager._pending = None  # the process dies here: nothing finishes step 2  # pylint: disable=protected-access
+  with pytest.warns(ckpt.CorruptCheckpointWarning, match="2"):
+    restored = ckpt.CheckpointManager(tmp_path / "c", keep=3).restore_latest(toy_init_state())
+  assert restored.step == 1 and restored.loop == {"pos": 1}
+
+
 def test_keeps_latest_n_and_best(tmp_path):
   manager = ckpt.CheckpointManager(tmp_path / "c", keep=2, best_metric="accuracy")
   state = toy_init_state()
@@ -208,6 +242,7 @@ def test_damaged_latest_falls_back_with_warning(tmp_path, damage):
 def test_restore_step_names_damaged_file(tmp_path):
   manager = ckpt.CheckpointManager(tmp_path / "c")
   manager.save(3, toy_init_state(), {})
+  manager.finish()  # the files are written in the background until then
   victim = _largest_file(tmp_path / "c" / "3")
   victim.unlink()
   with pytest.raises(ckpt.CorruptCheckpointError, match=f"{victim} is missing"):

@@ -13,8 +13,8 @@ from skipjax.data import synthetic
 from skipjax.data import text
 from skipjax.data import vectors
 from skipjax.data.batching import Batcher, LMBatcher, batches
-from skipjax.data.datasets import (NAMES, DatasetInfo, clear_memo, load, load_examples,
-                                   pmnist_permutation)
+from skipjax.data.datasets import (NAMES, DatasetInfo, clear_memo, encode_texts, load,
+                                   load_examples, pmnist_permutation)
 from skipjax.data.files import DataFileError
 from skipjax.data.synthetic import (SyntheticBatches, adding, fixed_set, frequency_discrimination,
                                     number_prediction_jump, number_prediction_pointer,

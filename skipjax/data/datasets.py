@@ -33,7 +33,7 @@ import dataclasses
 import os
 import pathlib
 import threading
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -279,6 +279,31 @@ def _text_label(name: str, split: str, data_dir, cache_dir, source):
 
 def _tokens(name: str, texts: list[str]) -> list[list[str]]:
   return [text_lib.tokenize(t, pretokenized=_PRETOKENIZED[name]) for t in texts]
+
+
+def encode_texts(name: str, texts: Sequence[str], vocab: text_lib.Vocab, *,
+                 max_len: int | None = None, keep: str = "first") -> dict[str, np.ndarray]:
+  """New raw texts as `load` prepares a text-classification split (for prediction).
+
+  Tokenised as dataset `name` is (IMDB/AG News: words and punctuation, HTML breaks removed;
+  Rotten Tomatoes/SST: whitespace), lower-cased, mapped through `vocab` (unknown words -> unk)
+  and cropped/padded to `max_len` keeping the first or last tokens. Returns 'inputs' [N, T]
+  int32, 'lengths' [N] and 'original_lengths' [N] (before cropping).
+  """
+  name = _check_name(name)
+  if name not in CLASSIFICATION:
+    raise ValueError(f"encode_texts: dataset {name!r} is not a text-classification dataset "
+                     f"(one of {sorted(CLASSIFICATION)})")
+  if isinstance(texts, str):
+    raise TypeError("encode_texts: texts must be a sequence of strings, got one string")
+  for i, t in enumerate(texts):
+    if not isinstance(t, str):
+      raise TypeError(f"encode_texts: texts[{i}] is a {type(t).__name__}, not a string")
+  if max_len is not None:
+    validation.check_positive_int("max_len", max_len)
+  ids, lengths, original = text_lib.pad_or_crop([vocab.encode(t) for t in _tokens(name, texts)],
+                                                max_len, pad_id=0, keep=keep)
+  return {"inputs": ids, "lengths": lengths, "original_lengths": original}
 
 
 def _train_vocab(name: str, data_dir, cache_dir, source, min_freq, max_vocab_size,

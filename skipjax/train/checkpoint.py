@@ -7,6 +7,12 @@ A checkpoint at step `s` holds two items:
   uninterrupted one: the data iterator position (`get_state()`), early-stopping bookkeeping,
   elapsed training time. PRNG keys are not stored: every step's key is `fold_in(base_key, step)`.
 
+Saving is asynchronous: orbax copies the arrays to host memory before `save` returns (so the
+train step may donate or overwrite them at once) and writes the files in a background thread
+while training goes on. The step is finished (waited for, its manifest written) by the next call
+that needs it: the next `save`, any listing or restore, or `close`. A process killed before that
+leaves the step without a manifest, which `restore_latest` treats as never completed.
+
 Orbax writes a step atomically (temporary directory, then rename), but a file can still be lost
 or truncated afterwards (disk full, a copy interrupted, a user deleting files). After each save we
 write `skipjax_files.json` (size and sha256 of every file in the step directory); `restore`
@@ -164,16 +170,27 @@ class CheckpointManager:
     options = ocp.CheckpointManagerOptions(
         preservation_policy=ocp_managers.AnyPreservationPolicy(policies),
         best_fn=best_fn, best_mode=best_mode,
-        # Synchronous: the train step donates its state, so the arrays must be written before the
-        # next step runs; checkpoints here are small.
-        enable_async_checkpointing=False)
+        # Asynchronous: orbax copies the arrays to the host before `save` returns, so the train
+        # step may donate them right away; the files are written in the background.
+        enable_async_checkpointing=True)
     self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=_ITEMS)
     self.quarantined: list[pathlib.Path] = []  # where restore_latest moved damaged steps
+    self._pending: int | None = None  # a step saved in the background, its manifest not written
+
+  def finish(self) -> None:
+    """Waits for a background save and writes its manifest (a no-op when none is pending)."""
+    if self._pending is None:
+      return
+    step, self._pending = self._pending, None
+    self._manager.wait_until_finished()
+    write_manifest(self.step_dir(step))
 
   def all_steps(self) -> list[int]:
+    self.finish()
     return sorted(self._manager.all_steps())
 
   def latest_step(self) -> int | None:
+    self.finish()
     return self._manager.latest_step()
 
   def step_dir(self, step: int) -> pathlib.Path:
@@ -184,21 +201,22 @@ class CheckpointManager:
     """Saves `state` (pytree) and `loop` (JSON-serialisable dict) as step `step`.
 
     `metrics` (if given) must contain `best_metric`; it ranks this checkpoint for keep-best.
-    An existing checkpoint at the same step is replaced.
+    An existing checkpoint at the same step is replaced. Returns once the arrays are copied to
+    the host; the files are written in the background (see the module docstring).
     """
     validation.check_nonneg_int("step", step)
     if metrics is not None and self.best_metric is not None and self.best_metric not in metrics:
       raise ValueError(f"metrics must contain best_metric {self.best_metric!r}, "
                        f"got keys {sorted(metrics)}")
     loop = json.loads(json.dumps(dict(loop)))  # fail here, not halfway through a save
+    self.finish()
     if step in self._manager.all_steps():
       self._manager.delete(step)
     args = self._ocp.args.Composite(state=self._ocp.args.StandardSave(state),
                                     loop=self._ocp.args.JsonSave(loop))
     clean = None if metrics is None else {k: float(v) for k, v in metrics.items()}
     self._manager.save(step, args=args, metrics=clean, force=True)
-    self._manager.wait_until_finished()
-    write_manifest(self.step_dir(step))
+    self._pending = step
 
   def restore_step(self, step: int, template: Any) -> Restored:
     """Restores step `step` into the structure/dtypes of `template` (a pytree of arrays).
@@ -206,6 +224,7 @@ class CheckpointManager:
     Raises CorruptCheckpointError if the step fails its integrity check or cannot be read, and
     CheckpointMismatchError if it is intact but its arrays do not match `template`'s.
     """
+    self.finish()
     problem = verify_manifest(self.step_dir(step))
     if problem is not None:
       raise CorruptCheckpointError(f"checkpoint {self.step_dir(step)} is damaged: {problem}")
@@ -224,6 +243,7 @@ class CheckpointManager:
     """Name ('params.rnn.0.w_i', orbax's naming) -> (shape, dtype) of the arrays stored at
     `step`, read from the checkpoint's metadata (no array is loaded)."""
     from etils import epath  # pylint: disable=g-import-not-at-top
+    self.finish()
     try:
       metadata = self._ocp.StandardCheckpointHandler().metadata(
           epath.Path(self.step_dir(step) / "state"))
@@ -275,6 +295,7 @@ class CheckpointManager:
 
   def quarantine(self, step: int) -> pathlib.Path:
     """Moves a damaged step directory out of the manager's way and returns its new path."""
+    self.finish()
     target_root = self.directory.with_name(self.directory.name + "_corrupt")
     target_root.mkdir(parents=True, exist_ok=True)
     target = target_root / f"{step}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -289,5 +310,6 @@ class CheckpointManager:
         self._manager.delete(s)
 
   def close(self) -> None:
+    self.finish()
     self._manager.wait_until_finished()
     self._manager.close()
