@@ -203,6 +203,8 @@ def plot(record: dict[str, Any], out: str | pathlib.Path,
 
 def _parse_grid(args: argparse.Namespace, run: tuple[int, int], max_len: int
                 ) -> list[tuple[int, int]]:
+  if args.own_only:
+    return [run]
   if args.read_sizes is None and args.num_jumps is None:
     grid = set(default_grid(*run, max_len))
   else:
@@ -240,7 +242,13 @@ def main(argv: Sequence[str] | None = None) -> int:
   parser.add_argument("--write_result", action="store_true",
                       help="write the run's (R, N) speed-up into <results_dir>/<run>.json")
   parser.add_argument("--results_dir", default="experiments/results")
+  parser.add_argument("--own_only", action="store_true",
+                      help="evaluate and time only the run's own (R, N) (the reproduce queue's "
+                      "measurement of a finished row)")
+  parser.add_argument("--noplot", action="store_true", help="write the json only")
   args = parser.parse_args(argv)
+  if args.own_only and (args.read_sizes is not None or args.num_jumps is not None):
+    parser.error("--own_only times the run's own (R, N): drop --read_sizes/--num_jumps")
   for name in ("read_sizes", "num_jumps"):
     values = getattr(args, name)
     low = 1 if name == "read_sizes" else 0
@@ -310,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   json_path = pathlib.Path(f"{out}.json")
   json_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
   print(json_path)
-  if args.sequences:
+  if args.sequences and not args.noplot:
     print(plot(record, f"{out}.png", baseline))
   if args.write_result:
     own = next(row for row in rows if row["run_setting"])

@@ -23,8 +23,15 @@ The queue never loses work:
   the queue goes on with the next row. Failed rows are retried only with `--retry_failed`.
 
 After every finished row its record, with the git commit it ran at, is copied into
-`--results_dir` (an existing record of the same name is replaced only by one trained for at least as many
-steps; otherwise the queue says why it was not published), and experiments/RESULTS.md is regenerated.
+`--results_dir` (an existing record of the same name is replaced only by one trained for at least
+as many steps; otherwise the queue says why it was not published), and experiments/RESULTS.md is
+regenerated.
+
+A row with a speed-up tool (Skim-LSTM, LSTM-Jump: `Row.speedup`) then has its own test-time
+setting timed at batch 1 against a plain LSTM of the same weights (`experiments.skim_tradeoff` /
+`jump_tradeoff --own_only --write_result`), so that the record carries `speedup_batch1` before the
+checkpoint can be lost; a failed measurement is reported (`<root>/<row>/SPEEDUP_FAILED`) and
+retried on the next run of the queue only with `--retry_failed`. Time it on a quiet core.
 
 While a row runs, a status table (rows done / running / left) is printed every `--status_every`
 seconds, with an ETA from the measured steps per second: the running row's own rate (read from
@@ -56,6 +63,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULT_NAME = "result.json"
 FAILED_NAME = "FAILED"
+SPEEDUP_FAILED_NAME = "SPEEDUP_FAILED"
 RATES_NAME = "rates.json"
 
 
@@ -298,6 +306,60 @@ def publish(status: RowStatus, results_dir: pathlib.Path, commit: str, log=print
   return True
 
 
+def needs_speedup(status: RowStatus, results_dir: pathlib.Path, *, retry_failed: bool) -> bool:
+  """A finished row with a speed-up tool whose published record has no `speedup_batch1` yet (and
+  whose measurement has not failed before, unless retry_failed)."""
+  if status.row.speedup is None or status.state != "done":
+    return False
+  if (status.workdir / SPEEDUP_FAILED_NAME).exists() and not retry_failed:
+    return False
+  path = results_dir / f"{status.row.name}.json"
+  if not path.is_file():
+    return False
+  record = json.loads(path.read_text())
+  own = json.loads(result_path(status.row, status.workdir).read_text())
+  return (record.get("speedup_batch1") is None and record.get("reproduce_row") == status.row.id
+          and record.get("train_steps") == own.get("train_steps"))
+
+
+def speedup_command(row: queue_lib.Row, workdir: pathlib.Path, results_dir: pathlib.Path, *,
+                    cpus: str | None, python: str = sys.executable) -> list[str]:
+  cmd = [python, "-m", f"experiments.{row.speedup}", "--workdir", _relative(workdir),
+         "--own_only", "--noplot", "--write_result", "--results_dir", str(results_dir),
+         "--out", _relative(workdir / "speedup"), *row.speedup_args]
+  if cpus:
+    cmd = ["taskset", "-c", cpus, *cmd]
+  return cmd
+
+
+def measure_speedup(status: RowStatus, results_dir: pathlib.Path, *, cpus: str | None,
+                    threads: int | None, log=print) -> int:
+  """Times the finished row's own test-time setting at batch 1 against a plain LSTM of the same
+  weights (`experiments.speedup`) and writes `speedup_batch1` into its published record, while
+  its checkpoint is at hand. A failure is logged and written to <workdir>/SPEEDUP_FAILED; the
+  row's result stands without a speed-up."""
+  row, workdir = status.row, status.workdir
+  (workdir / SPEEDUP_FAILED_NAME).unlink(missing_ok=True)
+  env = dict(os.environ)
+  if threads:
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                        f"intra_op_parallelism_threads={threads}").strip()
+  cmd = speedup_command(row, workdir, results_dir, cpus=cpus)
+  log(f"[{_now()}] row {row.id}: batch-1 speed-up: {shlex.join(cmd[cmd.index('-m') - 1:])}")
+  log_path = workdir / "speedup.log"
+  with open(log_path, "ab") as log_file:
+    rc = subprocess.run(cmd, cwd=str(REPO), env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                        preexec_fn=_die_with_parent, check=False).returncode
+  if rc != 0:
+    reason = _last_line(log_path)
+    (workdir / SPEEDUP_FAILED_NAME).write_text(f"exit {rc} at {_now()}: {reason}\n")
+    log(f"row {row.id}: speed-up measurement FAILED (exit {rc}): {reason}; the result stands "
+        "without it")
+  else:
+    log(f"row {row.id}: {_last_line(log_path)}")
+  return rc
+
+
 def regenerate_results(results_dir: pathlib.Path) -> None:
   from experiments import make_results  # pylint: disable=g-import-not-at-top
   # RESULTS.md beside the records (experiments/RESULTS.md for the default experiments/results),
@@ -387,11 +449,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
   commit = git_commit()
   print(f"reproduce at {commit}: {len(rows)} rows under {root}", flush=True)
-  trained, failed = 0, []
+  trained, failed, no_speedup = 0, [], []
   for i, status in enumerate(statuses):
     status = row_status(status.row, root)  # a row may have finished meanwhile
     statuses[i] = status
     if status.state == "done":
+      if needs_speedup(status, results_dir, retry_failed=args.retry_failed):
+        if measure_speedup(status, results_dir, cpus=args.cpus, threads=args.threads,
+                           log=lambda m: print(m, flush=True)):
+          no_speedup.append(status.row.id)
+        regenerate_results(results_dir)
       continue
     if status.state == "failed" and not args.retry_failed:
       continue
@@ -404,6 +471,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     statuses[i] = row_status(status.row, root)
     if rc == 0 and statuses[i].state == "done":
       publish(statuses[i], results_dir, commit, log=lambda m: print(m, flush=True))
+      if needs_speedup(statuses[i], results_dir, retry_failed=True):
+        if measure_speedup(statuses[i], results_dir, cpus=args.cpus, threads=args.threads,
+                           log=lambda m: print(m, flush=True)):
+          no_speedup.append(status.row.id)
       regenerate_results(results_dir)
     else:
       reason = _last_line(status.workdir / "train.log")
@@ -417,8 +488,10 @@ def main(argv: Sequence[str] | None = None) -> int:
   if failed:
     print(f"reproduce: {len(failed)} row(s) failed: {', '.join(failed)} (see their train.log; "
           "--retry_failed runs them again)", flush=True)
-    return 1
-  return 0
+  if no_speedup:
+    print(f"reproduce: the speed-up measurement failed for {', '.join(no_speedup)} (see their "
+          "speedup.log; --retry_failed measures again)", flush=True)
+  return 1 if failed or no_speedup else 0
 
 
 if __name__ == "__main__":

@@ -252,6 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="write the speed-up at the run's eval threshold into "
                            "<results_dir>/<run>.json")
   parser.add_argument("--results_dir", default="experiments/results")
+  parser.add_argument("--own_only", action="store_true",
+                      help="evaluate and time only the run's eval threshold (the reproduce "
+                      "queue's measurement of a finished row)")
+  parser.add_argument("--noplot", action="store_true", help="write the json only")
   args = parser.parse_args(argv)
   if any(not 0.0 <= t <= 1.0 for t in args.thresholds + (args.time_thresholds or [])):
     parser.error(f"--thresholds and --time_thresholds must lie in [0, 1], got "
@@ -273,9 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
   restored = speedup_lib.restore_run(args.workdir, args.step)
   own = eval_threshold(restored.config.net)
+  if args.own_only and (args.time_all_thresholds or args.time_thresholds):
+    parser.error("--own_only times the run's eval threshold only: drop --time_*thresholds")
   timed = set(args.thresholds if args.time_all_thresholds else (args.time_thresholds or []))
   timed = sorted(timed | {own}) if args.sequences else []
-  thresholds = sorted(set(args.thresholds) | set(timed))
+  thresholds = [own] if args.own_only else sorted(set(args.thresholds) | set(timed))
   record = sweep(args.workdir, thresholds, split=args.split, restored=restored)
   record["command"] = "python -m experiments.skim_tradeoff " + " ".join(
       shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
@@ -305,9 +311,11 @@ def main(argv: Sequence[str] | None = None) -> int:
   out.parent.mkdir(parents=True, exist_ok=True)
   json_path = pathlib.Path(f"{out}.json")
   json_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-  print(f"{json_path}\n{plot(record, f'{out}.png', baseline)}")
-  if timed:
-    print(plot_speedup(record, f"{out}_speedup.png", baseline))
+  print(json_path)
+  if not args.noplot:
+    print(plot(record, f"{out}.png", baseline))
+    if timed:
+      print(plot_speedup(record, f"{out}_speedup.png", baseline))
   if args.write_result:
     row = next(r for r in record["rows"] if r["threshold"] == own)
     speedup_lib.write_run_speedup(args, record, json_path, restored, row["speedup_batch1"],

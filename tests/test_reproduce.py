@@ -134,3 +134,47 @@ def test_kill_9_then_rerun_ends_equal_to_an_uninterrupted_queue(tmp_path):
   a, b = _record(straight, "a"), _record(killed, "a")
   assert a["value"] == b["value"] and a["metrics"] == b["metrics"]
   assert a["best_step"] == b["best_step"]
+
+
+_TINY_JUMP = ('"--config.num_steps=4", "--config.eval_every=2", "--config.log_every=2", '
+              '"--config.data.batch_size=4", "--config.data.eval_batch_size=8", '
+              '"--config.data.train_examples=16", "--config.data.dev_examples=8", '
+              '"--config.data.test_examples=12", "--config.data.length=8", '
+              '"--config.net.embed_dim=4", "--config.net.hidden_dim=8", '
+              '"--config.net.max_jump=3", "--config.net.read_size=2", '
+              '"--config.net.num_jumps=1", "--config.tensorboard=False"')
+
+
+def test_a_jump_row_gets_its_measured_speedup_and_a_failed_measurement_is_reported(tmp_path):
+  good = (f'Row("t/jump/good", "experiments/configs/lstm_jump_number_prediction.py", '
+          f'({_TINY_JUMP}, "--config.experiment=good"), speedup="jump_tradeoff", '
+          'speedup_args=("--sequences", "4", "--rounds", "2"))')
+  bad = (f'Row("t/jump/bad", "experiments/configs/lstm_jump_number_prediction.py", '
+         f'({_TINY_JUMP}, "--config.experiment=bad"), speedup="jump_tradeoff", '
+         'speedup_args=("--rounds", "0"))')
+  queue = tmp_path / "queue_def.py"
+  queue.write_text(f"from experiments.queue import Row\nROWS = (\n    {good},\n    {bad},\n)\n")
+  out = _run(_cmd(queue, tmp_path))
+  assert out.returncode == 1, out.stdout + out.stderr
+  record = _record(tmp_path, "good")
+  assert record["speedup_batch1"] > 0
+  detail = record["speedup_batch1_detail"]
+  assert detail["setting"] == {"read_size": 2, "num_jumps": 1} and detail["rounds"] == 2
+  assert "--own_only" in detail["tool"]
+  # The bad row trained and was published; its measurement failed and says so.
+  bad_record = _record(tmp_path, "bad")
+  assert bad_record["train_steps"] == 4 and bad_record["speedup_batch1"] is None
+  assert (tmp_path / "root/t/jump/bad/SPEEDUP_FAILED").exists()
+  assert "speed-up measurement failed for t/jump/bad" in out.stdout
+  assert not (tmp_path / "root/t/jump/good/speedup.png").exists()  # --noplot
+  # Rerun: nothing is trained or measured again; --retry_failed measures the bad row again.
+  out = _run(_cmd(queue, tmp_path))
+  assert out.returncode == 0 and "batch-1 speed-up" not in out.stdout, out.stdout
+  out = _run(_cmd(queue, tmp_path, "--retry_failed"))
+  assert "row t/jump/bad: batch-1 speed-up" in out.stdout
+  assert "row t/jump/good: batch-1 speed-up" not in out.stdout
+
+
+def test_rows_name_a_known_speedup_tool():
+  with pytest.raises(ValueError, match="speedup must be one of"):
+    queue_lib.Row("x/y/z", "experiments/configs/lstm_adding.py", speedup="nope")
