@@ -75,6 +75,9 @@ _RESULTS_DIR = flags.DEFINE_string("results_dir", None,
                                    "Removed: the record goes to WORKDIR/result.json; use "
                                    "--publish DIR to copy it into a results directory.")
 _PLOT = flags.DEFINE_bool("plot", True, "Draw DIR/curves.png at the end.")
+_MESH = flags.DEFINE_string("mesh", None,
+                            "Data-parallel training over N devices: 'data=N' (default: every "
+                            "local device when there are several; 'data=1' turns it off).")
 
 RESULT_NAME = "result.json"
 CONFIG_NAME = "config.json"
@@ -244,11 +247,37 @@ def git_commit(repo: pathlib.Path | None = None) -> str:
   return head + ("-dirty" if dirty else "")
 
 
-def _hardware() -> str:
+def _hardware(num_devices: int = 1) -> str:
   import jax  # pylint: disable=g-import-not-at-top
   device = jax.devices()[0]
+  mesh = f", data parallel over {num_devices} devices" if num_devices > 1 else ""
   return (f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPU cores visible, "
-          f"jax {jax.__version__} on {device.platform} ({device.device_kind})")
+          f"jax {jax.__version__} on {device.platform} ({device.device_kind}){mesh}")
+
+
+def parse_mesh(mesh: str | None, config: Any) -> int:
+  """The number of devices of `--mesh data=N` (None: every local device), checked against the
+  devices present and the config's batch sizes (ConfigError naming the flag)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  available = len(jax.devices())
+  if mesh is None:
+    num = jax.local_device_count()
+  else:
+    match = re.fullmatch(r"\s*data\s*=\s*(\d+)\s*", mesh)
+    if match is None or int(match.group(1)) < 1:
+      raise ConfigError(f"--mesh {mesh!r}: expected 'data=N' with N >= 1 (the only mesh axis is "
+                        "'data': data parallelism)")
+    num = int(match.group(1))
+    if num > available:
+      raise ConfigError(f"--mesh {mesh!r}: only {available} device(s) present "
+                        f"({jax.devices()[0].platform})")
+  if num > 1:
+    for field in ("batch_size", "eval_batch_size"):
+      size = config.data.get(field)
+      if size is not None and size % num:
+        raise ConfigError(f"--mesh data={num}: config.data.{field}={size} does not divide over "
+                          f"{num} devices")
+  return num
 
 
 def command_line(argv: list[str]) -> str:
@@ -328,8 +357,13 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
                        run_name: str | None = None,
                        publish_dir: str | os.PathLike[str] | None = None,
                        replace_published: bool = False, restart: bool = False,
-                       plot: bool = True) -> dict[str, Any]:
+                       plot: bool = True, mesh: str | None = None) -> dict[str, Any]:
   """Validates `config`, trains (or resumes), tests, writes WORKDIR/result.json; returns it.
+
+  `mesh`: 'data=N' trains data-parallel over the first N devices (`skipjax.train.parallel`:
+  state replicated, every batch split along its rows, the gradient all-reduced by XLA), which
+  gives the single-device run's parameters up to float summation order; None: every local
+  device when there are several. A checkpoint resumes on any mesh.
 
   `publish_dir`: also publish the record as `publish_dir/<run_name>.json`
   (`skipjax.results.publish_result`; `replace_published` replaces another result there).
@@ -340,6 +374,7 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
   loop.NonFiniteError (NaN/Inf; no record is written), results.PublishConflictError.
   """
   validate_config(config)
+  num_devices = parse_mesh(mesh, config)
   import jax  # pylint: disable=g-import-not-at-top
   from experiments import registry  # pylint: disable=g-import-not-at-top
   from skipjax import results as results_lib  # pylint: disable=g-import-not-at-top
@@ -399,15 +434,30 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
     optimizer = optim.make_optimizer(**opt_kwargs)
     state = step_lib.init_train_state(model.params, optimizer, model.model_state,
                                       hparams=config.hparams.to_dict())
-    train_step = step_lib.jit_train_step(step_lib.make_train_step(model.loss_fn, optimizer))
-    eval_step = jax.jit(step_lib.make_eval_step(model.eval_loss_fn))
+    train_fn = step_lib.make_train_step(model.loss_fn, optimizer)
+    eval_fn = step_lib.make_eval_step(model.eval_loss_fn)
+    train_iter, dev_batches, test_batches = data.train, data.dev, data.test
+    if num_devices > 1:
+      from skipjax.train import parallel  # pylint: disable=g-import-not-at-top
+      device_mesh = parallel.make_mesh(jax.devices()[:num_devices])
+      state = jax.device_put(state, parallel.replicated_sharding(device_mesh))
+      train_step = parallel.data_parallel_train_step(train_fn, device_mesh)
+      eval_step = parallel.data_parallel_eval_step(eval_fn, device_mesh)
+      train_iter = parallel.ShardedIterator(data.train, device_mesh)
+      dev_batches, test_batches = (None if b is None else parallel.sharded_batches(b, device_mesh)
+                                   for b in (data.dev, data.test))
+      print(f"data parallel over {num_devices} {jax.devices()[0].platform} devices (mesh "
+            f"data={num_devices})", file=sys.stderr)
+    else:
+      train_step = step_lib.jit_train_step(train_fn)
+      eval_step = jax.jit(eval_fn)
     print(f"{config.experiment}: {config.model} on {config.dataset}, "
           f"{optim.num_params(model.params):,} parameters; data ready in "
           f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
     fit = loop.fit(config, workdir=workdir, train_step=train_step, init_state=state,
-                   train_iter=data.train, key=train_key, eval_step=eval_step,
-                   dev_batches=data.dev, test_batches=data.test)
+                   train_iter=train_iter, key=train_key, eval_step=eval_step,
+                   dev_batches=dev_batches, test_batches=test_batches)
     summary = fit.summary
     test = summary["test"] or {}
     if data.test is not None and config.metric not in test:
@@ -427,7 +477,8 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
         seed=config.seed, command=command,
         finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         paper=config.paper or None, run_name=run_name, workdir=str(workdir),
-        hardware=_hardware(), git_commit=git_commit(), best_step=summary["best_step"],
+        hardware=_hardware(num_devices), git_commit=git_commit(),
+        best_step=summary["best_step"],
         best_dev=summary["best_dev"],
         stopped_early=summary["stopped_early"], metrics=test,
         examples_per_second=summary["examples_per_second"],
@@ -476,7 +527,7 @@ def main(argv: list[str]) -> None:
     train_and_evaluate(_CONFIG.value, _WORKDIR.value, command=command_line(sys.argv),
                        run_name=_RUN_NAME.value, publish_dir=_PUBLISH.value,
                        replace_published=_REPLACE_PUBLISHED.value, restart=_RESTART.value,
-                       plot=_PLOT.value)
+                       plot=_PLOT.value, mesh=_MESH.value)
   except ConfigError as e:
     raise app.UsageError(str(e), exitcode=exit_codes.BAD_CONFIG) from None
   except (workdir_lib.ConfigMismatchError, checkpoint_lib.CheckpointMismatchError) as e:

@@ -115,6 +115,55 @@ def shard_batch(local_batch: Any, mesh: Mesh, axis_name: str = DATA_AXIS) -> Any
   return jax.tree.map(put, local_batch)
 
 
+def process_rows(batch: Any) -> Any:
+  """This process's contiguous block of rows of a global host batch (the whole batch with one
+  process): process p of P keeps rows [p * B / P, (p + 1) * B / P). B must divide by P."""
+  count, index = jax.process_count(), jax.process_index()
+  if count == 1:
+    return batch
+
+  def rows(x):
+    x = np.asarray(x)
+    if x.ndim == 0 or x.shape[0] % count:
+      raise ValueError(f"batch arrays' leading axis must divide evenly over {count} processes, "
+                       f"got shape {x.shape}")
+    size = x.shape[0] // count
+    return x[index * size:(index + 1) * size]
+
+  return jax.tree.map(rows, batch)
+
+
+class ShardedIterator:
+  """A resumable train iterator (`get_state`/`set_state`) whose batches come out as global
+  arrays split over `mesh`'s data axis, each process contributing its own rows
+  (`process_rows`). The position is the wrapped iterator's, so a checkpoint taken on one mesh
+  resumes on another."""
+
+  def __init__(self, iterator: Any, mesh: Mesh, axis_name: str = DATA_AXIS):
+    self._iterator, self._mesh, self._axis = iterator, mesh, axis_name
+
+  def __iter__(self) -> "ShardedIterator":
+    return self
+
+  def __next__(self) -> Any:
+    return shard_batch(process_rows(next(self._iterator)), self._mesh, self._axis)
+
+  def get_state(self) -> Any:
+    return self._iterator.get_state()
+
+  def set_state(self, state: Any) -> None:
+    self._iterator.set_state(state)
+
+
+def sharded_batches(batches: Any, mesh: Mesh, axis_name: str = DATA_AXIS) -> Any:
+  """An evaluation set (a re-iterable, or a function returning a fresh iterable) as a function
+  returning a fresh iterable of batch-sharded global arrays."""
+  def fresh():
+    for batch in (batches() if callable(batches) else batches):
+      yield shard_batch(process_rows(batch), mesh, axis_name)
+  return fresh
+
+
 def data_parallel_train_step(train_step: step_lib.TrainStep, mesh: Mesh,
                              axis_name: str = DATA_AXIS, *, donate: bool = True
                              ) -> step_lib.TrainStep:
