@@ -1,6 +1,17 @@
-"""Shared test helpers: float64 NumPy reference cells (independent of skipjax's code)."""
+"""Shared test helpers: float64 NumPy reference cells (independent of skipjax's code).
+
+Tests never write outside the checkout: prepared tfds data and word vectors go to
+<repo>/.cache unless $SKIPJAX_TFDS_DIR / $SKIPJAX_VECTORS_DIR say otherwise (a user's
+$TFDS_DATA_DIR is not used by the tests)."""
+
+import os
+import pathlib
 
 import numpy as np
+
+_REPO = pathlib.Path(__file__).resolve().parent.parent
+os.environ.setdefault("SKIPJAX_TFDS_DIR", str(_REPO / ".cache" / "tfds"))
+os.environ.setdefault("SKIPJAX_VECTORS_DIR", str(_REPO / ".cache" / "vectors"))
 
 
 def np_sigmoid(x):

@@ -1,6 +1,8 @@
 """Tests for skipjax.data.datasets logic that needs no prepared data: source choice, split names,
 cache dir, and the conversion of tfds catalog features (the online route) to the local form."""
 
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,16 @@ def test_catalog_features_convert_to_the_local_form(monkeypatch):
   assert glue["text"] == ["a fine film", "dull"] and glue["label"].dtype == np.int32
   imdb = datasets._catalog_examples("imdb", "imdb", "train")
   assert imdb["text"] == ["Great<br />movie"]
+
+
+def test_one_cache_default_inside_the_checkout(monkeypatch):
+  """Prepared datasets and word vectors default to <repo>/.cache (issue 16 item 3)."""
+  from skipjax.data import vectors  # pylint: disable=g-import-not-at-top
+  repo = pathlib.Path(__file__).resolve().parent.parent
+  for name in ("SKIPJAX_TFDS_DIR", "TFDS_DATA_DIR"):
+    monkeypatch.delenv(name, raising=False)
+  assert files.cache_root() == repo / ".cache"
+  assert datasets.resolve_cache_dir() == repo / ".cache" / "tfds"
+  assert vectors.DEFAULT_CACHE_DIR == repo / ".cache" / "vectors"
+  monkeypatch.setenv("TFDS_DATA_DIR", "/elsewhere/tfds")
+  assert datasets.resolve_cache_dir() == pathlib.Path("/elsewhere/tfds")

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--data_dir", default=None, help=f"raw files (default ${files.ENV_DATA_DIR} "
                       "or <repo>/../shared/data)")
   parser.add_argument("--cache_dir", default=None, help="tfds prepared data (default "
-                      f"${datasets.ENV_TFDS_DIR}, $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+                      f"${datasets.ENV_TFDS_DIR}, $TFDS_DATA_DIR or <repo>/.cache/tfds)")
   parser.add_argument("--source", default="auto", choices=["auto", "local", "catalog"])
   args = parser.parse_args(argv)
   unknown = sorted(set(args.names) - set(datasets.NAMES))

@@ -63,10 +63,10 @@ PTB_EOS = "<eos>"
 
 def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
   """Where tfds keeps prepared data: cache_dir, $SKIPJAX_TFDS_DIR, $TFDS_DATA_DIR, or
-  ~/tensorflow_datasets."""
+  `files.cache_root()`/tfds (<repo>/.cache/tfds in a checkout, beside the word vectors)."""
   if cache_dir is None:
     cache_dir = (os.environ.get(ENV_TFDS_DIR) or os.environ.get("TFDS_DATA_DIR")
-                 or "~/tensorflow_datasets")
+                 or files.cache_root() / "tfds")
   return pathlib.Path(cache_dir).expanduser().resolve()
 
 
@@ -362,7 +362,7 @@ def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
     name: one of NAMES. split: 'train', 'validation' ('dev'), 'test', or a tfds slice.
     data_dir: raw files (default $SKIPJAX_DATA_DIR or <repo>/../shared/data).
     cache_dir: tfds prepared data (default $SKIPJAX_TFDS_DIR, $TFDS_DATA_DIR,
-      ~/tensorflow_datasets).
+      <repo>/.cache/tfds: `resolve_cache_dir`).
     max_len: crop/pad length T for text (None: the longest in the split); crops keep the first
       T tokens (keep='first') or the last (keep='last'). Ignored by mnist/ptb.
     vocab: None builds the word vocabulary on the train split (lower-cased; words seen fewer than

@@ -30,7 +30,16 @@ from typing import Iterable
 
 ENV_DATA_DIR = "SKIPJAX_DATA_DIR"
 # skipjax/data/files.py -> repo root is parents[2]; shared/data sits beside the repo.
-DEFAULT_DATA_DIR = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "data"
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+
+
+def cache_root() -> pathlib.Path:
+  """Where skipjax keeps what it prepares (tfds datasets, word vectors): <repo>/.cache in a
+  checkout (git-ignored), else ~/.cache/skipjax for an installed package."""
+  if (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "skipjax").is_dir():
+    return REPO_ROOT / ".cache"
+  return pathlib.Path("~/.cache/skipjax").expanduser()
 
 
 class DataFileError(FileNotFoundError):

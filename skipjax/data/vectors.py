@@ -50,8 +50,7 @@ from skipjax.data import files
 from skipjax.data import text as text_lib
 
 ENV_VECTORS_DIR = "SKIPJAX_VECTORS_DIR"
-# skipjax/data/vectors.py -> the checkout's root is parents[2]; .cache/ there is git-ignored.
-DEFAULT_CACHE_DIR = pathlib.Path(__file__).resolve().parents[2] / ".cache" / "vectors"
+DEFAULT_CACHE_DIR = files.cache_root() / "vectors"  # <repo>/.cache/vectors in a checkout
 
 FORMATS = ("auto", "glove", "word2vec_text", "word2vec_binary")
 IMDB_WORD2VEC = "word2vec_imdb"  # the name `resolve_pretrained` knows besides file paths
