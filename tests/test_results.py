@@ -63,14 +63,22 @@ def test_markdown_table_rows_and_groups():
   # Groups sorted by name, each with its header.
   assert lines.index("## Skim-RNN (Seo et al., 2018), Table 1") < lines.index(
       "## Skip RNN (Campos et al., 2018), Table 1")
-  assert ("| lstm_rt | lstm | rotten_tomatoes | — | test | accuracy | 81.2% | 82.5% | -1.3 pts | "
-          "100.0% | — | 1080 | 7.2 min | 0 | — | 2026-11-22T23:00:00+00:00 | "
+  assert ("| lstm_rt | accuracy | 82.5% | 81.2% | -1.3 pts | 100.0% | — | 7.2 min | 1080 | lstm | "
+          "rotten_tomatoes (test) | — |") in lines
+  assert ("| skim | accuracy | 82.5% | 80.0% | -2.5 pts | 41.5% | 1.38x | 7.2 min | 1080 | "
+          "skim_lstm | rotten_tomatoes (test) | — |") in lines
+  assert ("| adding | mse | — | 0.00123 | — | 100.0% | — | 150.0 min | 1080 | lstm | "
+          "adding (test) | — |") in lines
+  # Commands, commits and seeds: in a foldable table after each group's comparison table.
+  assert ("| lstm_rt | 0 | — | 2026-11-22T23:00:00+00:00 | "
           "`python -m experiments.run --config a.py --workdir w` |") in lines
-  assert ("| skim | skim_lstm | rotten_tomatoes | — | test | accuracy | 80.0% | 82.5% | -2.5 pts | "
-          "41.5% | 1.38x | 1080 | 7.2 min | 0 | — | 2026-11-22T23:00:00+00:00 | "
-          "`run --a='x\\|y'` |") in lines
-  assert ("| adding | lstm | adding | — | test | mse | 0.00123 | — | — | 100.0% | — | 1080 | 2.5 h | "
-          "0 | — | — | `python -m experiments.run --config a.py --workdir w` |") in lines
+  assert "| skim | 0 | — | 2026-11-22T23:00:00+00:00 | `run --a='x\\|y'` |" in lines
+  assert "| adding | 0 | — | — | `python -m experiments.run --config a.py --workdir w` |" in lines
+  skim_group = lines.index("## Skim-RNN (Seo et al., 2018), Table 1")
+  details = lines.index("<details><summary>Commands, commits and seeds (2 runs)</summary>")
+  assert skim_group < details < lines.index("## Skip RNN (Campos et al., 2018), Table 1")
+  assert lines.index("| row | metric | paper | ours | vs paper | computed | speed-up (batch 1) | "
+                     "train time | steps | model | dataset (split) | embedding |") < details
 
 
 def test_markdown_gap_and_commit_columns():
@@ -78,10 +86,10 @@ def test_markdown_gap_and_commit_columns():
                   git_commit="0123456789abcdef-dirty"),
           _record(experiment="above", value=0.9, paper_value=0.885, git_commit="fedcba9876543210")]
   lines = results.render_markdown(recs).splitlines()
-  row = next(l for l in lines if l.startswith("| ppl "))
-  assert "| 1.09x |" in row and "| 01234567-dirty |" in row
-  row = next(l for l in lines if l.startswith("| above "))
-  assert "| +1.5 pts |" in row and "| fedcba98 |" in row
+  ppl = [l for l in lines if l.startswith("| ppl ")]
+  assert "| 1.09x |" in ppl[0] and "| 01234567-dirty |" in ppl[1]
+  above = [l for l in lines if l.startswith("| above ")]
+  assert "| +1.5 pts |" in above[0] and "| fedcba98 |" in above[1]
 
 
 def test_markdown_embedding_column_names_the_vectors():
@@ -96,7 +104,7 @@ def test_markdown_embedding_column_names_the_vectors():
   assert results.embedding_source(_record()) == "—"
   text = results.render_markdown([_record(experiment="w2v", **net(
       pretrained_embedding="word2vec_imdb"))])
-  assert "| w2v | lstm | rotten_tomatoes | word2vec (ours: IMDB train+unsup) | test |" in text
+  assert "| lstm | rotten_tomatoes (test) | word2vec (ours: IMDB train+unsup) |" in text
   assert "differ from the" in text
 
 
