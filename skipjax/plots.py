@@ -26,6 +26,34 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 from skipjax.train import metrics_log
 
 DEFAULT_CURVE_METRICS = ("train/loss", "dev/loss", "dev/accuracy")
+# A model whose `loss` adds other terms (REINFORCE, budget, baseline) logs its task loss under one
+# of these names; a `*/loss` panel comparing several runs draws that instead, so that every line
+# on the axis is the same quantity.
+TASK_LOSS_NAMES = ("cross_entropy", "nll", "task_loss")
+# (y-axis label) by the last part of a metric's name.
+Y_LABELS = {"loss": "loss (nats per example)", "cross_entropy": "cross-entropy (nats)",
+            "nll": "cross-entropy (nats)", "task_loss": "cross-entropy (nats)",
+            "accuracy": "accuracy (fraction)", "f1": "entity F1 (fraction)",
+            "fraction_computed": "fraction of steps computed", "perplexity": "perplexity",
+            "mse": "mean squared error", "grad_norm": "gradient norm (L2)"}
+
+
+def y_label(metric: str) -> str:
+  """The y-axis label of a logged metric ('dev/accuracy' -> 'accuracy (fraction)')."""
+  return Y_LABELS.get(metric.rsplit("/", 1)[-1], metric.rsplit("/", 1)[-1].replace("_", " "))
+
+
+def comparable_metric(log: Sequence[Mapping[str, Any]], metric: str, task_loss: bool) -> str:
+  """The metric to draw for one run in `metric`'s panel: with task_loss, a `split/loss` panel
+  takes the run's `split/cross_entropy` (or nll, task_loss) where it logs one."""
+  split, _, name = metric.rpartition("/")
+  if not task_loss or name != "loss":
+    return metric
+  logged = {k for record in log for k in record}
+  for candidate in TASK_LOSS_NAMES:
+    if f"{split}/{candidate}" in logged:
+      return f"{split}/{candidate}"
+  return metric
 
 
 def _pyplot():
@@ -70,7 +98,9 @@ def plot_training_curves(runs: Sequence[str | os.PathLike[str]], out: str | os.P
     runs: run directories (or metrics.jsonl files).
     out: PNG path (parents created).
     metrics: metric names as logged ('train/loss', 'dev/accuracy', ...). Default: those of
-      DEFAULT_CURVE_METRICS present in any run, else every metric logged.
+      DEFAULT_CURVE_METRICS present in any run, else every metric logged. With several runs, a
+      `*/loss` panel draws each run's task loss (`comparable_metric`) where the run logs one,
+      so that a REINFORCE total loss never shares an axis with a plain cross-entropy.
     labels: legend label per run (default: the run directory's name).
   Returns: the PNG path.
   """
@@ -93,12 +123,19 @@ def plot_training_curves(runs: Sequence[str | os.PathLike[str]], out: str | os.P
   plt = _pyplot()
   fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
   for ax, metric in zip(axes[0], metrics):
-    for log, label in zip(logs, labels):
-      steps, values = curve_series(log, metric)
+    drawn = [comparable_metric(log, metric, task_loss=len(logs) > 1) for log in logs]
+    for log, label, name in zip(logs, labels, drawn):
+      steps, values = curve_series(log, name)
       if steps:
         ax.plot(steps, values, marker="o" if len(steps) <= 30 else None, markersize=3,
                 label=label)
-    ax.set_title(metric)
+    if set(drawn) == {metric}:
+      ax.set_title(metric)
+      ax.set_ylabel(y_label(metric))
+    else:  # several runs' task losses (cross-entropy) in place of their total losses
+      split = metric.rpartition("/")[0]
+      ax.set_title(f"{split}: task loss (cross-entropy)")
+      ax.set_ylabel("cross-entropy (nats per example)")
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
     if len(paths) > 1 or metric == metrics[0]:

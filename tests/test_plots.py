@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import matplotlib.image
+import numpy as np
 import pytest
 
 from skipjax import plots
@@ -87,3 +88,29 @@ def test_curves_cli(tmp_path):
   assert plots.main(["curves", str(tmp_path / "run"), "--out", str(out), "--metrics",
                      "dev/accuracy"]) == 0
   _assert_png(out, min_width=400)
+
+
+def test_curves_label_axes_and_compare_task_losses(tmp_path, monkeypatch):
+  """y axes say what and in which unit; a REINFORCE run's total loss is not drawn beside a plain
+  cross-entropy: its logged cross-entropy is (issue 16 item 11)."""
+  jump = [{"step": s, "time": 0, "train/loss": 2.0 + s / 100, "train/cross_entropy": 0.6 - s / 100,
+           "dev/loss": 4.0, "dev/cross_entropy": 0.5, "dev/accuracy": 0.7} for s in (10, 20)]
+  _write_run(tmp_path / "jump", jump)
+  _write_run(tmp_path / "lstm", RECORDS)
+  figures = []
+  real_save = plots._save  # pylint: disable=protected-access
+  monkeypatch.setattr(plots, "_save", lambda fig, out, plt: (figures.append(fig),
+                                                              real_save(fig, out, plt))[1])
+  plots.plot_training_curves([tmp_path / "jump", tmp_path / "lstm"], tmp_path / "c.png")
+  train, dev, accuracy = figures[0].axes
+  assert train.get_title() == "train: task loss (cross-entropy)"
+  assert train.get_ylabel() == "cross-entropy (nats per example)"
+  jump_line = next(l for l in train.get_lines() if l.get_label() == "jump")
+  np.testing.assert_allclose(jump_line.get_ydata(), [0.5, 0.4])  # not the total loss 2.1, 2.2
+  assert dev.get_title() == "dev: task loss (cross-entropy)"
+  assert accuracy.get_title() == "dev/accuracy" and accuracy.get_ylabel() == "accuracy (fraction)"
+  # One run alone: its own total loss, labelled as such.
+  plots.plot_training_curves([tmp_path / "jump"], tmp_path / "d.png")
+  train = figures[1].axes[0]
+  assert train.get_title() == "train/loss" and train.get_ylabel() == "loss (nats per example)"
+  np.testing.assert_allclose(train.get_lines()[0].get_ydata(), [2.1, 2.2])
