@@ -186,14 +186,14 @@ def plot(record: dict[str, Any], out: str | pathlib.Path,
                                       row["accuracy"]))
   read_all = record.get("same_weights_read_all")
   if read_all is not None:
-    points.append(plots.TradeoffPoint("plain LSTM, same weights (timed baseline)", "reads all",
-                                      1.0, read_all["accuracy"]))
+    points.append(plots.TradeoffPoint("plain LSTM, same weights (timed baseline)",
+                                      "same weights, reads all", 1.0, read_all["accuracy"]))
   if baseline is not None:
-    points.append(plots.TradeoffPoint("plain LSTM (ours, trained)", baseline["model"], 1.0,
+    points.append(plots.TradeoffPoint("plain LSTM (ours, trained)", "LSTM (ours)", 1.0,
                                       float(baseline["value"])))
   paper = PAPER.get(record["dataset"])
   if paper is not None:
-    points.append(plots.TradeoffPoint("paper (Yu et al. 2017, GPU timing)", "LSTM-Jump",
+    points.append(plots.TradeoffPoint("paper (Yu et al. 2017, GPU timing)", "LSTM-Jump (paper)",
                                       paper[1], paper[0]))
   return plots.plot_tradeoff(
       points, out, xlabel="measured speed-up vs plain LSTM (CPU, batch 1)",

@@ -117,13 +117,14 @@ def plot(record: dict[str, Any], out: str | pathlib.Path,
                                 else "", r["flop_reduction"], r["accuracy"])
             for r in record["rows"]]
   if baseline is not None:
-    points.append(plots.TradeoffPoint("plain LSTM (ours)", baseline["model"], 1.0,
+    points.append(plots.TradeoffPoint("plain LSTM (ours)", "LSTM (ours)", 1.0,
                                       float(baseline["value"])))
   paper = PAPER.get(record["dataset"])
   if paper is not None:
-    points.append(plots.TradeoffPoint("paper (Seo et al. 2018, Table 1)", "LSTM", 1.0, paper[0]))
-    points.append(plots.TradeoffPoint("paper (Seo et al. 2018, Table 1)", "Skim-LSTM", paper[2],
-                                      paper[1]))
+    points.append(plots.TradeoffPoint("paper (Seo et al. 2018, Table 1)", "LSTM (paper)", 1.0,
+                                      paper[0], connect=False))
+    points.append(plots.TradeoffPoint("paper (Seo et al. 2018, Table 1)", "Skim-LSTM (paper)",
+                                      paper[2], paper[1], connect=False))
   return plots.plot_tradeoff(points, out, xlabel="FLOP reduction vs LSTM (analytic)",
                              ylabel=f"{record['split']} accuracy",
                              title=f"{record['model']} on {record['dataset']}: p_read threshold")
@@ -213,11 +214,11 @@ def plot_speedup(record: dict[str, Any], out: str | pathlib.Path,
       r["speedup_batch1"]["speedup"], r["accuracy"])
             for r in record["rows"] if r.get("speedup_batch1")]
   if baseline is not None:
-    points.append(plots.TradeoffPoint("plain LSTM (ours)", baseline["model"], 1.0,
+    points.append(plots.TradeoffPoint("plain LSTM (ours)", "LSTM (ours)", 1.0,
                                       float(baseline["value"])))
   paper = PAPER_SPEEDUP.get(record["dataset"])
   if paper is not None:
-    points.append(plots.TradeoffPoint("paper (Seo et al. 2018, NumPy CPU)", "Skim-LSTM",
+    points.append(plots.TradeoffPoint("paper (Seo et al. 2018, NumPy CPU)", "Skim-LSTM (paper)",
                                       paper[1], paper[0]))
   return plots.plot_tradeoff(
       points, out, xlabel="measured speed-up vs plain LSTM (CPU, batch 1)",

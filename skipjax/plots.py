@@ -145,10 +145,11 @@ def plot_training_curves(runs: Sequence[str | os.PathLike[str]], out: str | os.P
 
 
 class TradeoffPoint(NamedTuple):
-  series: str     # one line per series (dataset, or benchmark)
+  series: str     # one legend entry per series (dataset, or benchmark)
   label: str      # annotation beside the point (model, case)
   x: float        # speed-up (or fraction computed)
   y: float        # accuracy
+  connect: bool = True  # draw a line through the series' points (False: different models)
 
 
 def points_from_results(results: Iterable[Mapping[str, Any]], *, x: str = "speedup"
@@ -160,7 +161,7 @@ def points_from_results(results: Iterable[Mapping[str, Any]], *, x: str = "speed
   for r in results:
     if r.get("value") is not None and r.get(key) is not None:
       points.append(TradeoffPoint(f"{r['dataset']} ({r['metric']})", r["model"], float(r[key]),
-                                  float(r["value"])))
+                                  float(r["value"]), connect=False))  # models, not a sweep
   return points
 
 
@@ -187,6 +188,43 @@ def points_from_bench(bench: Mapping[str, Any], *, y: str = "accuracy", x: str =
   return points
 
 
+# (dx, dy, horizontal alignment) tried in turn for a label, in points from its point, until its
+# box lies inside the axes and overlaps no label placed before.
+_LABEL_OFFSETS = ((4, 4, "left"), (4, -11, "left"), (-4, 4, "right"), (-4, -11, "right"),
+                  (4, 15, "left"), (-4, 15, "right"), (4, -22, "left"), (-4, -22, "right"))
+
+
+def _annotate_apart(ax: Any, labels: Sequence[tuple[str, float, float, Any]]) -> list[Any]:
+  """Annotates each (text, x, y, colour) beside its point in its series' colour, moving a label
+  to the next offset of `_LABEL_OFFSETS` while its box would leave the axes or overlap one
+  already placed; a text already shown at the same spot is not written twice."""
+  fig = ax.figure
+  fig.canvas.draw()  # final limits and layout, so that data -> pixel positions hold
+  renderer = fig.canvas.get_renderer()
+  frame = ax.get_window_extent(renderer)
+  placed, boxes, seen = [], [], set()
+  for text, x, y, colour in sorted(labels, key=lambda t: (-t[2], t[1])):
+    if not text:
+      continue
+    px, py = ax.transData.transform((x, y))
+    if (text, round(px), round(py)) in seen:
+      continue
+    seen.add((text, round(px), round(py)))
+    for attempt, (dx, dy, align) in enumerate(_LABEL_OFFSETS + (_LABEL_OFFSETS[0],)):
+      note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=7,
+                         ha=align, color=colour)
+      box = note.get_window_extent(renderer)
+      inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
+                and box.y1 <= frame.y1)
+      if attempt == len(_LABEL_OFFSETS) or (
+          inside and not any(box.overlaps(other) for other in boxes)):
+        break  # the last attempt (every offset failed) keeps the first offset
+      note.remove()
+    placed.append(note)
+    boxes.append(box.expanded(1.05, 1.15))
+  return placed
+
+
 def plot_tradeoff(points: Sequence[TradeoffPoint], out: str | os.PathLike[str], *,
                   xlabel: str = "speed-up vs LSTM (batch 1)", ylabel: str = "accuracy",
                   title: str = "accuracy vs speed") -> pathlib.Path:
@@ -195,21 +233,26 @@ def plot_tradeoff(points: Sequence[TradeoffPoint], out: str | os.PathLike[str], 
     raise ValueError("no points to plot: no result/bench entry has both an accuracy and a speed "
                      "measurement")
   plt = _pyplot()
-  fig, ax = plt.subplots(figsize=(6.0, 4.2))
+  fig, ax = plt.subplots(figsize=(8.6, 4.2))
+  colours = {}
   for series in sorted({p.series for p in points}):
     pts = sorted((p for p in points if p.series == series), key=lambda p: p.x)
-    ax.plot([p.x for p in pts], [p.y for p in pts], marker="o", label=series)
-    for p in pts:
-      ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    connect = all(p.connect for p in pts)
+    (line,) = ax.plot([p.x for p in pts], [p.y for p in pts], marker="o", label=series,
+                      ls="-" if connect else "none")
+    colours[series] = line.get_color()
   if "speed" in xlabel:
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
   ax.margins(x=0.15)  # room for the labels of the outermost points
+  ax.autoscale_view()
   ax.set_xlabel(xlabel)
   ax.set_ylabel(ylabel)
   ax.set_title(title)
   ax.grid(alpha=0.3)
-  ax.legend(fontsize=8)
+  # Beside the axes, so that it never covers a point or a label.
+  ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
   fig.tight_layout()
+  _annotate_apart(ax, [(p.label, p.x, p.y, colours[p.series]) for p in points])  # final layout
   return _save(fig, out, plt)
 
 

@@ -64,7 +64,7 @@ def test_points_from_bench_and_results():
           results.make_result(experiment="f", model="lstm", dataset="rt", metric="accuracy",
                               value=0.82)]
   assert plots.points_from_results(recs) == [plots.TradeoffPoint("rt (accuracy)", "skim_lstm",
-                                                                 1.4, 0.8)]
+                                                                 1.4, 0.8, connect=False)]
 
 
 def test_tradeoff_cli(tmp_path):
@@ -114,3 +114,30 @@ def test_curves_label_axes_and_compare_task_losses(tmp_path, monkeypatch):
   train = figures[1].axes[0]
   assert train.get_title() == "train/loss" and train.get_ylabel() == "loss (nats per example)"
   np.testing.assert_allclose(train.get_lines()[0].get_ydata(), [2.1, 2.2])
+
+
+def test_tradeoff_labels_stay_apart_inside_the_axes(tmp_path, monkeypatch):
+  """Crowded points get labels that neither overlap nor leave the axes; the same text at the same
+  spot is written once; points of different models are not joined by a line (issue 16 item 11)."""
+  figures = []
+  monkeypatch.setattr(plots, "_save", lambda fig, out, plt: figures.append(fig) or out)
+  sweep = [plots.TradeoffPoint("N=5", f"R={r}", 1.0 + 0.01 * i, 0.80 + 0.001 * i)
+           for i, r in enumerate((80, 40, 20, 10))]
+  duplicate = plots.TradeoffPoint("N=8", "R=80", 1.0, 0.80)
+  models = [plots.TradeoffPoint("imdb (accuracy)", "lstm", 1.0, 0.9, connect=False),
+            plots.TradeoffPoint("imdb (accuracy)", "skim_lstm", 2.0, 0.85, connect=False),
+            plots.TradeoffPoint("paper", "Skim-LSTM (paper)", 2.3, 0.91)]  # top right corner
+  plots.plot_tradeoff(sweep + [duplicate] + models, tmp_path / "t.png")
+  (ax,) = figures[0].axes
+  renderer = figures[0].canvas.get_renderer()
+  notes = [t for t in ax.texts]
+  assert sorted(t.get_text() for t in notes) == sorted(
+      ["R=80", "R=40", "R=20", "R=10", "lstm", "skim_lstm", "Skim-LSTM (paper)"])
+  boxes = [t.get_window_extent(renderer) for t in notes]
+  frame = ax.get_window_extent(renderer)
+  for i, box in enumerate(boxes):
+    assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 <= box.y1 <= frame.y1
+    assert not any(box.overlaps(other) for other in boxes[i + 1:]), notes[i].get_text()
+  lines = {l.get_label(): l for l in ax.get_lines()}
+  assert lines["imdb (accuracy)"].get_linestyle() == "None"
+  assert lines["N=5"].get_linestyle() == "-"
