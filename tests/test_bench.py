@@ -107,6 +107,18 @@ def test_lstm_quick_run_writes_json(tmp_path, capsys):
                   if r["case"] == row["baseline"] and r["batch"] == row["batch"])
       assert row["time_ratio"] == pytest.approx(row["median_ms"] / base["median_ms"])
   assert "skipjax_lstm" in capsys.readouterr().out
+  try:
+    import torch  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError:
+    return
+  # PyTorch rows beside skipjax's (issue 17), and each skipjax row's ratio to the torch row.
+  by_case = {(r["case"], r["batch"]): r for r in doc["rows"]}
+  for case in ("torch_lstm", "torch_lstm_adam"):
+    assert by_case[(case, 2)]["torch_threads"] >= 1
+  for case in ("skipjax_lstm", "skipjax_lstm_adam"):
+    row = by_case[(case, 2)]
+    reference = by_case[("torch_lstm_adam" if case.endswith("adam") else "torch_lstm", 2)]
+    assert row["vs_torch"] == pytest.approx(row["median_ms"] / reference["median_ms"])
 
 
 def test_command_line_entry_point():

@@ -196,6 +196,10 @@ def format_table(rows: Sequence[Row]) -> str:
             f"{row.timing.q25_ms:.3f}-{row.timing.q75_ms:.3f}", _fmt(ratio, ".3f"),
             _fmt(row.fraction_computed, ".3f"), _fmt(row.flops, ".3g")]
            for row, ratio in zip(rows, time_ratios(rows))]
+  if any("vs_torch" in row.extra for row in rows):  # e.g. the lstm bench with PyTorch rows
+    header += ("vs_torch",)
+    for line, row in zip(lines, rows):
+      line.append(_fmt(row.extra.get("vs_torch"), ".3f"))
   widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
             for i, h in enumerate(header)]
   fmt = lambda cols: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
