@@ -100,7 +100,12 @@ def test_failing_row_is_reported_and_the_rest_go_on_then_finished_rows_are_skipp
   record = _record(tmp_path, "a")
   assert record["train_steps"] == 40 and record["git_commit"]
   assert record["reproduce_row"] == "t/adding/a"
-  assert (tmp_path / "RESULTS.md").read_text().count("| a |") == 1  # beside the records
+  # Beside the records: row a once in the comparison table and once in the commands table.
+  results_md = (tmp_path / "RESULTS.md").read_text().splitlines()
+  rows_a = [line for line in results_md if line.startswith("| a |")]
+  assert len(rows_a) == 2, rows_a
+  assert "| mse |" in rows_a[0], rows_a[0]
+  assert "experiments.run" in rows_a[1], rows_a[1]
   # Again: a is finished (skipped, no new log section), b failed (not retried by default).
   log_a = (tmp_path / "root/t/adding/a/train.log").read_text()
   out = _run(_cmd(queue, tmp_path))
