@@ -41,7 +41,6 @@ its metrics.jsonl), and for rows not started the rate measured on earlier runs o
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import dataclasses
 import datetime
@@ -58,6 +57,7 @@ from typing import Any, Sequence
 from experiments import exit_codes
 from experiments import queue as queue_lib
 from experiments.run import git_commit
+from skipjax import cli
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -202,7 +202,7 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 def row_command(row: queue_lib.Row, workdir: pathlib.Path, *, cpus: str | None,
                 python: str = sys.executable) -> list[str]:
   cmd = [python, "-m", "experiments.run", "--config", row.config,
-         "--workdir", _relative(workdir), "--noplot", "--config.progress=False",
+         "--workdir", _relative(workdir), "--noplot",
          f"--run_name={row.name}", *row.overrides]
   if cpus:
     cmd = ["taskset", "-c", cpus, *cmd]
@@ -378,12 +378,15 @@ def load_queue(path: str | None) -> tuple[queue_lib.Row, ...]:
   import importlib.util  # pylint: disable=g-import-not-at-top
   file = pathlib.Path(path)
   if not file.is_file():
-    raise SystemExit(f"reproduce: --queue {path}: no such file")
+    cli.fatal(f"reproduce: --queue {path}: no such file")
   spec = importlib.util.spec_from_file_location("_reproduce_queue", file)
   module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
+  try:
+    spec.loader.exec_module(module)
+  except Exception as e:  # pylint: disable=broad-except
+    cli.fatal(f"reproduce: --queue {path} does not load: {type(e).__name__}: {e}")
   if not hasattr(module, "ROWS"):
-    raise SystemExit(f"reproduce: --queue {path} defines no ROWS")
+    cli.fatal(f"reproduce: --queue {path} defines no ROWS")
   return tuple(module.ROWS)
 
 
@@ -398,14 +401,16 @@ def select_rows(all_rows: Sequence[queue_lib.Row],
                                         for r in rows)]
   if unknown:
     tables = sorted({"/".join(r.id.split("/")[:2]) for r in rows})
-    raise SystemExit(f"reproduce: --only {unknown[0]!r} matches no row; tables: "
-                     f"{', '.join(tables)} (see --list)")
+    close = cli.closest(unknown[0], tables + [r.id for r in rows])
+    hint = f"did you mean {close}? " if close else ""
+    cli.fatal(f"reproduce: --only {unknown[0]!r} matches no row; {hint}tables: "
+              f"{', '.join(tables)} (see --list)")
   return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m experiments.reproduce",
-                                   description=__doc__.split("\n")[0])
+  parser = cli.ArgumentParser(prog="python -m experiments.reproduce",
+                              description=__doc__.split("\n")[0])
   parser.add_argument("--only", action="append", help="row id or table prefix (repeatable)")
   parser.add_argument("--queue", default=None,
                       help="a Python file defining ROWS (default: experiments.queue)")
@@ -432,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   try:
     queue_lib.check_rows(all_rows)
   except ValueError as e:
-    raise SystemExit(f"reproduce: {e}") from None
+    cli.fatal(f"reproduce: {e}")
   rows = select_rows(all_rows, args.only)
   statuses = [row_status(r, root) for r in rows]
   rates = load_rates(root)

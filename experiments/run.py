@@ -1,4 +1,4 @@
-"""The one entry point for training runs.
+r"""The one entry point for training runs.
 
     python -m experiments.run --config experiments/configs/<name>.py [--config.FIELD=VALUE ...] \
         --workdir DIR [--restart] [--run_name NAME] [--publish experiments/results
@@ -25,6 +25,10 @@ DIR/previous-<UTC time>/ (nothing is deleted). A finished run (DIR/result.json r
 num_steps, or stopped early) is not trained or tested again: "already finished: DIR/result.json"
 (with --publish it is published); raising `--config.num_steps` trains it on.
 
+A bad command line or config (a config path that names no file: the closest config is named; a
+config file that fails to load; an unknown flag or field; a bad value) is one `FATAL ...` line and
+exit 2, before anything is built; `--help` prints this text and the flags and exits 0.
+
 Exit statuses (`experiments/exit_codes.py`), each non-zero one but 1 with a one-line `FATAL ...`:
   0 done (or already finished); 1 unexpected error (traceback); 2 bad command line or config;
   3 DIR holds a run of another config, or checkpoints that do not fit the model;
@@ -47,7 +51,8 @@ import shlex
 import subprocess
 import sys
 import time
-from typing import Any
+import traceback
+from typing import Any, NoReturn
 
 from absl import app
 from absl import flags
@@ -55,6 +60,7 @@ from absl import logging as absl_logging
 from ml_collections import config_flags
 
 from experiments import exit_codes
+from skipjax import cli
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
                                           lock_config=True)
@@ -79,6 +85,7 @@ _MESH = flags.DEFINE_string("mesh", None,
                             "Data-parallel training over N devices: 'data=N' (default: every "
                             "local device when there are several; 'data=1' turns it off).")
 
+CONFIGS_DIR = pathlib.Path(__file__).resolve().parent / "configs"
 RESULT_NAME = "result.json"
 CONFIG_NAME = "config.json"
 # Config fields that may differ from the workdir's config.json when a run is resumed:
@@ -497,9 +504,8 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
   return result
 
 
-def _fatal(code: int, message: str) -> None:
-  print(f"FATAL {message}", file=sys.stderr)
-  sys.exit(code)
+def _fatal(code: int, message: str) -> NoReturn:
+  cli.fatal(message, code)
 
 
 def main(argv: list[str]) -> None:
@@ -511,25 +517,25 @@ def main(argv: list[str]) -> None:
   # pylint: enable=g-import-not-at-top
   if not flags.FLAGS["verbosity"].present:
     absl_logging.set_verbosity(absl_logging.WARNING)  # orbax logs every save at INFO
+  bad = exit_codes.BAD_CONFIG
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments {argv[1:]}", exitcode=exit_codes.BAD_CONFIG)
+    _fatal(bad, f"unexpected arguments {argv[1:]}: flags are --name=value (--help lists them)")
   if _CONFIG.value is None:
-    raise app.UsageError("--config is required", exitcode=exit_codes.BAD_CONFIG)
+    _fatal(bad, "--config is required (e.g. --config experiments/configs/lstm_adding.py)")
   if not _WORKDIR.value:
-    raise app.UsageError("--workdir is required", exitcode=exit_codes.BAD_CONFIG)
+    _fatal(bad, "--workdir is required (e.g. --workdir experiments/workdirs/lstm_adding)")
   if _RESULTS_DIR.value is not None:
-    raise app.UsageError("--results_dir is gone: the record is written to WORKDIR/result.json; "
-                         "--publish DIR copies it to DIR/<run_name>.json",
-                         exitcode=exit_codes.BAD_CONFIG)
+    _fatal(bad, "--results_dir is gone: the record is written to WORKDIR/result.json; "
+           "--publish DIR copies it to DIR/<run_name>.json")
   if _REPLACE_PUBLISHED.value and not _PUBLISH.value:
-    raise app.UsageError("--replace_published needs --publish DIR", exitcode=exit_codes.BAD_CONFIG)
+    _fatal(bad, "--replace_published needs --publish DIR")
   try:
     train_and_evaluate(_CONFIG.value, _WORKDIR.value, command=command_line(sys.argv),
                        run_name=_RUN_NAME.value, publish_dir=_PUBLISH.value,
                        replace_published=_REPLACE_PUBLISHED.value, restart=_RESTART.value,
                        plot=_PLOT.value, mesh=_MESH.value)
   except ConfigError as e:
-    raise app.UsageError(str(e), exitcode=exit_codes.BAD_CONFIG) from None
+    _fatal(bad, str(e))
   except (workdir_lib.ConfigMismatchError, checkpoint_lib.CheckpointMismatchError) as e:
     _fatal(exit_codes.CONFIG_MISMATCH, f"config mismatch: {e}")
   except workdir_lib.WorkdirLockedError as e:
@@ -555,15 +561,101 @@ def _unknown_override_message(argv: list[str], error: Exception) -> str | None:
   return None
 
 
-def run_cli(argv: list[str]) -> None:
-  """app.run(main), turning an override of a non-existent config field into a one-line error."""
+def _shown(path: pathlib.Path) -> str:
+  """`path` relative to the current directory where it lies under it, else absolute."""
   try:
-    app.run(main, argv=argv)
+    return str(path.resolve().relative_to(pathlib.Path.cwd().resolve()))
+  except ValueError:
+    return str(path.resolve())
+
+
+def config_path_error(value: str) -> str | None:
+  """The message for a `--config` value that names no file (None if the file exists), with the
+  closest config's path: configs are looked up beside the given path, else in CONFIGS_DIR."""
+  file = pathlib.Path(value.split(":", 1)[0])  # config_flags: 'file.py:argument'
+  if file.is_file():
+    return None
+  folder = file.parent
+  if not folder.is_dir() or not any(folder.glob("*.py")):
+    folder = CONFIGS_DIR
+  names = sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_"))
+  close = cli.closest(file.stem, names)
+  if close is not None:
+    hint = f"did you mean {_shown(folder / (close + '.py'))}?"
+  else:
+    hint = f"the configs are {_shown(folder)}/*.py ({len(names)} of them)"
+  where = "" if file.is_absolute() else f" (relative to the current directory {os.getcwd()})"
+  return f"--config {value}: no such file{where}; {hint}"
+
+
+_HELP_FLAGS = ("help", "helpshort", "helpfull", "helpxml", "?", "h")
+
+
+def _flag_name(arg: str) -> str | None:
+  return arg.lstrip("-").split("=", 1)[0] if arg.startswith("-") and arg != "--" else None
+
+
+def _config_value(argv: list[str]) -> str | None:
+  for i, arg in enumerate(argv[1:], start=1):
+    if arg == "--":
+      break
+    if _flag_name(arg) == "config":
+      if "=" in arg:
+        return arg.split("=", 1)[1]
+      return argv[i + 1] if i + 1 < len(argv) else None
+  return None
+
+
+def _config_load_message(value: str | None, error: BaseException) -> str:
+  """One line for a config file that failed to load: the error and where in the file."""
+  text = str(error)
+  located = re.findall(r'File "([^"]+)", line (\d+)', text)
+  lines = [line.strip() for line in text.splitlines() if line.strip()]
+  if len(lines) > 2:  # config_flags puts the traceback into the message: first and last lines
+    text = f"{lines[0]} {lines[-1]}"
+  if isinstance(error, SyntaxError) and error.filename:
+    located = [(error.filename, str(error.lineno))]
+  elif not located and error.__traceback__ is not None:
+    located = [(f.filename, str(f.lineno)) for f in traceback.extract_tb(error.__traceback__)]
+  if value is not None:  # the innermost frame in the config file itself
+    file = pathlib.Path(value.split(":", 1)[0]).resolve()
+    located = [loc for loc in located if pathlib.Path(loc[0]).resolve() == file]
+  where = f" (at {located[-1][0]}:{located[-1][1]})" if located else ""
+  if isinstance(error, flags.Error):  # 'flag --config=...: ...' names the flag already
+    return f"{text}{where}"
+  return f"--config {value}: {type(error).__name__}: {text}{where}"
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing, every error of which is one FATAL line (exit 2); --help exits 0."""
+  argv = ["--help" if a == "-h" else a for a in argv]
+  asked_help = any(_flag_name(a) in _HELP_FLAGS for a in argv[1:])
+  value = _config_value(argv)
+  if value is not None and not asked_help:
+    message = config_path_error(value)
+    if message is not None:
+      _fatal(exit_codes.BAD_CONFIG, message)
+  try:
+    return flags.FLAGS(argv)
+  except SystemExit as e:
+    if asked_help and e.code == 1:  # absl's --help prints the help, then exits with 1
+      sys.exit(0)
+    raise
+  except flags.Error as e:
+    if "config" in str(e).splitlines()[0] and "Traceback" in str(e):
+      _fatal(exit_codes.BAD_CONFIG, _config_load_message(value, e))
+    _fatal(exit_codes.BAD_CONFIG, f"{cli.one_line(e)} (--help lists the flags)")
   except (AttributeError, KeyError) as e:
     message = _unknown_override_message(argv, e)
-    if message is None:
-      raise
-    _fatal(exit_codes.BAD_CONFIG, message)
+    _fatal(exit_codes.BAD_CONFIG, message or _config_load_message(value, e))
+  except Exception as e:  # pylint: disable=broad-except
+    # Parsing runs the config file: a SyntaxError or NameError there is a bad config.
+    _fatal(exit_codes.BAD_CONFIG, _config_load_message(value, e))
+
+
+def run_cli(argv: list[str]) -> None:
+  """app.run(main) with every command-line and config error as one FATAL line (exit 2)."""
+  app.run(main, argv=argv, flags_parser=_parse_flags)
 
 
 if __name__ == "__main__":

@@ -143,3 +143,15 @@ def test_json_refuses_an_existing_file_unless_overwrite(tmp_path, monkeypatch, c
     harness.main(["lstm", "--overwrite"])  # --overwrite without --json
   assert harness.main(["lstm", "--json", str(committed), "--overwrite"]) == 0
   assert json.loads(committed.read_text())["bench"] == "lstm" and ran == ["lstm"]
+
+
+def test_interleaved_timing_says_what_it_is_doing(capsys):
+  fn = jax.jit(lambda x: x + 1)
+  harness.time_interleaved({"a": (fn, (jnp.ones(3),)), "b": (fn, (jnp.ones(4),))}, repeats=2,
+                           rounds=2)
+  captured = capsys.readouterr()
+  assert captured.out == ""  # stdout keeps the tables only
+  lines = captured.err.splitlines()
+  assert lines[0] == "  compiling 2 cases (a, b)"
+  assert lines[1].startswith("  compiled in ") and "timing 2 rounds of 1 call(s)" in lines[1]
+  assert [line.split(" (")[0] for line in lines[2:]] == ["  round 1/2 done", "  round 2/2 done"]

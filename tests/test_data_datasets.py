@@ -1,7 +1,10 @@
 """Tests for skipjax.data.datasets logic that needs no prepared data: source choice, split names,
 cache dir, and the conversion of tfds catalog features (the online route) to the local form."""
 
+import os
 import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -84,3 +87,33 @@ def test_one_cache_default_inside_the_checkout(monkeypatch):
   assert vectors.DEFAULT_CACHE_DIR == repo / ".cache" / "vectors"
   monkeypatch.setenv("TFDS_DATA_DIR", "/elsewhere/tfds")
   assert datasets.resolve_cache_dir() == pathlib.Path("/elsewhere/tfds")
+
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _data_cli(*args):
+  return subprocess.run([sys.executable, "-m", "skipjax.data", *args], cwd=REPO,
+                        env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True,
+                        text=True, timeout=180)
+
+
+@pytest.mark.parametrize("args,want", [
+    (["imdbb"], "FATAL python -m skipjax.data: unknown dataset(s) ['imdbb']; did you mean imdb?"),
+    (["--data_dir", "{tmp}/nope"], "FATAL python -m skipjax.data: no data directory {tmp}/nope"),
+    (["--data_dir", "{tmp}"], "FATAL python -m skipjax.data: no dataset's raw files are in {tmp}"),
+    (["ptb", "--data_dir", "{tmp}", "--cache_dir", "{tmp}/cache"],
+     "FATAL python -m skipjax.data: missing data file {tmp}/ptb/ptb.train.txt.xz"),
+    (["--source", "web"], "FATAL python -m skipjax.data: argument --source: invalid choice"),
+    (["vectors", "--dim", "x"], "FATAL python -m skipjax.data vectors: argument --dim: invalid"),
+])
+def test_command_line_errors_are_one_fatal_line(tmp_path, args, want):
+  proc = _data_cli(*[a.format(tmp=tmp_path) for a in args])
+  assert proc.returncode == 2, proc.stderr[-3000:]
+  (line,) = proc.stderr.splitlines()
+  assert line.startswith(want.format(tmp=tmp_path)), line
+
+
+def test_help_exits_0():
+  proc = _data_cli("--help")
+  assert proc.returncode == 0 and "--data_dir" in proc.stdout, proc.stderr

@@ -156,3 +156,21 @@ def test_conll2003_counts_tags_and_chars():
   lengths = arrays["lengths"]
   mask = np.arange(chars.shape[1])[None, :] < lengths[:, None]
   assert (chars[~mask] == 0).all() and (chars[mask][:, 0] > 0).all()
+
+
+def test_preparing_from_local_files_logs_one_plain_line(tmp_path):
+  """No oneDNN banner, no "Downloading and preparing dataset Unknown size", no tqdm bars in a
+  log (stderr is a pipe here): one line says what is prepared from where (issue 16)."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+  proc = subprocess.run([sys.executable, "-m", "skipjax.data", "rotten_tomatoes", "--cache_dir",
+                         str(tmp_path / "tfds")], cwd=REPO, env=dict(env, PYTHONPATH=str(REPO)),
+                        capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "Downloading" not in proc.stdout and "downloaded and prepared" not in proc.stdout
+  assert [line.split()[:2] for line in proc.stdout.splitlines()] == [
+      ["rotten_tomatoes", "train"], ["rotten_tomatoes", "validation"], ["rotten_tomatoes", "test"]]
+  assert "oneDNN" not in proc.stderr and "\r" not in proc.stderr and "%|" not in proc.stderr
+  assert (f"preparing skipjax_rotten_tomatoes from the raw files in {files.resolve_data_dir(None)}"
+          in proc.stderr), proc.stderr

@@ -250,6 +250,105 @@ def test_results_dir_flag_is_gone_with_a_pointer():
   assert "--publish" in proc.stderr
 
 
+# ------------------------------------------------------------------ 5. what a user sees (issue 16)
+
+
+def _run_module(*args, cwd=None):
+  return subprocess.run([sys.executable, "-m", "experiments.run", *args], cwd=cwd or REPO,
+                        env=_env(), capture_output=True, text=True, timeout=180)
+
+
+def _one_fatal_line(proc):
+  assert proc.returncode == exit_codes.BAD_CONFIG, proc.stderr[-3000:]
+  assert "Traceback" not in proc.stderr and "flags:" not in proc.stderr, proc.stderr[-3000:]
+  (line,) = [line for line in proc.stderr.splitlines() if line.strip()]  # nothing else printed
+  assert line.startswith("FATAL "), line
+  return line
+
+
+def test_a_config_path_typo_is_one_line_with_the_closest_config(tmp_path):
+  line = _one_fatal_line(_run_module("--config", "experiments/configs/lstm_addng.py",
+                                     f"--workdir={tmp_path / 'w'}"))
+  assert line == ("FATAL --config experiments/configs/lstm_addng.py: no such file (relative to "
+                  f"the current directory {REPO}); did you mean "
+                  "experiments/configs/lstm_adding.py?")
+  line = _one_fatal_line(_run_module("--config=experiments/configs/nope.py",
+                                     f"--workdir={tmp_path / 'w'}"))
+  assert "experiments/configs/nope.py: no such file" in line
+  assert "the configs are experiments/configs/*.py" in line  # nothing close: where they are
+  # From another directory the path is relative to it: the message says so, and where they are.
+  line = _one_fatal_line(_run_module("--config=experiments/configs/lstm_adding.py",
+                                     f"--workdir={tmp_path / 'w'}", cwd=tmp_path))
+  assert f"relative to the current directory {tmp_path}" in line
+  assert f"did you mean {REPO / 'experiments' / 'configs' / 'lstm_adding.py'}?" in line
+  assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize("source,match", [
+    ("def get_config(:\n  pass\n", r"SyntaxError: .* \(at {path}:1\)$"),
+    ("def get_config():\n  raise ValueError('no such task')\n",
+     r"Error whilst parsing config file: ValueError: no such task \(at {path}:2\)$"),
+    ("def get_config():\n  return undefined_name\n", r"NameError: .*undefined_name.*:2\)$"),
+])
+def test_a_broken_config_file_is_one_line_naming_the_line(tmp_path, source, match):
+  import re  # pylint: disable=g-import-not-at-top
+  path = tmp_path / "broken.py"
+  path.write_text(source)
+  line = _one_fatal_line(_run_module(f"--config={path}", f"--workdir={tmp_path / 'w'}"))
+  assert re.search(match.format(path=re.escape(str(path))), line), line
+
+
+@pytest.mark.parametrize("args,want", [
+    (["--config.num_steps=-1"], "FATAL config.num_steps must be a positive integer, got -1"),
+    (["--config.num_stepz=3"], "FATAL --config.num_stepz: the config has no field 'num_stepz'; "
+     "did you mean 'num_steps'?"),
+    (["--config.num_steps=abc"], "FATAL flag --config.num_steps=abc: invalid literal"),
+    (["--bogus"], "FATAL Unknown command line flag 'bogus'"),
+    (["stray"], "FATAL unexpected arguments ['stray']"),
+])
+def test_bad_flags_and_values_are_one_line_without_the_help_text(tmp_path, args, want):
+  line = _one_fatal_line(_run_module(f"--config={ADDING}", f"--workdir={tmp_path / 'w'}",
+                                     *args))
+  assert line.startswith(want), line
+
+
+def test_missing_workdir_is_one_line():
+  line = _one_fatal_line(_run_module(f"--config={ADDING}"))
+  assert line.startswith("FATAL --workdir is required")
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h", "--helpfull"])
+def test_help_exits_0_with_an_unbroken_usage_line(flag):
+  proc = _run_module(flag)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  lines = proc.stdout.splitlines()
+  (usage,) = [i for i, line in enumerate(lines) if "python -m experiments.run --config" in line]
+  assert lines[usage].endswith("[--config.FIELD=VALUE ...] \\")  # continued on the next line
+  assert lines[usage + 1].strip().startswith("--workdir DIR [--restart]")
+  assert "--workdir: Run directory" in proc.stdout
+
+
+def test_resuming_and_rerunning_say_what_happens(finished, tmp_path):
+  workdir = _copy(finished, tmp_path / "tiny")
+  before = _tree(workdir)
+  # The same command again: nothing is trained or tested, nothing is rewritten.
+  again = run_cli(workdir)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert f"already finished: {workdir / 'result.json'}" in again.stderr.splitlines()
+  assert "resumed from" not in again.stderr and "result:" not in again.stderr
+  assert _tree(workdir) == before
+  # Training it on resumes from its last checkpoint, says so, and shows plain progress lines
+  # (stderr is a pipe here: no tqdm bars, no carriage returns).
+  longer = run_cli(workdir, overrides={"num_steps": 9, "progress": True})
+  assert longer.returncode == 0, longer.stderr[-3000:]
+  lines = longer.stderr.splitlines()
+  assert f"resumed from step 6 (checkpoint {workdir / 'checkpoints' / '6'})" in lines
+  assert "\r" not in longer.stderr
+  assert any(line.startswith("train: step 9/9 (100%), ") for line in lines), lines
+  assert any(line.startswith("step 9: dev/") and "count" not in line for line in lines), lines
+  assert json.loads((workdir / "result.json").read_text())["train_steps"] == 9
+
+
 # ------------------------------------------------------------------ soak: SIGKILL at random moments
 
 

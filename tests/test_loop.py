@@ -154,6 +154,73 @@ def test_tensorboard_events_hold_scalars(tmp_path):
   assert scalars[("train/loss", 2)] == 0.5
   assert scalars[("dev/accuracy", 4)] == pytest.approx(0.7)
   assert scalars[("test/accuracy", 4)] == pytest.approx(0.04)
+  assert not [tag for tag, _ in scalars if tag.endswith("/count")]  # not a curve
+
+
+def _tensorboard_summaries(workdir):
+  """(tag, step, plugin name, value) of every summary value in the run's event files."""
+  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
+  values = []
+  for path in sorted((workdir / metrics_log.TENSORBOARD_DIR).glob("events.out.tfevents.*")):
+    for raw in _read_tfrecords(path):
+      event = event_pb2.Event.FromString(raw)
+      for value in event.summary.value:
+        values.append((value.tag, event.step, value.metadata.plugin_data.plugin_name, value))
+  return values
+
+
+def test_tensorboard_gets_the_config_and_hparams_once(tmp_path):
+  counting_fit(tmp_path, num_steps=4, metric="accuracy", net={"hidden_dim": 8})
+  counting_fit(tmp_path, num_steps=6, metric="accuracy", net={"hidden_dim": 8})  # resumed
+  values = _tensorboard_summaries(tmp_path)
+  texts = [v for tag, _, plugin, v in values if plugin == "text"]
+  assert len(texts) == 1 and texts[0].tag == "config/text_summary"  # once, not per resume
+  text = b"".join(texts[0].tensor.string_val).decode()
+  assert '"hidden_dim": 8' in text and '"num_steps": 4' in text
+  from tensorboardX.proto import plugin_hparams_pb2  # pylint: disable=g-import-not-at-top
+  hparams = {tag: plugin_hparams_pb2.HParamsPluginData.FromString(v.metadata.plugin_data.content)
+             for tag, _, plugin, v in values if plugin == "hparams"}
+  assert sorted(hparams) == ["_hparams_/experiment", "_hparams_/session_start_info"]
+  start = hparams["_hparams_/session_start_info"].session_start_info.hparams
+  assert start["net.hidden_dim"].number_value == 8 and start["metric"].string_value == (
+      "accuracy")
+  metrics = [m.name.tag for m in hparams["_hparams_/experiment"].experiment.metric_infos]
+  assert metrics == ["train/loss", "dev/accuracy", "test/accuracy"]
+
+
+def _progress_lines(capsys, **kwargs):
+  bar = metrics_log.Progress(4, initial=1, desc="train", plain=True, interval=0.0, **kwargs)
+  for _ in range(3):
+    bar.update(1, examples=8)
+  bar.set_metrics({"loss": 0.25})
+  bar.write("step 4: dev/accuracy=0.5000")
+  bar.close()
+  return capsys.readouterr().err
+
+
+def test_progress_is_plain_lines_off_a_terminal(capsys, monkeypatch):
+  err = _progress_lines(capsys)
+  lines = err.splitlines()
+  assert "\r" not in err and len(lines) == 5
+  assert lines[0].startswith("train: step 2/4 (50%), ") and "steps/s, ETA " in lines[0]
+  assert lines[3] == "step 4: dev/accuracy=0.5000"
+  assert lines[4].startswith("train: step 4/4 (100%), ") and "elapsed" in lines[4]
+  assert lines[4].endswith("loss=0.25")
+  assert _progress_lines(capsys, enabled=False) == ""
+  # The default (plain=None) looks at stderr: a pipe or file gets lines, a terminal a bar.
+  monkeypatch.setattr(metrics_log, "stderr_is_terminal", lambda: False)
+  bar = metrics_log.Progress(2, interval=0.0)
+  bar.update(1)
+  bar.close()
+  assert capsys.readouterr().err.startswith("train: step 1/2 (50%)")
+  items = list(metrics_log.progress(range(3), desc="dev@4", interval=0.0))
+  assert items == [0, 1, 2]
+  assert capsys.readouterr().err.splitlines()[-1].startswith("dev@4: 3/3 batches in ")
+  monkeypatch.setattr(metrics_log, "stderr_is_terminal", lambda: True)
+  bar = metrics_log.Progress(2, interval=0.0)
+  bar.update(1)
+  bar.close()
+  assert "\r" in capsys.readouterr().err  # tqdm
 
 
 def test_real_training_improves_toy(tmp_path):

@@ -20,3 +20,20 @@ def test_public_api():
                "lstm_layer", "gru_layer", "scan_rnn", "masked_update", "lstm_params_from_torch",
                "gru_params_from_torch"):
     assert hasattr(skipjax, name), name
+
+
+def test_pyproject_license_is_an_spdx_string():
+  """A TOML-table license makes setuptools (>= 77) warn 'project.license as a TOML table is
+  deprecated' on every install (issue 16); the SPDX string needs setuptools >= 77 to build."""
+  import pathlib  # pylint: disable=g-import-not-at-top
+  import tomllib  # pylint: disable=g-import-not-at-top
+  pyproject = tomllib.loads(
+      (pathlib.Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+  assert pyproject["project"]["license"] == "Apache-2.0"
+  assert "setuptools>=77" in pyproject["build-system"]["requires"]
+
+
+def test_tensorboard_viewer_is_pinned():
+  import pathlib  # pylint: disable=g-import-not-at-top
+  lines = (pathlib.Path(__file__).resolve().parents[1] / "requirements.txt").read_text()
+  assert "tensorboard==2.21.0" in lines.splitlines()  # `tensorboard --logdir ...` (README)

@@ -183,3 +183,27 @@ def test_a_jump_row_gets_its_measured_speedup_and_a_failed_measurement_is_report
 def test_rows_name_a_known_speedup_tool():
   with pytest.raises(ValueError, match="speedup must be one of"):
     queue_lib.Row("x/y/z", "experiments/configs/lstm_adding.py", speedup="nope")
+
+
+@pytest.mark.parametrize("args,want", [
+    (["--only", "t/adding/aa", "--list"], "FATAL reproduce: --only 't/adding/aa' matches no row; "
+     "did you mean t/adding/a?"),
+    (["--max_rows", "x"], "FATAL python -m experiments.reproduce: argument --max_rows: invalid "
+     "int value: 'x'"),
+    (["--bogus"], "FATAL python -m experiments.reproduce: unrecognized arguments: --bogus"),
+])
+def test_command_line_errors_are_one_fatal_line(tmp_path, args, want):
+  queue = _write_queue(tmp_path)
+  out = _run(_cmd(queue, tmp_path, *args))
+  assert out.returncode == 2, out.stdout + out.stderr
+  (line,) = out.stderr.splitlines()
+  assert line.startswith(want), line
+  out = _run(_cmd(tmp_path / "nope.py", tmp_path, "--list"))
+  assert out.returncode == 2
+  assert out.stderr == f"FATAL reproduce: --queue {tmp_path / 'nope.py'}: no such file\n"
+
+
+def test_rows_log_plain_progress_lines():
+  row = queue_lib.Row("x/y/z", "experiments/configs/lstm_adding.py")
+  cmd = reproduce.row_command(row, REPO / "w", cpus=None)
+  assert not [a for a in cmd if "progress" in a]  # the child's log gets plain progress lines

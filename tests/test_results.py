@@ -142,15 +142,17 @@ def test_make_results_appends_the_notes_after_the_tables(tmp_path):
 # ---------------------------------------------------------------- strict JSON, publishing
 
 
-def test_non_finite_value_is_refused_and_a_nan_record_is_not_listed(tmp_path):
+def test_non_finite_value_is_refused_and_a_nan_record_is_not_listed(tmp_path, capsys):
   with pytest.raises(ValueError, match="value is nan"):
     _record(value=float("nan"))
   # A record written before this check (`"value": NaN`, not strict JSON): make_results names it
-  # instead of printing a nan row.
+  # (one FATAL line, exit 2) instead of printing a nan row.
   text = results.record_json(_record()).replace('"value": 0.8123', '"value": NaN')
   (tmp_path / "diverged.json").write_text(text)
-  with pytest.raises(ValueError, match="diverged.json holds NaN"):
+  with pytest.raises(SystemExit) as error:
     make_results.main(["--results_dir", str(tmp_path), "--out", str(tmp_path / "R.md")])
+  assert error.value.code == 2
+  assert "diverged.json holds NaN" in capsys.readouterr().err
   assert not (tmp_path / "R.md").exists()
 
 
@@ -192,3 +194,33 @@ def test_record_differences_compare_configs_field_by_field():
   assert results.record_differences(old, new) == []  # progress bars and log intervals only
   new = _record(config={"net": {"hidden_dim": 64}, "progress": True, "log_every": 20, "seed": 0})
   assert results.record_differences(old, new) == ["config.net.hidden_dim: 32 -> 64"]
+
+
+@pytest.mark.parametrize("args,want", [
+    (["--results_dir", "{tmp}/nope"], "FATAL make_results: --results_dir {tmp}/nope: no such "
+     "directory"),
+    (["--out", "{tmp}/nope/RESULTS.md"], "FATAL make_results: --out {tmp}/nope/RESULTS.md: no "
+     "such directory {tmp}/nope"),
+    (["--bogus"], "FATAL python -m experiments.make_results: unrecognized arguments: --bogus"),
+])
+def test_make_results_command_line_errors_are_one_fatal_line(tmp_path, capsys, args, want):
+  (tmp_path / "results").mkdir()
+  args = [a.format(tmp=tmp_path) for a in args]
+  with pytest.raises(SystemExit) as error:
+    make_results.main(["--results_dir", str(tmp_path / "results"), *args])
+  assert error.value.code == 2
+  err = capsys.readouterr().err
+  assert err.startswith(want.format(tmp=tmp_path)) and err.count("\n") == 1, err
+  assert not (tmp_path / "nope").exists()
+
+
+def test_make_results_names_an_unreadable_record(tmp_path, capsys):
+  (tmp_path / "results").mkdir()
+  (tmp_path / "results" / "a.json").write_text("{not json")
+  with pytest.raises(SystemExit) as error:
+    make_results.main(["--results_dir", str(tmp_path / "results"), "--out",
+                       str(tmp_path / "R.md")])
+  assert error.value.code == 2
+  err = capsys.readouterr().err
+  assert err.startswith("FATAL make_results: a record in ") and "a.json" in err, err
+  assert not (tmp_path / "R.md").exists()

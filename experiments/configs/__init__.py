@@ -42,7 +42,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.metric = "accuracy"         # test metric recorded in results/<run>.json "value"
   c.speedup_batch1 = config_dict.placeholder(float)  # from `python -m skipjax.bench`, if measured
   c.seed = 0
-  c.progress = True
+  c.progress = True             # a bar on a terminal, plain lines every 30 s in a log file
   c.tensorboard = True
   return c
 

@@ -19,7 +19,6 @@ JSON written by `--json` (one object per run; with `all`, rows carry an extra "b
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import importlib
 import json
@@ -33,6 +32,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 import jax
 import numpy as np
 
+from skipjax import cli
 from skipjax import validation
 
 # Modules of skipjax.bench that are infrastructure, not benchmarks.
@@ -108,12 +108,22 @@ def time_interleaved(calls: Mapping[str, tuple[Callable[..., Any], tuple[Any, ..
   validation.check_positive_int("rounds", rounds)
   per_round = max(1, repeats // rounds)
   samples: dict[str, list[float]] = {name: [] for name in calls}
+  start = time.perf_counter()
+  log(f"  compiling {len(calls)} cases ({', '.join(calls)})")
   for name, (fn, args) in calls.items():
     time_fn(fn, *args, warmup=max(warmup - 1, 0), repeats=1)
-  for _ in range(rounds):
+  log(f"  compiled in {time.perf_counter() - start:.1f} s; timing {rounds} rounds of "
+      f"{per_round} call(s) per case")
+  for r in range(rounds):
     for name, (fn, args) in calls.items():
       samples[name].extend(time_fn(fn, *args, warmup=0, repeats=per_round).samples_ms)
+    log(f"  round {r + 1}/{rounds} done ({time.perf_counter() - start:.1f} s)")
   return {name: _timing(s) for name, s in samples.items()}
+
+
+def log(message: str) -> None:
+  """What a benchmark is doing, on stderr (the tables go to stdout)."""
+  print(message, file=sys.stderr, flush=True)
 
 
 def _timing(samples: Sequence[float]) -> Timing:
@@ -228,7 +238,7 @@ def run_benchmark(name: str, quick: bool = False) -> list[Row]:
 def main(argv: Sequence[str] | None = None) -> int:
   """Command line: `python -m skipjax.bench NAME [--json PATH [--overwrite]] [--quick]`."""
   names = available()
-  parser = argparse.ArgumentParser(
+  parser = cli.ArgumentParser(
       prog="python -m skipjax.bench",
       description="Run a skipjax benchmark; prints a table, optionally writes JSON.")
   parser.add_argument("name", help=f"one of: {', '.join(names + ['all'])}")
@@ -251,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
   print(f"device: {device}")
   todo = names if args.name == "all" else [args.name]
   dict_rows = []
-  for name in todo:
+  for i, name in enumerate(todo, start=1):
+    log(f"[{i}/{len(todo)}] {name}: building and timing its cases{' (quick)' * args.quick}")
     rows = run_benchmark(name, quick=args.quick)
     print(f"\n== {name}{' (quick)' if args.quick else ''}")
     print(format_table(rows))

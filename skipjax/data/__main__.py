@@ -11,14 +11,16 @@ With no NAME, every dataset whose raw files are in the data dir ($SKIPJAX_DATA_D
 trains (or reads from its cache) the IMDB word2vec (train + unsup reviews) of
 `config.net.pretrained_embedding="word2vec_imdb"`, printing time, vocabulary size and coverage
 (`skipjax.data.vectors.main`; `--help` lists the word2vec settings).
+
+A bad command line or a missing / damaged raw file exits with status 2 and one `FATAL` line.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
+from skipjax import cli
 from skipjax.data import datasets
 from skipjax.data import files
 
@@ -31,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
   if argv[:1] == ["vectors"]:
     from skipjax.data import vectors  # pylint: disable=g-import-not-at-top
     return vectors.main(argv[1:])
-  parser = argparse.ArgumentParser(prog="python -m skipjax.data",
-                                   description=__doc__.split("\n")[0],
-                                   epilog="python -m skipjax.data vectors --help: the IMDB "
-                                   "word2vec vectors")
+  parser = cli.ArgumentParser(prog="python -m skipjax.data",
+                              description=__doc__.split("\n")[0],
+                              epilog="python -m skipjax.data vectors --help: the IMDB "
+                              "word2vec vectors")
   parser.add_argument("names", nargs="*", metavar="NAME",
                       help=f"datasets to prepare, of {', '.join(datasets.NAMES)} (default: all "
                       "whose raw files are present)")
@@ -46,21 +48,36 @@ def main(argv: list[str] | None = None) -> int:
   args = parser.parse_args(argv)
   unknown = sorted(set(args.names) - set(datasets.NAMES))
   if unknown:
-    parser.error(f"unknown dataset(s) {unknown}; known: {', '.join(datasets.NAMES)}")
+    close = cli.closest(unknown[0], datasets.NAMES)
+    hint = f"did you mean {close}? " if close else ""
+    parser.error(f"unknown dataset(s) {unknown}; {hint}known: {', '.join(datasets.NAMES)}")
   data_dir = files.resolve_data_dir(args.data_dir)
+  if not data_dir.is_dir():
+    cli.fatal(f"python -m skipjax.data: no data directory {data_dir} (give --data_dir or set "
+              f"${files.ENV_DATA_DIR})")
   present = datasets._raw_present  # pylint: disable=protected-access
   names = args.names or [n for n in datasets.NAMES if present(n, data_dir)]
+  if not names:
+    cli.fatal(f"python -m skipjax.data: no dataset's raw files are in {data_dir} (give "
+              f"--data_dir or set ${files.ENV_DATA_DIR})")
+  try:
+    _prepare(names, data_dir, args.cache_dir, args.source)
+  except (files.DataFileError, ValueError) as e:  # a missing or damaged raw file
+    cli.fatal(f"python -m skipjax.data: {e}")
+  return 0
+
+
+def _prepare(names: list[str], data_dir, cache_dir: str | None, source: str) -> None:
   for name in names:
     for split in _SPLITS.get(name, ("train", "validation", "test")):
       start = time.perf_counter()
-      arrays, info = datasets.load(name, split, data_dir=data_dir, cache_dir=args.cache_dir,
-                                   source=args.source, max_len=400 if name == "imdb" else None)
+      arrays, info = datasets.load(name, split, data_dir=data_dir, cache_dir=cache_dir,
+                                   source=source, max_len=400 if name == "imdb" else None)
       shapes = {k: v.shape for k, v in arrays.items()}
       counts = None if info.label_counts is None else info.label_counts.tolist()
       print(f"{name:16s} {split:10s} n={info.num_examples:<7d} vocab={info.vocab_size} "
             f"labels={counts} {shapes} [{info.source}, {time.perf_counter() - start:.1f}s]",
             flush=True)
-  return 0
 
 
 if __name__ == "__main__":

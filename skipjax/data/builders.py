@@ -20,9 +20,11 @@ import tarfile
 from typing import Iterator
 
 import numpy as np
-import tensorflow_datasets as tfds
 
+from skipjax.data import datasets
 from skipjax.data import files
+
+tfds = datasets.import_tfds()  # quietly (see there)
 
 _MANUAL = ("Place the raw files as in this project's shared/data (see each SOURCE.md) under a "
            "directory and pass it as data_dir= (or set $SKIPJAX_DATA_DIR): {}.")

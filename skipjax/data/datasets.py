@@ -24,7 +24,10 @@ slices such as 'train[:55000]' work):
   ag_news (test only offline; train needs the original train.csv), mnist and pmnist
   (train/test), ptb (train/validation/test), conll2003 (train/validation = testa, test = testb).
 
-This module imports tensorflow_datasets only inside functions.
+This module imports tensorflow_datasets only inside functions (`import_tfds`), quietly: TensorFlow
+without its oneDNN banner and INFO lines, tfds without progress bars when stderr is not a terminal
+(a log file), and a dataset prepared from local files says so in one line instead of tfds's
+"Downloading and preparing dataset Unknown size".
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import sys
 import threading
 from typing import Any, Sequence
 
@@ -56,9 +60,30 @@ _CATALOG = {"imdb": "imdb_reviews", "sst2_glue": "glue/sst2", "ag_news": "ag_new
             "conll2003": "conll2003", "mnist": "mnist", "pmnist": "mnist"}
 _SPLIT_ALIASES = {"dev": "validation", "valid": "validation"}
 
+# Read by TensorFlow when tfds first imports it: no oneDNN banner (printed twice per process
+# otherwise) and no INFO lines from its C++ logging. TensorFlow only reads and writes tfrecords
+# here, so oneDNN's different float round-off never matters. A value set by the user wins.
+TF_QUIET_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "1"}
+_tfds_configured = False
+
 PMNIST_SEED = 0
 MNIST_PIXELS = 784
 PTB_EOS = "<eos>"
+
+
+def import_tfds() -> Any:
+  """tensorflow_datasets, imported with TF_QUIET_ENV and, when stderr is not a terminal, with its
+  progress bars off (in a log file they are lines of carriage returns)."""
+  global _tfds_configured
+  for name, value in TF_QUIET_ENV.items():
+    os.environ.setdefault(name, value)
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  if not _tfds_configured:
+    _tfds_configured = True
+    isatty = getattr(sys.stderr, "isatty", None)
+    if not (isatty and isatty()):
+      tfds.disable_progress_bar()
+  return tfds
 
 
 def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
@@ -133,7 +158,7 @@ def _choose_source(name: str, source: str, data_dir: pathlib.Path) -> str:
 def _builder(name: str, source: str, data_dir: pathlib.Path, cache_dir: pathlib.Path):
   """A prepared tfds builder for `name`; from local raw files, checked against the record of
   the files it was prepared from (`_prepare_local`)."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  tfds = import_tfds()
   key = _BUILDER_KEY[name]
   if source == "catalog":
     builder = tfds.builder(_CATALOG[name], data_dir=str(cache_dir))
@@ -168,6 +193,12 @@ def _prepare_local(builder, key: str, roles: list[str], data_dir: pathlib.Path,
   """
   current = files.raw_file_record(key, roles, data_dir)
   record = files.read_prepared_record(builder.data_dir) if builder.is_prepared() else None
+  # tfds prints "Downloading and preparing dataset Unknown size (download: Unknown size, ...)"
+  # and "... downloaded and prepared" to stdout: wrong for local files. One line instead.
+  builder._log_download_bytes = lambda: print(  # pylint: disable=protected-access
+      f"preparing {builder.name} from the raw files in {data_dir} into {builder.data_dir} "
+      "(once; later runs read it from there)", file=sys.stderr, flush=True)
+  builder._log_download_done = lambda: None  # pylint: disable=protected-access
   if record is not None:
     files.check_prepared(builder.data_dir, key, record, current, data_dir)
   else:
@@ -179,7 +210,7 @@ def _prepare_local(builder, key: str, roles: list[str], data_dir: pathlib.Path,
 
 
 def _as_numpy(builder, split: str) -> dict[str, np.ndarray]:
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  tfds = import_tfds()
   return tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1, shuffle_files=False))
 
 
@@ -189,7 +220,7 @@ def _decode(values: np.ndarray) -> list[str]:
 
 def _catalog_examples(name: str, builder, split: str) -> dict[str, Any]:
   """tfds catalog features -> the same raw form as the local builders give."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  tfds = import_tfds()
   if name == "conll2003":
     split = {"validation": "dev"}.get(split, split)
     names = builder.info.features["ner"].feature.names

@@ -27,7 +27,6 @@ This module imports gensim only inside `train_word2vec`.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import gzip
@@ -631,7 +630,8 @@ def main(argv: list[str] | None = None) -> int:
   """`python -m skipjax.data vectors`: trains (or reads from the cache) the IMDB word2vec and
   prints the time, its vocabulary size and the coverage of the IMDB training vocabulary."""
   defaults = Word2VecSettings()
-  parser = argparse.ArgumentParser(
+  from skipjax import cli  # pylint: disable=g-import-not-at-top
+  parser = cli.ArgumentParser(
       prog="python -m skipjax.data vectors",
       description="Prepare the IMDB word2vec vectors (train + unsup reviews, never test). A "
       "run with config.net.pretrained_embedding=word2vec_imdb uses the default settings below "
@@ -652,8 +652,11 @@ def main(argv: list[str] | None = None) -> int:
   settings = Word2VecSettings(**{f: getattr(args, f) for f in defaults._fields})
   splits = tuple(s for s in args.splits.split(",") if s)
   start = time.perf_counter()
-  cached = imdb_word2vec(settings, data_dir=args.data_dir, cache_dir=args.cache_dir,
-                         splits=splits)
+  try:
+    cached = imdb_word2vec(settings, data_dir=args.data_dir, cache_dir=args.cache_dir,
+                           splits=splits)
+  except (files.DataFileError, VectorFileError, ValueError) as e:
+    cli.fatal(f"python -m skipjax.data vectors: {e}")
   seconds = time.perf_counter() - start
   source = "trained" if cached.trained else "read from the cache"
   print(f"{IMDB_WORD2VEC}: {len(cached.vectors):,} words x {cached.vectors.dim} ({source} in "

@@ -13,6 +13,7 @@ same parameters, bit for bit, as one that was never interrupted.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import pathlib
@@ -68,8 +69,9 @@ class LoopConfig:
     best_mode: 'max' (accuracy) or 'min' (loss, perplexity).
     early_stopping_patience: stop after this many evaluations without improvement (0: never).
     early_stopping_min_delta: an improvement must beat the best by more than this.
-    progress: show a tqdm progress bar.
-    tensorboard: write TensorBoard event files.
+    progress: show progress on stderr: a tqdm bar on a terminal, plain lines every 30 s when
+      stderr is not one (a log file; `metrics_log.Progress`). False: nothing.
+    tensorboard: write TensorBoard event files (the metrics, and the config once at the start).
   """
   num_steps: int
   eval_every: int = 0
@@ -233,9 +235,18 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
     try:
       return _fit(cfg, workdir, manager, train_step=train_step, init_state=init_state,
                   train_iter=train_iter, key=key, eval_step=eval_step, dev_batches=dev_batches,
-                  test_batches=test_batches)
+                  test_batches=test_batches, full_config=_config_dict(config))
     finally:
       manager.close()
+
+
+def _config_dict(config: Any) -> dict[str, Any]:
+  """The config `fit` was given, as plain JSON-able data (TensorBoard's text and hparams)."""
+  if isinstance(config, LoopConfig):
+    return dataclasses.asdict(config)
+  if hasattr(config, "to_json_best_effort"):  # ml_collections.ConfigDict
+    return json.loads(config.to_json_best_effort(sort_keys=True))
+  return json.loads(json.dumps(dict(config), default=repr))
 
 
 def _first_non_finite(tree: Any) -> str | None:
@@ -257,7 +268,7 @@ def _all_finite(tree: Any) -> jax.Array:
 def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.CheckpointManager, *,
          train_step: TrainStep, init_state: TrainState, train_iter: ResumableIterator,
          key: jax.Array, eval_step: EvalStep | None, dev_batches: Batches | None,
-         test_batches: Batches | None) -> FitResult:
+         test_batches: Batches | None, full_config: dict[str, Any]) -> FitResult:
   t_start = time.perf_counter()
   # Abstract template taken before the first step can donate init_state's buffers.
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
@@ -292,6 +303,11 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
   # are gone), as a resumed one replaces the records after its checkpoint.
   writer = metrics_log.MetricsWriter(workdir, resume_step=0 if resumed_from is None
                                      else resumed_from, tensorboard=cfg.tensorboard)
+  if writer.new_tensorboard_run:
+    shown = ["train/loss"] + ([f"dev/{cfg.best_metric}"] if dev_batches is not None else [])
+    if test_batches is not None and isinstance(full_config.get("metric"), str):
+      shown.append(f"test/{full_config['metric']}")
+    writer.write_config(full_config, metrics=shown)
   bar = metrics_log.Progress(cfg.num_steps, initial=min(step, cfg.num_steps),
                              enabled=cfg.progress)
   seconds_before = float(loop["train_seconds"])
@@ -381,7 +397,8 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
                     f"for {int(es.num_bad)} evaluations (best {float(es.best):.4f} at step "
                     f"{int(es.best_step)})")
         record.update(_prefixed("dev", evaluated))
-        bar.write(f"step {step}: " + ", ".join(f"dev/{k}={v:.4f}" for k, v in evaluated.items()))
+        bar.write(f"step {step}: " + ", ".join(f"dev/{k}={v:.4f}" for k, v in evaluated.items()
+                                               if k != "count"))
       if record:
         writer.write(step, record)
 
