@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.skipjax-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench reproduce clean
+.PHONY: install test test-slow test-all demo bench reproduce clean
 
 install: $(STAMP)
 
@@ -27,8 +27,17 @@ $(STAMP): requirements.txt pyproject.toml
 	rm -rf $(VENV)/.torch-probe
 	touch $(STAMP)
 
+# `make test`: everything but the slow end-to-end tests (tests/conftest.py SLOW_TESTS);
+# `make test-slow`: those; `make test-all`: both (CI runs both). -rs prints why a test skipped.
+PYTEST := $(PY) -m pytest -n 2 --dist loadfile -q -rs
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS) tests
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS) tests
+
+test-slow: $(STAMP)
+	$(PYTEST) -m slow $(PYTEST_ARGS) tests
+
+test-all: $(STAMP)
+	$(PYTEST) $(PYTEST_ARGS) tests
 
 demo: $(STAMP)
 	$(PY) -m skipjax.demo

@@ -14,6 +14,82 @@ os.environ.setdefault("SKIPJAX_TFDS_DIR", str(_REPO / ".cache" / "tfds"))
 os.environ.setdefault("SKIPJAX_VECTORS_DIR", str(_REPO / ".cache" / "vectors"))
 
 
+# The slow end-to-end tests (subprocess runs of the experiments, the queue, multi-device and
+# multi-process training, real-data preparation): marked `slow`, left out of `make test` and run
+# by `make test-slow` (CI runs both). Listed by test function (all its parameters), with the
+# seconds measured on one core at one thread (`pytest --durations=0`, 2026-12-03): those of 3 s
+# or more. The model, cell and estimator tests all stay in `make test`.
+SLOW_TESTS = frozenset([
+    "tests/test_bench.py::test_lstm_quick_run_writes_json",  # 12 s
+    "tests/test_data_datasets.py::test_command_line_errors_are_one_fatal_line",  # 15 s
+    "tests/test_data_imdb.py::test_imdb_counts_ratings_and_crop",  # 17 s
+    "tests/test_data_mnist.py::test_mnist_sequential_pixels_counts",  # 24 s
+    "tests/test_data_real_text.py::test_preparing_from_local_files_logs_one_plain_line",  # 10 s
+    "tests/test_data_real_text.py::test_sst2_glue_counts",  # 3 s
+    "tests/test_data_vectors.py::test_train_word2vec_is_identical_across_hash_seeds",  # 4 s
+    "tests/test_demo.py::test_demo_runs_and_reports",  # 12 s
+    "tests/test_experiments_conll2003.py::test_eval_f1_over_batches_equals_conlleval",  # 7 s
+    "tests/test_experiments_conll2003.py::test_two_step_run_reports_test_f1",  # 25 s
+    "tests/test_experiments_dynamic_skip.py::test_config_trains_and_evaluates",  # 55 s
+    "tests/test_experiments_lstm_jump.py::test_number_prediction_config_trains_and_evaluates_greedily",  # 15 s
+    "tests/test_experiments_lstm_jump.py::test_rotten_tomatoes_config_with_test_time_read_size",  # 19 s
+    "tests/test_experiments_mesh.py::test_bad_mesh_is_one_fatal_line",  # 10 s
+    "tests/test_experiments_mesh.py::test_eight_devices_end_equal_to_one_also_after_resume",  # 95 s
+    "tests/test_experiments_predict.py::test_cli_prints_one_json_line_per_text",  # 8 s
+    "tests/test_experiments_predict.py::test_predict_fn_agrees_with_the_evaluation_loss",  # 41 s
+    "tests/test_experiments_predict.py::test_predictions_on_raw_test_text_reproduce_the_test_accuracy",  # 5 s
+    "tests/test_experiments_predict.py::test_workdir_keeps_spec_and_vocabulary",  # 10 s
+    "tests/test_experiments_pretrained.py::test_errors_name_the_config_field",  # 5 s
+    "tests/test_experiments_pretrained.py::test_every_family_initialises_its_embedding",  # 50 s
+    "tests/test_experiments_pretrained.py::test_freeze_embedding_stops_its_gradient_only",  # 24 s
+    "tests/test_experiments_ptb.py::test_language_model_builds",  # 4 s
+    "tests/test_experiments_ptb.py::test_smoke_run_trains_evaluates_and_resumes",  # 35 s
+    "tests/test_experiments_run.py::test_a_broken_config_file_is_one_line_naming_the_line",  # 8 s
+    "tests/test_experiments_run.py::test_a_config_path_typo_is_one_line_with_the_closest_config",  # 5 s
+    "tests/test_experiments_run.py::test_a_run_writes_only_into_its_workdir_and_publishing_never_replaces",  # 14 s
+    "tests/test_experiments_run.py::test_bad_flags_and_values_are_one_line_without_the_help_text",  # 13 s
+    "tests/test_experiments_run.py::test_help_exits_0_with_an_unbroken_usage_line",  # 7 s
+    "tests/test_experiments_run.py::test_non_finite_loss_stops_with_the_step_and_no_result",  # 10 s
+    "tests/test_experiments_run.py::test_resume_rules_and_restart",  # 17 s
+    "tests/test_experiments_run.py::test_resume_with_another_config_is_refused_and_touches_nothing",  # 9 s
+    "tests/test_experiments_run.py::test_resuming_and_rerunning_say_what_happens",  # 13 s
+    "tests/test_experiments_run.py::test_second_run_on_a_locked_workdir_fails_at_once_and_a_stale_lock_is_taken_over",  # 26 s
+    "tests/test_experiments_run.py::test_soak_killed_at_five_random_moments_equals_uninterrupted",  # 71 s
+    "tests/test_experiments_skim_rnn.py::test_eval_loss_ignores_dropout",  # 3 s
+    "tests/test_experiments_skim_rnn.py::test_one_train_and_eval_step",  # 34 s
+    "tests/test_experiments_skip_rnn.py::test_config_builds_and_takes_a_train_and_an_eval_step",  # 13 s
+    "tests/test_experiments_skip_rnn.py::test_random_skip_with_update_prob_one_is_the_plain_lstm",  # 4 s
+    "tests/test_experiments_speedup.py::test_jump_reader_timed_on_variable_lengths_agrees_with_the_eval",  # 11 s
+    "tests/test_experiments_speedup.py::test_jump_tradeoff_end_to_end",  # 42 s
+    "tests/test_experiments_speedup.py::test_skim_cond_timed_on_variable_lengths_agrees_with_masked",  # 8 s
+    "tests/test_experiments_speedup.py::test_skim_tradeoff_times_the_eval_threshold",  # 12 s
+    "tests/test_multiprocess.py::test_two_processes_match_single_process",  # 33 s
+    "tests/test_parallel.py::test_eight_devices_match_one",  # 22 s
+    "tests/test_readme.py::test_readme_python_blocks_run",  # 25 s
+    "tests/test_reproduce.py::test_a_jump_row_gets_its_measured_speedup_and_a_failed_measurement_is_reported",  # 56 s
+    "tests/test_reproduce.py::test_command_line_errors_are_one_fatal_line",  # 15 s
+    "tests/test_reproduce.py::test_failing_row_is_reported_and_the_rest_go_on_then_finished_rows_are_skipped",  # 20 s
+    "tests/test_reproduce.py::test_kill_9_then_rerun_ends_equal_to_an_uninterrupted_queue",  # 40 s
+    "tests/test_sweep.py::test_settings_looped_in_chunks_match_vmapped",  # 7 s
+    "tests/test_sweep.py::test_sweep_matches_each_setting_trained_alone",  # 10 s
+])
+
+
+def pytest_collection_modifyitems(config, items):
+  del config
+  import pytest  # pylint: disable=g-import-not-at-top
+  collected_files, seen = set(), set()
+  for item in items:
+    name = item.nodeid.split("[")[0]
+    collected_files.add(name.split("::")[0])
+    if name in SLOW_TESTS:
+      item.add_marker(pytest.mark.slow)
+      seen.add(name)
+  stale = sorted(n for n in SLOW_TESTS - seen if n.split("::")[0] in collected_files)
+  if stale:  # a renamed or removed test must leave the list too
+    raise pytest.UsageError(f"tests/conftest.py SLOW_TESTS names tests that do not exist: {stale}")
+
+
 def np_sigmoid(x):
   return 1.0 / (1.0 + np.exp(-x))
 
