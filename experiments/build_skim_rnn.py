@@ -9,22 +9,9 @@ on p_read, default 0.5; not a parameter). `config.hparams`: `skim_gamma` (the sk
 required). The Gumbel temperature follows the train step's 'step' (`tau = max(0.5,
 exp(-1e-4 step))`, inside `skim_rnn.classifier_loss`).
 
-Training uses the Gumbel-softmax mixture (`skim_rnn.classifier_loss`). Evaluation (dev and test)
-uses hard decisions, read iff `p_read >= eval_threshold` (`skim_rnn.classifier_infer`, masked
-path), and reports per sentence, averaged over sentences:
-
-- `loss` (cross-entropy of the hard-decision model), `accuracy`;
-- `skim_rate` (fraction of the sentence's tokens skimmed) and `fraction_computed` = 1 - skim_rate
-  (the fraction read by the big cell; the result record's `fraction_computed`);
-- `tokens`, `skimmed_tokens`: real and skimmed tokens, so that `skimmed_tokens / tokens` is the
-  token-level skim rate of the whole split (the paper's "skim rate");
-- `flops`, `dense_flops`: analytic FLOPs of the conditional (batch-1) Skim-RNN run of these
-  decisions and of a plain LSTM/GRU of size d over the same tokens (`skim_rnn.skim_run_flops`,
-  `dense_run_flops`: embedding and head excluded), so that `dense_flops / flops` is the FLOP
-  reduction of the split.
-
-Means over sentences add exactly across batches (`skipjax.train.step.make_eval_step`), so the two
-ratios from the finalised means are exact; `split_summary` computes them.
+Training uses the Gumbel-softmax mixture (`skim_rnn.classifier_loss`); evaluation (dev and test)
+hard decisions at `eval_threshold` (`skim_rnn.make_eval_loss`, whose docstring lists the metrics;
+`skim_rnn.split_summary` gives the split's token skim rate and FLOP reduction).
 
 `experiments.registry` imports this module, so this module imports the registry only inside its
 functions (either module may be imported first).
@@ -33,67 +20,16 @@ functions (either module may be imported first).
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import jax
-import jax.numpy as jnp
 
-from skipjax import layers
 from skipjax import skim_rnn
-from skipjax.train import state as state_lib
 
-DEFAULT_EVAL_THRESHOLD = 0.5
-
-
-def make_eval_loss(threshold: float | jax.Array = DEFAULT_EVAL_THRESHOLD) -> Callable[..., Any]:
-  """Hard-decision evaluation loss (loss protocol) at a fixed threshold on p_read.
-
-  Args:
-    threshold: read iff p_read >= threshold in [0, 1] (0 reads every token, 1 skims every token).
-  Returns:
-    `loss_fn(params, model_state, batch, key, hparams) -> (loss, (model_state, metrics))` with the
-    metrics of the module docstring (float32 means over the batch's real sentences). `key` and
-    `hparams` are unused.
-  """
-
-  def eval_loss(params: skim_rnn.ClassifierParams, model_state: Any,
-                batch: dict[str, jax.Array], key: jax.Array, hparams: Mapping[str, Any]):
-    del key, hparams
-    out = skim_rnn.classifier_infer(params, batch, threshold, path="masked")
-    labels = batch["labels"]
-    weights = state_lib.example_weights(batch, labels.shape[0])
-    total = jnp.maximum(jnp.sum(weights), 1e-9)
-    mean = lambda x: jnp.sum(jnp.asarray(x, jnp.float32) * weights) / total
-    tokens = jnp.asarray(batch["lengths"], jnp.float32)
-    skimmed = jnp.sum(out["skim_mask"], axis=-1).astype(jnp.float32)
-    loss = mean(layers.softmax_cross_entropy(out["logits"], labels))
-    metrics = {
-        "loss": loss,
-        "accuracy": mean(layers.accuracy(out["logits"], labels)),
-        "skim_rate": mean(out["skim_rate"]),
-        "fraction_computed": mean(1.0 - out["skim_rate"]),
-        "tokens": mean(tokens),
-        "skimmed_tokens": mean(skimmed),
-        "flops": mean(out["flops"]),
-        "dense_flops": mean(out["dense_flops"]),
-    }
-    return loss, (model_state, metrics)
-
-  return eval_loss
-
-
-def split_summary(metrics: Mapping[str, float]) -> dict[str, float | None]:
-  """Split-level ratios from finalised eval metrics (means over sentences).
-
-  Returns 'token_skim_rate' (skimmed / real tokens of the split) and 'flop_reduction' (plain RNN
-  FLOPs / Skim-RNN FLOPs over the split); None where the metrics lack the inputs.
-  """
-  out: dict[str, float | None] = {"token_skim_rate": None, "flop_reduction": None}
-  if metrics.get("tokens"):
-    out["token_skim_rate"] = float(metrics["skimmed_tokens"]) / float(metrics["tokens"])
-  if metrics.get("flops"):
-    out["flop_reduction"] = float(metrics["dense_flops"]) / float(metrics["flops"])
-  return out
+# The evaluation loss and its split summary are model code, in the library; re-exported here.
+DEFAULT_EVAL_THRESHOLD = skim_rnn.DEFAULT_EVAL_THRESHOLD
+make_eval_loss = skim_rnn.make_eval_loss
+split_summary = skim_rnn.split_summary
 
 
 def build_skim(key: jax.Array, net: Any, spec: Any, *, cell: str = "lstm") -> Any:

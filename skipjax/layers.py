@@ -109,3 +109,28 @@ def softmax_cross_entropy(logits: Array, labels: Array) -> Array:
 def accuracy(logits: Array, labels: Array) -> Array:
   """Per-example 0/1 correctness [...] as float32."""
   return (jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32)
+
+
+def example_weights(batch: dict[str, Any], batch_size: int) -> Array:
+  """Per-example loss weights [B] float32 from a protocol batch: the one weighting rule.
+
+  `batch['mask']` [B] (bool or 0/1: 0 marks a padded batch entry) and `batch['weights']` [B]
+  (float) multiply; with neither, every example weighs 1. Every model weighs its losses and
+  metrics with these so that padded entries of a fixed-shape batch change nothing.
+  """
+  w = jnp.ones((batch_size,), jnp.float32)
+  for name in ("mask", "weights"):
+    if name in batch:
+      value = jnp.asarray(batch[name])
+      if value.shape != (batch_size,):
+        raise ValueError(f"batch['{name}'] must have shape ({batch_size},) (one value per "
+                         f"example), got {value.shape}")
+      w = w * value.astype(jnp.float32)
+  return w
+
+
+def weighted_mean(values: Array, weights: Array) -> Array:
+  """`sum(w * x) / sum(w)` over all axes, 0 when every weight is 0 (an all-padding batch)."""
+  weights = jnp.broadcast_to(jnp.asarray(weights).astype(jnp.float32), jnp.shape(values))
+  total = jnp.sum(weights)
+  return jnp.sum(weights * jnp.asarray(values).astype(jnp.float32)) / jnp.maximum(total, 1e-12)
