@@ -2,7 +2,7 @@ r"""The one entry point for training runs.
 
     python -m experiments.run --config experiments/configs/<name>.py [--config.FIELD=VALUE ...] \
         --workdir DIR [--restart] [--run_name NAME] [--publish experiments/results
-        [--replace_published]] [--noplot]
+        [--replace_published]] [--noplot] [--mesh data=N] [--sweep FIELD=V1,V2,... ...]
 
 Checks the config (unknown keys, non-positive sizes, unknown model or dataset, missing data files
 fail here, before anything is built), takes DIR's lock, loads the data, builds the model from
@@ -17,6 +17,9 @@ RESULTS_DIR/<run_name>.json (run_name defaults to DIR's name), from which `pytho
 experiments.make_results` rebuilds experiments/RESULTS.md. A published file that holds another
 result is not replaced (exit 6, naming both files and what differs) unless
 `--replace_published` is given; one holding the same result is left as it is.
+
+`--sweep FIELD=V1,V2,...` (repeatable: a grid) trains a hyperparameter study instead, every
+setting in one vmapped program, with one record per setting (experiments/sweep.py).
 
 Resuming: rerun the same command. DIR's config.json must match the new config except in
 RESUMABLE_FIELDS (see `resume_differences`); otherwise the run refuses (exit 3, naming the
@@ -81,6 +84,11 @@ _RESULTS_DIR = flags.DEFINE_string("results_dir", None,
                                    "Removed: the record goes to WORKDIR/result.json; use "
                                    "--publish DIR to copy it into a results directory.")
 _PLOT = flags.DEFINE_bool("plot", True, "Draw DIR/curves.png at the end.")
+_SWEEP = flags.DEFINE_multi_string("sweep", None,
+                                   "A hyperparameter study as one vmapped program: "
+                                   "FIELD=V1,V2,... (several flags form a grid; sweepable: seed, "
+                                   "optimizer.learning_rate, optimizer.weight_decay, hparams.*). "
+                                   "See experiments/sweep.py.")
 _MESH = flags.DEFINE_string("mesh", None,
                             "Data-parallel training over N devices: 'data=N' (default: every "
                             "local device when there are several; 'data=1' turns it off).")
@@ -434,13 +442,7 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
     t0 = time.perf_counter()
     data = registry.DATASETS[config.dataset](config.data, config.seed)
     save_data_spec(workdir, data.spec)
-    model = registry.MODELS[config.model](init_key, config.net, data.spec)
-    opt_kwargs = config.optimizer.to_dict()
-    if opt_kwargs.get("schedule", "constant") != "constant":
-      opt_kwargs.setdefault("total_steps", config.num_steps)
-    optimizer = optim.make_optimizer(**opt_kwargs)
-    state = step_lib.init_train_state(model.params, optimizer, model.model_state,
-                                      hparams=config.hparams.to_dict())
+    model, optimizer, state = build_state(config, data.spec, init_key)
     train_fn = step_lib.make_train_step(model.loss_fn, optimizer)
     eval_fn = step_lib.make_eval_step(model.eval_loss_fn)
     train_iter, dev_batches, test_batches = data.train, data.dev, data.test
@@ -466,30 +468,9 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
                    train_iter=train_iter, key=train_key, eval_step=eval_step,
                    dev_batches=dev_batches, test_batches=test_batches)
     summary = fit.summary
-    test = summary["test"] or {}
-    if data.test is not None and config.metric not in test:
-      raise ConfigError(f"config.metric={config.metric!r} is not among the test metrics "
-                        f"{sorted(test)}")
-    value = test.get(config.metric)
-    if value is not None and not math.isfinite(value):
-      raise loop.NonFiniteError(f"test/{config.metric} ({value}) of the checkpoint of step "
-                                f"{summary['test_step']}", summary["steps"], summary["steps"],
-                                workdir / "checkpoints" / str(summary["steps"]))
-    result = results_lib.make_result(
-        experiment=config.experiment, model=config.model, dataset=config.dataset,
-        split=config.data.get("test_split", "test"), metric=config.metric,
-        value=value, paper_value=config.paper_value,
-        fraction_computed=test.get("fraction_computed"), speedup_batch1=config.speedup_batch1,
-        train_steps=summary["steps"], train_minutes=summary["train_seconds"] / 60.0,
-        seed=config.seed, command=command,
-        finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        paper=config.paper or None, run_name=run_name, workdir=str(workdir),
-        hardware=_hardware(num_devices), git_commit=git_commit(),
-        best_step=summary["best_step"],
-        best_dev=summary["best_dev"],
-        stopped_early=summary["stopped_early"], metrics=test,
-        examples_per_second=summary["examples_per_second"],
-        config=json.loads(config.to_json_best_effort()))
+    check_test_metric(config, summary, data.test is not None, workdir)
+    result = make_record(config, summary, command=command, run_name=run_name, workdir=workdir,
+                         num_devices=num_devices)
     path = results_lib.write_record(result, workdir / RESULT_NAME)
     result = results_lib.read_record(path)  # as stored (strict JSON)
     print(f"result: test {config.metric} = {result['value']} (best dev step "
@@ -502,6 +483,58 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
     if publish_dir is not None:
       _publish(result, workdir, publish_dir, run_name, replace_published)
   return result
+
+
+def build_state(config: Any, spec: Any, init_key: Any) -> tuple[Any, Any, Any]:
+  """(model, optimizer, TrainState at step 0) of `config` for data of `spec`."""
+  from experiments import registry  # pylint: disable=g-import-not-at-top
+  from skipjax.train import optim  # pylint: disable=g-import-not-at-top
+  from skipjax.train import step as step_lib  # pylint: disable=g-import-not-at-top
+  model = registry.MODELS[config.model](init_key, config.net, spec)
+  opt_kwargs = config.optimizer.to_dict()
+  if opt_kwargs.get("schedule", "constant") != "constant":
+    opt_kwargs.setdefault("total_steps", config.num_steps)
+  optimizer = optim.make_optimizer(**opt_kwargs)
+  state = step_lib.init_train_state(model.params, optimizer, model.model_state,
+                                    hparams=config.hparams.to_dict())
+  return model, optimizer, state
+
+
+def check_test_metric(config: Any, summary: dict[str, Any], has_test: bool,
+                      workdir: pathlib.Path) -> None:
+  """The test metric the record reports must exist and be finite (NonFiniteError if not)."""
+  from skipjax.train import loop  # pylint: disable=g-import-not-at-top
+  test = summary["test"] or {}
+  if has_test and config.metric not in test:
+    raise ConfigError(f"config.metric={config.metric!r} is not among the test metrics "
+                      f"{sorted(test)}")
+  value = test.get(config.metric)
+  if value is not None and not math.isfinite(value):
+    raise loop.NonFiniteError(f"test/{config.metric} ({value}) of the checkpoint of step "
+                              f"{summary['test_step']}", summary["steps"], summary["steps"],
+                              workdir / "checkpoints" / str(summary["steps"]))
+
+
+def make_record(config: Any, summary: dict[str, Any], *, command: str, run_name: str,
+                workdir: pathlib.Path, num_devices: int = 1, **extra: Any) -> dict[str, Any]:
+  """The result record of a finished run of `config` (`loop.fit`'s summary)."""
+  from skipjax import results as results_lib  # pylint: disable=g-import-not-at-top
+  test = summary["test"] or {}
+  return results_lib.make_result(
+      experiment=config.experiment, model=config.model, dataset=config.dataset,
+      split=config.data.get("test_split", "test"), metric=config.metric,
+      value=test.get(config.metric), paper_value=config.paper_value,
+      fraction_computed=test.get("fraction_computed"), speedup_batch1=config.speedup_batch1,
+      train_steps=summary["steps"], train_minutes=summary["train_seconds"] / 60.0,
+      seed=config.seed, command=command,
+      finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+      paper=config.paper or None, run_name=run_name, workdir=str(workdir),
+      hardware=_hardware(num_devices), git_commit=git_commit(),
+      best_step=summary["best_step"],
+      best_dev=summary["best_dev"],
+      stopped_early=summary["stopped_early"], metrics=test,
+      examples_per_second=summary["examples_per_second"],
+      config=json.loads(config.to_json_best_effort()), **extra)
 
 
 def _fatal(code: int, message: str) -> NoReturn:
@@ -529,11 +562,15 @@ def main(argv: list[str]) -> None:
            "--publish DIR copies it to DIR/<run_name>.json")
   if _REPLACE_PUBLISHED.value and not _PUBLISH.value:
     _fatal(bad, "--replace_published needs --publish DIR")
+  kwargs = dict(command=command_line(sys.argv), run_name=_RUN_NAME.value,
+                publish_dir=_PUBLISH.value, replace_published=_REPLACE_PUBLISHED.value,
+                restart=_RESTART.value, plot=_PLOT.value, mesh=_MESH.value)
   try:
-    train_and_evaluate(_CONFIG.value, _WORKDIR.value, command=command_line(sys.argv),
-                       run_name=_RUN_NAME.value, publish_dir=_PUBLISH.value,
-                       replace_published=_REPLACE_PUBLISHED.value, restart=_RESTART.value,
-                       plot=_PLOT.value, mesh=_MESH.value)
+    if _SWEEP.value:
+      from experiments import sweep  # pylint: disable=g-import-not-at-top
+      sweep.train_and_evaluate_sweep(_CONFIG.value, _WORKDIR.value, _SWEEP.value, **kwargs)
+    else:
+      train_and_evaluate(_CONFIG.value, _WORKDIR.value, **kwargs)
   except ConfigError as e:
     _fatal(bad, str(e))
   except (workdir_lib.ConfigMismatchError, checkpoint_lib.CheckpointMismatchError) as e:
@@ -659,4 +696,6 @@ def run_cli(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+  # experiments.sweep imports this module: give it this one, whose flags are defined already.
+  sys.modules.setdefault("experiments.run", sys.modules[__name__])
   run_cli(sys.argv)

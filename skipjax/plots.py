@@ -32,7 +32,7 @@ DEFAULT_CURVE_METRICS = ("train/loss", "dev/loss", "dev/accuracy")
 TASK_LOSS_NAMES = ("cross_entropy", "nll", "task_loss")
 # (y-axis label) by the last part of a metric's name.
 Y_LABELS = {"loss": "loss (nats per example)", "cross_entropy": "cross-entropy (nats)",
-            "nll": "cross-entropy (nats)", "task_loss": "cross-entropy (nats)",
+            "nll": "cross-entropy (nats)", "task_loss": "task loss per example",
             "accuracy": "accuracy (fraction)", "f1": "entity F1 (fraction)",
             "fraction_computed": "fraction of steps computed", "perplexity": "perplexity",
             "mse": "mean squared error", "grad_norm": "gradient norm (L2)"}
@@ -132,10 +132,14 @@ def plot_training_curves(runs: Sequence[str | os.PathLike[str]], out: str | os.P
     if set(drawn) == {metric}:
       ax.set_title(metric)
       ax.set_ylabel(y_label(metric))
-    else:  # several runs' task losses (cross-entropy) in place of their total losses
+    else:  # several runs' task losses in place of their total losses
       split = metric.rpartition("/")[0]
-      ax.set_title(f"{split}: task loss (cross-entropy)")
-      ax.set_ylabel("cross-entropy (nats per example)")
+      if any(name.endswith("/task_loss") for name in drawn):  # a regression's MSE, or a loss
+        ax.set_title(f"{split}: task loss (no budget term)")  # without its budget term
+        ax.set_ylabel("task loss per example")
+      else:
+        ax.set_title(f"{split}: task loss (cross-entropy)")
+        ax.set_ylabel("cross-entropy (nats per example)")
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
     if len(paths) > 1 or metric == metrics[0]:

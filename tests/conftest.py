@@ -63,6 +63,9 @@ SLOW_TESTS = frozenset([
     "tests/test_experiments_speedup.py::test_jump_tradeoff_end_to_end",  # 42 s
     "tests/test_experiments_speedup.py::test_skim_cond_timed_on_variable_lengths_agrees_with_masked",  # 8 s
     "tests/test_experiments_speedup.py::test_skim_tradeoff_times_the_eval_threshold",  # 12 s
+    "tests/test_experiments_sweep.py::test_a_diverging_setting_stops_alone_through_the_cli",  # 18 s
+    "tests/test_experiments_sweep.py::test_each_record_is_its_single_runs",  # 39 s
+    "tests/test_experiments_sweep.py::test_rerun_is_finished_and_another_study_is_refused",  # 23 s (its fixture)
     "tests/test_multiprocess.py::test_two_processes_match_single_process",  # 33 s
     "tests/test_parallel.py::test_eight_devices_match_one",  # 22 s
     "tests/test_readme.py::test_readme_python_blocks_run",  # 25 s
@@ -72,6 +75,7 @@ SLOW_TESTS = frozenset([
     "tests/test_reproduce.py::test_kill_9_then_rerun_ends_equal_to_an_uninterrupted_queue",  # 40 s
     "tests/test_sweep.py::test_settings_looped_in_chunks_match_vmapped",  # 7 s
     "tests/test_sweep.py::test_sweep_matches_each_setting_trained_alone",  # 10 s
+    "tests/test_sweep_loop.py::test_killed_sweep_resumes_exactly",  # 10 s
 ])
 
 

@@ -1,0 +1,443 @@
+"""`fit` for a hyperparameter sweep: S settings trained as one vmapped program.
+
+    carry = init_carry(stacked_state)               # leaves [S, ...] (e.g. from stack_states)
+    result = fit_sweep(config, workdir=W, train_step=make_train_step(loss_fn, optimizer),
+                       eval_step=make_eval_step(eval_loss_fn), init_carry=carry,
+                       train_iter=batches, keys=keys, labels=labels,
+                       dev_batches=dev, test_batches=test)
+    result.summaries[s]['test']                     # setting s's test metrics
+
+Setting s trains as `loop.fit` would train it alone: the same batches, the step key
+`fold_in(keys[s], step)`, its own dev evaluations, early stopping and best state, and its own
+`metrics.jsonl`, TensorBoard run (config and hparams included) and `summary.json` under
+`W/settings/<labels[s]>/`; its test metrics are those of its best dev state. What differs:
+
+- one compiled program, `vmap` of the train step over the settings (every setting sees the same
+  batch, so a seed sweep varies initialisation and training noise, not the data order);
+- a setting that stops early, or whose loss, gradient norm or updated state is non-finite, is
+  frozen from that step on (the step's update is dropped: its state stays the last finite one)
+  and reported in its summary ('failed'); the others go on. The loop ends at `num_steps` or
+  when every setting is frozen. A failed setting is not tested (a single run would have raised
+  `loop.NonFiniteError`);
+- each setting's best state lives in the checkpointed carry (`SweepCarry.best`), so every
+  checkpoint (W/checkpoints/<step>, orbax, keep-latest) holds the whole study.
+
+Resumption is exact, as for `fit`: the carry and the iterator position are saved together, and
+a study killed at any moment and rerun reaches the same parameters. vmap turns `lax.cond` into
+`select`, so a model's skipping saves no time inside a sweep; the numbers are unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import sys
+import time
+from typing import Any, Mapping, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from skipjax.train import checkpoint as checkpoint_lib
+from skipjax.train import early_stopping
+from skipjax.train import loop as loop_lib
+from skipjax.train import metrics_log
+from skipjax.train import step as step_lib
+from skipjax.train import workdir as workdir_lib
+from skipjax.train.state import TrainState
+
+Array = jax.Array
+SETTINGS_DIR = "settings"
+
+
+class SweepCarry(NamedTuple):
+  """Everything a sweep step reads and writes; every leaf but `step` has a leading axis S."""
+  step: Array                                # int32 scalar: loop steps taken
+  state: TrainState                          # each setting's current state
+  best: TrainState                           # each setting's state at its best dev evaluation
+  early_stopping: early_stopping.EarlyStoppingState  # per setting
+  active: Array                              # bool [S]: neither stopped early nor failed
+  failed_step: Array                         # int32 [S]: the step that went non-finite, or -1
+
+
+class SweepFitResult(NamedTuple):
+  carry: SweepCarry                 # after the last step
+  summaries: list[dict[str, Any]]   # per setting, as `loop.fit`'s summary plus 'label', 'failed'
+  summary: dict[str, Any]           # the study's: W/summary.json
+
+
+def stack_states(states: Sequence[TrainState]) -> TrainState:
+  """One TrainState with a leading settings axis from S single-run states of one structure."""
+  if not states:
+    raise ValueError("a sweep needs at least one setting")
+  return jax.tree.map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *states)
+
+
+def num_settings(tree: Any) -> int:
+  sizes = {np.shape(x)[0] if np.ndim(x) else None for x in jax.tree.leaves(tree)}
+  if len(sizes) != 1 or None in sizes:
+    raise ValueError(f"every leaf of a sweep state needs the same leading settings axis, got "
+                     f"leading sizes {sorted(map(str, sizes))}")
+  return sizes.pop()
+
+
+def init_carry(state: TrainState, patience: int = 0, mode: str = "max",
+               min_delta: float = 0.0) -> SweepCarry:
+  """The carry at step 0 of a stacked state (leaves [S, ...], all at the same step)."""
+  size = num_settings(state)
+  steps = np.asarray(jax.device_get(state.step))
+  if len(set(steps.tolist())) != 1:
+    raise ValueError(f"the settings' states are at different steps {steps.tolist()}")
+  es_init, _ = early_stopping.early_stopping(patience or 2**31 - 1, mode, min_delta)
+  es = jax.tree.map(lambda x: jnp.broadcast_to(x, (size,)), es_init())
+  # `best` gets buffers of its own: the jitted step donates the whole carry.
+  return SweepCarry(step=jnp.asarray(steps[0], jnp.int32), state=state,
+                    best=jax.tree.map(jnp.copy, state),
+                    early_stopping=es, active=jnp.ones(size, bool),
+                    failed_step=jnp.full(size, -1, jnp.int32))
+
+
+def _select(mask: Array, new: Any, old: Any) -> Any:
+  """Per setting: `new` where mask[s], else `old` (mask [S] broadcast over each leaf)."""
+  def pick(a, b):
+    m = jnp.reshape(mask, mask.shape + (1,) * (jnp.ndim(a) - 1))
+    return jnp.where(m, a, b)
+  return jax.tree.map(pick, new, old)
+
+
+def _finite_per_setting(tree: Any) -> Array:
+  """bool [S]: every float of setting s in `tree` is finite."""
+  flags = [jnp.all(jnp.isfinite(x), axis=tuple(range(1, x.ndim)))
+           for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
+  return jnp.all(jnp.stack(flags), axis=0)
+
+
+def make_sweep_train_step(train_step: step_lib.TrainStep):
+  """`(carry, batch, keys [S]) -> (carry, metrics {name: [S]}, updated [S])`, jitted, donating
+  the carry. `updated[s]` says whether setting s took this step (active and finite)."""
+  vstep = jax.vmap(train_step, in_axes=(0, None, 0))
+
+  def sweep_step(carry: SweepCarry, batch: Any, keys: Array):
+    step_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, carry.step)
+    new_state, metrics = vstep(carry.state, batch, step_keys)
+    watched = {k: metrics[k] for k in loop_lib.FINITE_METRICS if k in metrics}
+    finite = _finite_per_setting((watched, new_state))
+    updated = carry.active & finite
+    failed = carry.active & ~finite
+    return carry._replace(
+        step=carry.step + 1, state=_select(updated, new_state, carry.state), active=updated,
+        failed_step=jnp.where(failed, carry.step + 1, carry.failed_step)), metrics, updated
+
+  return jax.jit(sweep_step, donate_argnums=0)
+
+
+def make_sweep_eval_step(eval_step: loop_lib.EvalStep):
+  """`(states [S], batch, keys [S]) -> metric sums {name: [S]}`, jitted."""
+  return jax.jit(jax.vmap(eval_step, in_axes=(0, None, 0)))
+
+
+def evaluate_settings(sweep_eval: Any, states: TrainState, batches: loop_lib.Batches,
+                      keys: Array, *, desc: str, show_progress: bool) -> list[dict[str, float]]:
+  """Per setting, exact metric means over a whole evaluation set (as `loop.evaluate`)."""
+  iterable = metrics_log.progress(loop_lib._fresh_iterable(batches, desc),  # pylint: disable=protected-access
+                                  desc=desc, enabled=show_progress)
+  fold = jax.vmap(jax.random.fold_in, in_axes=(0, None))
+  total = None
+  for i, batch in enumerate(iterable):
+    total = step_lib.accumulate_metrics(total, sweep_eval(states, batch, fold(keys, i)))
+  if total is None:
+    raise ValueError(f"evaluation set {desc!r} has no batches")
+  total = jax.device_get(total)
+  size = len(total["count"])
+  return [step_lib.finalize_metrics({k: v[s] for k, v in total.items()}) for s in range(size)]
+
+
+@jax.jit
+def _update_early_stopping(carry: SweepCarry, values: Array, valid: Array, patience: Array,
+                           sign: Array, min_delta: Array) -> SweepCarry:
+  """One dev evaluation: each active setting's early stopping, best state and failure."""
+  es = carry.early_stopping
+  improved = sign * (values - es.best) > min_delta
+  num_bad = jnp.where(improved, 0, es.num_bad + 1).astype(jnp.int32)
+  new = early_stopping.EarlyStoppingState(
+      best=jnp.where(improved, values, es.best),
+      best_step=jnp.where(improved, carry.step, es.best_step),
+      num_bad=num_bad, improved=improved, should_stop=es.should_stop | (num_bad >= patience))
+  live = carry.active & valid
+  new = _select(live, new, es._replace(improved=jnp.zeros_like(es.improved)))
+  failed = carry.active & ~valid
+  return carry._replace(
+      early_stopping=new, best=_select(live & new.improved, carry.state, carry.best),
+      active=live & ~new.should_stop,
+      failed_step=jnp.where(failed, carry.step, carry.failed_step))
+
+
+def _new_loop_state(size: int) -> dict[str, Any]:
+  return {"step": 0, "data": None, "train_seconds": 0.0, "examples_seen": 0.0,
+          "best_dev": [None] * size, "failed": [None] * size}
+
+
+def fit_sweep(config: loop_lib.LoopConfig | Mapping[str, Any] | Any, *,
+              workdir: str | os.PathLike[str], train_step: step_lib.TrainStep,
+              init_carry: SweepCarry, train_iter: loop_lib.ResumableIterator, keys: Array,
+              labels: Sequence[str], eval_step: loop_lib.EvalStep | None = None,
+              dev_batches: loop_lib.Batches | None = None,
+              test_batches: loop_lib.Batches | None = None,
+              setting_configs: Sequence[Mapping[str, Any]] | None = None) -> SweepFitResult:
+  """Trains a sweep; resumes if `workdir` has a checkpoint. See the module docstring.
+
+  Args:
+    config: a LoopConfig or a dict/ConfigDict with its fields, as for `loop.fit`.
+    train_step: the single-run `(state, batch, key) -> (state, metrics)`, unjitted (it is
+      vmapped here).
+    init_carry: `init_carry(stacked_state, ...)`'s carry (the template checkpoints must match).
+    keys: [S] base PRNG keys, one per setting (a single run's `key`); step s of setting i uses
+      `fold_in(keys[i], s)`, its evaluations `fold_in(keys[i], loop.EVAL_KEY_DATA)`.
+    labels: S distinct names, each a directory under `workdir/settings/`.
+    eval_step: the single-run eval step, unjitted.
+    setting_configs: per setting, the config to show in its TensorBoard run (default: `config`).
+  """
+  cfg = config if isinstance(config, loop_lib.LoopConfig) else loop_lib.LoopConfig.from_config(
+      config)
+  size = num_settings(init_carry.state)
+  labels = list(labels)
+  if len(labels) != size or len(set(labels)) != size:
+    raise ValueError(f"labels must be {size} distinct names, got {labels}")
+  bad = [label for label in labels if not label or "/" in label or label.startswith(".")]
+  if bad:
+    raise ValueError(f"labels {bad} cannot be directory names")
+  if np.shape(keys)[:1] != (size,):
+    raise ValueError(f"keys must have one key per setting ({size}), got shape {np.shape(keys)}")
+  if (dev_batches is not None or test_batches is not None) and eval_step is None:
+    raise ValueError("eval_step is required when dev_batches or test_batches is given")
+  full_configs = list(setting_configs) if setting_configs is not None else [
+      loop_lib._config_dict(config)] * size  # pylint: disable=protected-access
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  with workdir_lib.WorkdirLock(workdir):
+    manager = checkpoint_lib.CheckpointManager(workdir / "checkpoints",
+                                               keep=cfg.keep_checkpoints)
+    try:
+      return _fit_sweep(cfg, workdir, manager, train_step=train_step, init_carry=init_carry,
+                        train_iter=train_iter, keys=keys, labels=labels, eval_step=eval_step,
+                        dev_batches=dev_batches, test_batches=test_batches,
+                        full_configs=full_configs)
+    finally:
+      manager.close()
+
+
+def _fit_sweep(cfg, workdir, manager, *, train_step, init_carry, train_iter, keys, labels,
+               eval_step, dev_batches, test_batches, full_configs) -> SweepFitResult:
+  t_start = time.perf_counter()
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  template = jax.tree.map(ocp.utils.to_shape_dtype_struct, init_carry)
+  size = len(labels)
+  sweep_step = make_sweep_train_step(train_step)
+  sweep_eval = None if eval_step is None else make_sweep_eval_step(eval_step)
+  eval_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, loop_lib.EVAL_KEY_DATA)
+  es_args = (jnp.int32(cfg.early_stopping_patience or 2**31 - 1),
+             jnp.float32(1.0 if cfg.best_mode == "max" else -1.0),
+             jnp.float32(cfg.early_stopping_min_delta))
+
+  restored = manager.restore_latest(template)
+  if restored is None:
+    carry, loop, resumed_from = init_carry, _new_loop_state(size), None
+  else:
+    carry, loop, resumed_from = restored.state, restored.loop, restored.step
+    if int(carry.step) != restored.step:
+      raise ValueError(f"checkpoint {manager.step_dir(restored.step)} holds a sweep at step "
+                       f"{int(carry.step)}")
+    if loop["data"] is not None:
+      train_iter.set_state(loop["data"])
+    manager.delete_after(restored.step)
+    print(f"sweep of {size} settings resumed from step {restored.step} (checkpoint "
+          f"{manager.step_dir(restored.step)})", file=sys.stderr)
+  step = int(carry.step)
+  dirs = [workdir / SETTINGS_DIR / label for label in labels]
+  writers = [metrics_log.MetricsWriter(d, resume_step=0 if resumed_from is None else resumed_from,
+                                       tensorboard=cfg.tensorboard) for d in dirs]
+  shown = ["train/loss"] + ([f"dev/{cfg.best_metric}"] if dev_batches is not None else [])
+  for writer, full in zip(writers, full_configs):
+    if writer.new_tensorboard_run:
+      metric = full.get("metric")
+      writer.write_config(full, metrics=shown + ([f"test/{metric}"] if test_batches is not None
+                                                 and isinstance(metric, str) else []))
+  bar = metrics_log.Progress(cfg.num_steps, initial=min(step, cfg.num_steps),
+                             enabled=cfg.progress)
+  seconds_before, examples_before = float(loop["train_seconds"]), float(loop["examples_seen"])
+  examples_now = 0.0
+  window: list[tuple[Any, Any]] = []  # (metrics [S], updated [S]) of the steps since the last log
+  reported = np.asarray(jax.device_get(carry.failed_step))  # failures already reported
+  any_active = bool(np.any(jax.device_get(carry.active)))
+  # Settings stopped early: as `fit` ends there, their train steps since the last log are not
+  # logged.
+  unlogged = np.zeros(size, bool)
+
+  def report_failures() -> None:
+    """Names, once, each setting that went non-finite since the last report."""
+    nonlocal reported
+    failed_step = np.asarray(jax.device_get(carry.failed_step))
+    first = step - len(window) + 1  # the loop step of window[0]
+    for s in np.flatnonzero((failed_step >= 0) & (reported < 0)):
+      if loop["failed"][s] is None:  # a train step: which value, from the window
+        what = "a value in the updated state"
+        index = int(failed_step[s]) - first
+        if 0 <= index < len(window):
+          metrics = jax.device_get(window[index][0])
+          for name in loop_lib.FINITE_METRICS:
+            if name in metrics and not np.isfinite(metrics[name][s]):
+              what = f"train/{name} ({float(metrics[name][s])})"
+              break
+        loop["failed"][s] = what
+      message = (f"setting {labels[s]}: non-finite {loop['failed'][s]} at step "
+                 f"{failed_step[s]}; it stops there (its last finite state is kept), the others "
+                 "go on")
+      if cfg.progress:
+        bar.write(message)
+      else:  # shown even without progress, as `fit`'s NonFiniteError would be
+        print(message, file=sys.stderr, flush=True)
+    reported = failed_step
+
+  def save() -> None:
+    nonlocal last_saved
+    loop.update(step=step, data=train_iter.get_state(),
+                train_seconds=seconds_before + time.perf_counter() - t_start,
+                examples_seen=examples_before + examples_now)
+    manager.save(step, carry, loop)
+    last_saved = step
+
+  last_saved = resumed_from
+  try:
+    # Which settings are active is read back at logs and evaluations only (no per-step sync):
+    # a setting frozen in between is computed, and its update dropped, until then.
+    while step < cfg.num_steps and any_active:
+      try:
+        batch = next(train_iter)
+      except StopIteration:
+        raise ValueError(f"train_iter ran out of batches after step {step}; fit_sweep needs "
+                         f"{cfg.num_steps} (use a repeating iterator)") from None
+      carry, metrics, updated = sweep_step(carry, batch, keys)
+      step += 1
+      weight = loop_lib._batch_weight(batch)  # pylint: disable=protected-access
+      examples_now += weight
+      window.append((metrics, updated))
+      bar.update(1, weight)
+
+      records: list[dict[str, float]] = [{} for _ in range(size)]
+      if step % cfg.log_every == 0 or step == cfg.num_steps:
+        report_failures()
+        fetched = jax.device_get(window)
+        took = np.stack([u for _, u in fetched])  # [steps, S]: the setting took the step
+        for s in np.flatnonzero(took.any(axis=0) & ~unlogged):
+          means = {k: float(np.mean([m[k][s] for (m, _), t in zip(fetched, took[:, s]) if t]))
+                   for k in fetched[0][0] if k != "count"}
+          records[s].update(loop_lib._prefixed("train", means))  # pylint: disable=protected-access
+        window = []
+        any_active = bool(np.any(jax.device_get(carry.active)))
+
+      evaluated = None
+      if dev_batches is not None and (step == cfg.num_steps or
+                                      (cfg.eval_every and step % cfg.eval_every == 0)):
+        report_failures()
+        active = np.asarray(jax.device_get(carry.active))
+        evaluated = evaluate_settings(sweep_eval, carry.state, dev_batches, eval_keys,
+                                      desc=f"dev@{step}", show_progress=cfg.progress)
+        if cfg.best_metric not in evaluated[0]:
+          raise ValueError(f"best_metric {cfg.best_metric!r} is not among the dev metrics "
+                           f"{sorted(evaluated[0])}")
+        values = np.asarray([e[cfg.best_metric] for e in evaluated], np.float32)
+        valid = np.isfinite(values)
+        for s in np.flatnonzero(active & ~valid):
+          loop["failed"][s] = f"dev/{cfg.best_metric} ({values[s]})"
+        carry = _update_early_stopping(carry, jnp.asarray(np.where(valid, values, 0.0)),
+                                       jnp.asarray(valid), *es_args)
+        es = jax.device_get(carry.early_stopping)
+        for s in np.flatnonzero(active & valid):
+          if es.improved[s]:
+            loop["best_dev"][s] = evaluated[s]
+          records[s].update(loop_lib._prefixed("dev", evaluated[s]))  # pylint: disable=protected-access
+          if es.should_stop[s]:
+            unlogged[s] = True
+            bar.write(f"setting {labels[s]}: early stopping at step {step}: dev "
+                      f"{cfg.best_metric} has not improved for {int(es.num_bad[s])} evaluations "
+                      f"(best {float(es.best[s]):.4f} at step {int(es.best_step[s])})")
+        report_failures()
+        bar.write(f"step {step}: dev/{cfg.best_metric} " + ", ".join(
+            f"{label}={v:.4f}" for label, v, a in zip(labels, values, active) if a))
+        any_active = bool(np.any(jax.device_get(carry.active)))
+      for writer, record in zip(writers, records):
+        if record:
+          writer.write(step, record)
+      if (evaluated is not None or step == cfg.num_steps or not any_active or
+          (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)):
+        save()
+    if last_saved != step:
+      report_failures()
+      save()
+  except BaseException:
+    for writer in writers:
+      writer.close()
+    raise
+  finally:
+    bar.close()
+
+  es = jax.device_get(carry.early_stopping)
+  failed_step = np.asarray(jax.device_get(carry.failed_step))
+  has_best = np.asarray(es.best_step) >= 0
+  tested = None
+  try:
+    if test_batches is not None:
+      eval_states = _select(jnp.asarray(has_best), carry.best, carry.state)
+      tested = evaluate_settings(sweep_eval, eval_states, test_batches, eval_keys, desc="test",
+                                 show_progress=cfg.progress)
+    summaries = []
+    train_seconds = loop["train_seconds"]
+    for s, (label, writer, folder) in enumerate(zip(labels, writers, dirs)):
+      failed = loop["failed"][s] if failed_step[s] >= 0 else None
+      state_step = int(np.asarray(jax.device_get(carry.state.step))[s])
+      best_step = int(es.best_step[s]) if has_best[s] else None
+      summary: dict[str, Any] = {
+          "label": label, "steps": state_step, "resumed_from": resumed_from,
+          "stopped_early": bool(es.should_stop[s]),
+          "failed": failed, "failed_step": int(failed_step[s]) if failed else None,
+          "best_metric": cfg.best_metric if dev_batches is not None else None,
+          "best_step": best_step, "best_dev": loop["best_dev"][s],
+          "train_seconds": train_seconds, "examples_seen": loop["examples_seen"],
+          "examples_per_second": (loop["examples_seen"] / train_seconds if train_seconds > 0
+                                  else None),
+          "test": None, "test_step": None}
+      if tested is not None and failed is None:
+        summary["test"] = tested[s]
+        summary["test_step"] = best_step if best_step is not None else state_step
+        writer.write(state_step, loop_lib._prefixed("test", tested[s]))  # pylint: disable=protected-access
+      workdir_lib.write_json_atomic(folder / loop_lib.SUMMARY_NAME,
+                                    workdir_lib.json_safe(summary))
+      summaries.append(summary)
+  finally:
+    for writer in writers:
+      writer.close()
+  study = {"settings": labels, "steps": step, "resumed_from": resumed_from,
+           "train_seconds": loop["train_seconds"],
+           "failed": {s["label"]: s["failed"] for s in summaries if s["failed"]},
+           "total_seconds_this_run": time.perf_counter() - t_start}
+  workdir_lib.write_json_atomic(workdir / loop_lib.SUMMARY_NAME, workdir_lib.json_safe(study))
+  return SweepFitResult(carry=carry, summaries=summaries, summary=study)
+
+
+def read_summaries(workdir: str | os.PathLike[str], labels: Sequence[str]
+                   ) -> list[dict[str, Any]]:
+  """The per-setting summaries a finished sweep wrote (KeyError naming a missing one)."""
+  out = []
+  for label in labels:
+    path = pathlib.Path(workdir) / SETTINGS_DIR / label / loop_lib.SUMMARY_NAME
+    if not path.is_file():
+      raise KeyError(f"no summary for setting {label!r} ({path})")
+    out.append(json.loads(path.read_text()))
+  return out
+
+
+def is_finite_number(value: Any) -> bool:
+  return isinstance(value, (int, float)) and math.isfinite(value)
