@@ -89,6 +89,10 @@ _SWEEP = flags.DEFINE_multi_string("sweep", None,
                                    "FIELD=V1,V2,... (several flags form a grid; sweepable: seed, "
                                    "optimizer.learning_rate, optimizer.weight_decay, hparams.*). "
                                    "See experiments/sweep.py.")
+_SWEEP_SETTINGS_PER_CALL = flags.DEFINE_string(
+    "sweep_settings_per_call", "auto",
+    "With --sweep: 'vmap' (every setting in one batched program), N (N settings at a time, in a "
+    "loop inside the program) or 'auto' (1 on a CPU, where vmap is slower; vmap elsewhere).")
 _MESH = flags.DEFINE_string("mesh", None,
                             "Data-parallel training over N devices: 'data=N' (default: every "
                             "local device when there are several; 'data=1' turns it off).")
@@ -568,7 +572,8 @@ def main(argv: list[str]) -> None:
   try:
     if _SWEEP.value:
       from experiments import sweep  # pylint: disable=g-import-not-at-top
-      sweep.train_and_evaluate_sweep(_CONFIG.value, _WORKDIR.value, _SWEEP.value, **kwargs)
+      sweep.train_and_evaluate_sweep(_CONFIG.value, _WORKDIR.value, _SWEEP.value,
+                                     settings_per_call=_SWEEP_SETTINGS_PER_CALL.value, **kwargs)
     else:
       train_and_evaluate(_CONFIG.value, _WORKDIR.value, **kwargs)
   except ConfigError as e:

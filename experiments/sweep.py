@@ -25,6 +25,10 @@ included), summary.json and result.json (the record: the setting's config, plus 
 study's name, fields and this setting's index). `--publish DIR` copies each record to
 `DIR/<run_name>.<label>.json`. Resuming, --restart, "already finished" and the exit statuses are
 those of a single run (experiments/run.py).
+
+With `--mesh data=N` (default: every local device when there are several) the study trains over
+a data mesh: every setting replicated on each device, every batch split over them, so that each
+setting gives what its own `--mesh data=N` run gives (`sweep_loop.fit_sweep`'s `mesh`).
 """
 
 from __future__ import annotations
@@ -101,6 +105,22 @@ def parse_sweep(flags: list[str], config: Any) -> list[tuple[str, list[Any]]]:
   return axes
 
 
+def parse_settings_per_call(value: str | int | None) -> str | int | None:
+  """'auto', None for 'vmap', or a positive int, from `--sweep_settings_per_call`."""
+  if value in (None, "vmap"):
+    return None
+  if value == "auto":
+    return "auto"
+  try:
+    number = int(value)
+  except (TypeError, ValueError):
+    number = 0
+  if number < 1:
+    raise ConfigError(f"--sweep_settings_per_call={value!r}: expected 'auto', 'vmap' or a "
+                      "positive integer")
+  return number
+
+
 def _has_field(config: Any, path: str) -> bool:
   node = config
   for part in path.split("."):
@@ -160,10 +180,17 @@ def _finished(workdir: pathlib.Path, config: Any, labels: list[str], dirs: list[
 def train_and_evaluate_sweep(config: Any, workdir: Any, sweep_flags: list[str], *, command: str,
                              run_name: str | None = None, publish_dir: Any = None,
                              replace_published: bool = False, restart: bool = False,
-                             plot: bool = True, mesh: str | None = None) -> list[dict[str, Any]]:
+                             plot: bool = True, mesh: str | None = None,
+                             settings_per_call: str | int | None = "auto"
+                             ) -> list[dict[str, Any]]:
   """Validates, trains (or resumes) and tests the study; returns the settings' records (a
-  failed setting has none). Raises what `run.train_and_evaluate` raises."""
+  failed setting has none). Raises what `run.train_and_evaluate` raises.
+
+  settings_per_call: 'auto', 'vmap' (or None) or k >= 1 (as a string from the command line):
+  see `skipjax.train.sweep_loop.fit_sweep`. It changes the speed, not the numbers.
+  """
   run_lib.validate_config(config)
+  per_call = parse_settings_per_call(settings_per_call)
   axes = parse_sweep(sweep_flags, config)
   settings = grid(axes)
   labels = [label(s) for s in settings]
@@ -176,9 +203,7 @@ def train_and_evaluate_sweep(config: Any, workdir: Any, sweep_flags: list[str], 
       run_lib.validate_config(cfg)
     except ConfigError as e:
       raise ConfigError(f"--sweep setting {name}: {e}") from None
-  if run_lib.parse_mesh(mesh, config) > 1:
-    raise ConfigError("--sweep trains on one device: a sweep over a data mesh is not built yet "
-                      "(pass --mesh data=1)")
+  num_devices = run_lib.parse_mesh(mesh, config)
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   from experiments import registry  # pylint: disable=g-import-not-at-top
@@ -245,12 +270,22 @@ def train_and_evaluate_sweep(config: Any, workdir: Any, sweep_flags: list[str], 
           f"{config.dataset} ({', '.join(f'{f}: {len(v)}' for f, v in axes)}), "
           f"{optim.num_params(model.params):,} parameters each; data ready in "
           f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    train_iter, dev_batches, test_batches, device_mesh = data.train, data.dev, data.test, None
+    if num_devices > 1:  # the settings replicated, every batch split over the devices
+      from skipjax.train import parallel  # pylint: disable=g-import-not-at-top
+      device_mesh = parallel.make_mesh(jax.devices()[:num_devices])
+      train_iter = parallel.ShardedIterator(data.train, device_mesh)
+      dev_batches, test_batches = (None if b is None else parallel.sharded_batches(b, device_mesh)
+                                   for b in (data.dev, data.test))
+      print(f"data parallel over {num_devices} {jax.devices()[0].platform} devices (mesh "
+            f"data={num_devices}), every setting on each", file=sys.stderr)
     fit = sweep_loop.fit_sweep(
         config, workdir=workdir, train_step=step_lib.make_train_step(model.loss_fn, optimizer),
-        init_carry=carry, train_iter=data.train, keys=jnp.stack(keys), labels=labels,
-        eval_step=step_lib.make_eval_step(model.eval_loss_fn), dev_batches=data.dev,
-        test_batches=data.test,
-        setting_configs=[json.loads(c.to_json_best_effort(sort_keys=True)) for c in configs])
+        init_carry=carry, train_iter=train_iter, keys=jnp.stack(keys), labels=labels,
+        eval_step=step_lib.make_eval_step(model.eval_loss_fn), dev_batches=dev_batches,
+        test_batches=test_batches, mesh=device_mesh,
+        setting_configs=[json.loads(c.to_json_best_effort(sort_keys=True)) for c in configs],
+        settings_per_call=per_call)
 
     records = []
     for index, (name, cfg, summary, folder) in enumerate(zip(labels, configs, fit.summaries,
@@ -262,6 +297,7 @@ def train_and_evaluate_sweep(config: Any, workdir: Any, sweep_flags: list[str], 
       run_lib.check_test_metric(cfg, summary, data.test is not None, folder)
       record = run_lib.make_record(
           cfg, summary, command=command, run_name=f"{run_name}.{name}", workdir=folder,
+          num_devices=num_devices,
           data_seed=config.seed, sweep={**study, "index": index, "setting": settings[index]})
       path = results_lib.write_record(record, folder / run_lib.RESULT_NAME)
       records.append(results_lib.read_record(path))

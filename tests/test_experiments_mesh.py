@@ -104,3 +104,56 @@ def test_bad_mesh_is_one_fatal_line(tmp_path, mesh, match):
   assert proc.returncode == exit_codes.BAD_CONFIG, proc.stderr[-2000:]
   assert match in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
   assert not (tmp_path / "w" / "checkpoints").exists()
+
+
+_SWEEP_CHILD = r'''
+import json, pathlib, sys
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from experiments import sweep
+from test_config import _load
+
+assert len(jax.devices()) == 8, jax.devices()
+root = pathlib.Path(sys.argv[1])
+def config(steps):
+  c = _load(pathlib.Path("experiments/configs/skip_lstm_adding_lam1e5.py")).get_config()
+  c.net.hidden_dim = 8
+  c.data.update(batch_size=16, eval_batch_size=16, dev_examples=32, test_examples=32, length=8)
+  c.update(num_steps=steps, eval_every=3, log_every=1, checkpoint_every=3, progress=False,
+           tensorboard=False)
+  return c
+flags = ["hparams.budget_lambda=0,0.3", "seed=0,1"]
+out = {}
+for mesh, halves in (("data=1", False), ("data=8", False), ("data=8", True)):
+  workdir = root / f"{mesh}-{halves}"
+  if halves:  # stopped at step 3, then continued to 6 on the mesh
+    sweep.train_and_evaluate_sweep(config(3), workdir, flags, command="t", plot=False, mesh=mesh)
+  records = sweep.train_and_evaluate_sweep(config(6), workdir, flags, command="t", plot=False,
+                                           mesh=mesh)
+  carry = ocp.StandardCheckpointer().restore((workdir / "checkpoints" / "6" / "state").resolve())
+  params = {jax.tree_util.keystr(p): np.asarray(v).tolist()
+            for p, v in jax.tree_util.tree_flatten_with_path(carry["state"]["params"])[0]}
+  out[f"{mesh} {halves}"] = {"values": [r["value"] for r in records],
+                             "hardware": records[0]["hardware"], "params": params}
+json.dump(out, open(root / "out.json", "w"))
+'''
+
+
+def test_sweep_on_eight_devices_equals_one_also_after_resume(tmp_path):
+  """--sweep with --mesh data=8: every setting replicated, each batch split over the devices;
+  the study ends equal (float tolerance) to the one-device study, also resumed halfway."""
+  proc = subprocess.run([sys.executable, "-c", _SWEEP_CHILD, str(tmp_path)], cwd=REPO, env=_env(),
+                        capture_output=True, text=True, timeout=900)
+  assert proc.returncode == 0, proc.stderr[-4000:]
+  assert "every setting on each" in proc.stderr
+  runs = json.loads((tmp_path / "out.json").read_text())
+  one = runs["data=1 False"]
+  assert "data parallel" not in one["hardware"] and len(one["values"]) == 4
+  for halves in (False, True):
+    eight = runs[f"data=8 {halves}"]
+    assert "data parallel over 8 devices" in eight["hardware"]
+    for key, value in one["params"].items():  # [4 settings, ...] each
+      np.testing.assert_allclose(eight["params"][key], value, rtol=2e-4, atol=2e-5, err_msg=key)
+    np.testing.assert_allclose(eight["values"], one["values"], rtol=1e-3, atol=1e-4)
+  assert len(set(np.round(one["values"], 6))) == 4  # four settings, four results

@@ -114,3 +114,11 @@ def test_bad_sweep_flag_is_one_fatal_line(tmp_path):
   assert fatal_lines(proc) == [proc.stderr.strip()]
   assert "--sweep data.length=5,6: data.length changes" in proc.stderr
   assert "sweepable fields: seed, optimizer.learning_rate" in proc.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many", "1.5"])
+def test_bad_settings_per_call(value, tmp_path):
+  with pytest.raises(run.ConfigError, match="--sweep_settings_per_call"):
+    sweep.train_and_evaluate_sweep(skip_config(), tmp_path / "w", ["seed=0,1"], command="pytest",
+                                   settings_per_call=value)
+  assert not (tmp_path / "w").exists()

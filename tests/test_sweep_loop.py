@@ -67,7 +67,8 @@ def run_single(workdir, setting, **changes):
                   dev_batches=batches(), test_batches=batches())
 
 
-def run_sweep(workdir, settings=SETTINGS, train_step=TRAIN_STEP, **changes):
+def run_sweep(workdir, settings=SETTINGS, train_step=TRAIN_STEP, settings_per_call="auto",
+              **changes):
   x, y = toy_data()
   carry = sweep_loop.init_carry(
       sweep_loop.stack_states([single_state(**s) for s in settings]),
@@ -77,7 +78,7 @@ def run_sweep(workdir, settings=SETTINGS, train_step=TRAIN_STEP, **changes):
   return sweep_loop.fit_sweep(config(**changes), workdir=workdir, train_step=train_step,
                               init_carry=carry, train_iter=ToyIterator(x, y), keys=keys,
                               labels=labels, eval_step=EVAL_STEP, dev_batches=batches(),
-                              test_batches=batches())
+                              test_batches=batches(), settings_per_call=settings_per_call)
 
 
 def _logged(path):
@@ -85,8 +86,9 @@ def _logged(path):
           for r in metrics_log.read_jsonl(path)]
 
 
-def test_each_setting_trains_as_its_single_run(tmp_path):
-  sweep = run_sweep(tmp_path / "sweep")
+@pytest.mark.parametrize("settings_per_call", [None, 2])  # vmapped; looped in chunks of 2
+def test_each_setting_trains_as_its_single_run(tmp_path, settings_per_call):
+  sweep = run_sweep(tmp_path / "sweep", settings_per_call=settings_per_call)
   stopped = []
   for s, setting in enumerate(SETTINGS):
     single = run_single(tmp_path / f"single{s}", setting)

@@ -12,8 +12,10 @@ Setting s trains as `loop.fit` would train it alone: the same batches, the step 
 `metrics.jsonl`, TensorBoard run (config and hparams included) and `summary.json` under
 `W/settings/<labels[s]>/`; its test metrics are those of its best dev state. What differs:
 
-- one compiled program, `vmap` of the train step over the settings (every setting sees the same
-  batch, so a seed sweep varies initialisation and training noise, not the data order);
+- one compiled program over the settings: `vmap` of the train step, or on a CPU (where that is
+  slower) a loop over the settings inside the program (`settings_per_call`); every setting
+  sees the same batch, so a seed sweep varies initialisation and training noise, not the data
+  order;
 - a setting that stops early, or whose loss, gradient norm or updated state is non-finite, is
   frozen from that step on (the step's update is dropped: its state stays the last finite one)
   and reported in its summary ('failed'); the others go on. The loop ends at `num_steps` or
@@ -41,6 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from skipjax import validation
 from skipjax.train import checkpoint as checkpoint_lib
 from skipjax.train import early_stopping
 from skipjax.train import loop as loop_lib
@@ -115,10 +118,46 @@ def _finite_per_setting(tree: Any) -> Array:
   return jnp.all(jnp.stack(flags), axis=0)
 
 
-def make_sweep_train_step(train_step: step_lib.TrainStep):
+def _over_settings(fn: Any, settings_per_call: int | None) -> Any:
+  """`fn(state, batch, key)` over the settings axis of state and key, batch shared: vmapped
+  (None), or k settings at a time in a loop inside the program (`lax.map(batch_size=k)`)."""
+  if settings_per_call is None:
+    return jax.vmap(fn, in_axes=(0, None, 0))
+  validation.check_positive_int("settings_per_call", settings_per_call)
+
+  def looped(states, batch, keys):
+    return jax.lax.map(lambda sk: fn(sk[0], batch, sk[1]), (states, keys),
+                       batch_size=settings_per_call)
+  return looped
+
+
+def default_settings_per_call() -> int | None:
+  """1 (a loop over the settings inside one program) on a CPU, where XLA's batched matmuls of a
+  vmapped backward pass are slower than S separate ones (`python -m skipjax.bench sweep`); None
+  (vmap) on an accelerator, where the settings become one batched program."""
+  return 1 if jax.default_backend() == "cpu" else None
+
+
+def _jit(fn: Any, mesh: Any, donate: bool) -> Any:
+  """jit; over a data mesh (`parallel.make_mesh`): every argument and output replicated but the
+  batch (argument 1), which is split along its rows."""
+  donated = (0,) if donate else ()
+  if mesh is None:
+    return jax.jit(fn, donate_argnums=donated)
+  from skipjax.train import parallel  # pylint: disable=g-import-not-at-top
+  rep = parallel.replicated_sharding(mesh)
+  return jax.jit(fn, in_shardings=(rep, parallel.batch_sharding(mesh), rep), out_shardings=rep,
+                 donate_argnums=donated)
+
+
+def make_sweep_train_step(train_step: step_lib.TrainStep, settings_per_call: int | None = None,
+                          mesh: Any = None):
   """`(carry, batch, keys [S]) -> (carry, metrics {name: [S]}, updated [S])`, jitted, donating
-  the carry. `updated[s]` says whether setting s took this step (active and finite)."""
-  vstep = jax.vmap(train_step, in_axes=(0, None, 0))
+  the carry. `updated[s]` says whether setting s took this step (active and finite).
+  settings_per_call: see `_over_settings` (None: vmap all settings at once). mesh: a data mesh
+  (`parallel.make_mesh`): the settings replicated on every device, the batch split over them
+  (each setting then trains as its own `--mesh data=N` run would)."""
+  vstep = _over_settings(train_step, settings_per_call)
 
   def sweep_step(carry: SweepCarry, batch: Any, keys: Array):
     step_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, carry.step)
@@ -131,12 +170,14 @@ def make_sweep_train_step(train_step: step_lib.TrainStep):
         step=carry.step + 1, state=_select(updated, new_state, carry.state), active=updated,
         failed_step=jnp.where(failed, carry.step + 1, carry.failed_step)), metrics, updated
 
-  return jax.jit(sweep_step, donate_argnums=0)
+  return _jit(sweep_step, mesh, donate=True)
 
 
-def make_sweep_eval_step(eval_step: loop_lib.EvalStep):
-  """`(states [S], batch, keys [S]) -> metric sums {name: [S]}`, jitted."""
-  return jax.jit(jax.vmap(eval_step, in_axes=(0, None, 0)))
+def make_sweep_eval_step(eval_step: loop_lib.EvalStep, settings_per_call: int | None = None,
+                         mesh: Any = None):
+  """`(states [S], batch, keys [S]) -> metric sums {name: [S]}`, jitted (over `mesh` as
+  `make_sweep_train_step`)."""
+  return _jit(_over_settings(eval_step, settings_per_call), mesh, donate=False)
 
 
 def evaluate_settings(sweep_eval: Any, states: TrainState, batches: loop_lib.Batches,
@@ -186,7 +227,9 @@ def fit_sweep(config: loop_lib.LoopConfig | Mapping[str, Any] | Any, *,
               labels: Sequence[str], eval_step: loop_lib.EvalStep | None = None,
               dev_batches: loop_lib.Batches | None = None,
               test_batches: loop_lib.Batches | None = None,
-              setting_configs: Sequence[Mapping[str, Any]] | None = None) -> SweepFitResult:
+              setting_configs: Sequence[Mapping[str, Any]] | None = None,
+              settings_per_call: int | None | str = "auto", mesh: Any = None
+              ) -> SweepFitResult:
   """Trains a sweep; resumes if `workdir` has a checkpoint. See the module docstring.
 
   Args:
@@ -199,7 +242,18 @@ def fit_sweep(config: loop_lib.LoopConfig | Mapping[str, Any] | Any, *,
     labels: S distinct names, each a directory under `workdir/settings/`.
     eval_step: the single-run eval step, unjitted.
     setting_configs: per setting, the config to show in its TensorBoard run (default: `config`).
+    settings_per_call: None vmaps every setting at once; k >= 1 runs k at a time in a loop
+      inside the one program (`lax.map`); 'auto': `default_settings_per_call()`. The numbers
+      are the same either way (up to float summation order).
+    mesh: train over a data mesh (`parallel.make_mesh`): the settings are replicated on every
+      device and each batch is split over the devices, so that a setting gives what its own
+      data-parallel run gives, for any number of settings. (Sharding the settings instead would
+      spare the gradient all-reduce but needs S divisible by the devices and gives each device
+      whole batches.) Pass `train_iter` and the evaluation batches as for a data-parallel `fit`
+      (`parallel.ShardedIterator`, `parallel.sharded_batches`).
   """
+  if settings_per_call == "auto":
+    settings_per_call = default_settings_per_call()
   cfg = config if isinstance(config, loop_lib.LoopConfig) else loop_lib.LoopConfig.from_config(
       config)
   size = num_settings(init_carry.state)
@@ -224,19 +278,22 @@ def fit_sweep(config: loop_lib.LoopConfig | Mapping[str, Any] | Any, *,
       return _fit_sweep(cfg, workdir, manager, train_step=train_step, init_carry=init_carry,
                         train_iter=train_iter, keys=keys, labels=labels, eval_step=eval_step,
                         dev_batches=dev_batches, test_batches=test_batches,
-                        full_configs=full_configs)
+                        full_configs=full_configs, settings_per_call=settings_per_call,
+                        mesh=mesh)
     finally:
       manager.close()
 
 
 def _fit_sweep(cfg, workdir, manager, *, train_step, init_carry, train_iter, keys, labels,
-               eval_step, dev_batches, test_batches, full_configs) -> SweepFitResult:
+               eval_step, dev_batches, test_batches, full_configs,
+               settings_per_call, mesh) -> SweepFitResult:
   t_start = time.perf_counter()
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
   template = jax.tree.map(ocp.utils.to_shape_dtype_struct, init_carry)
   size = len(labels)
-  sweep_step = make_sweep_train_step(train_step)
-  sweep_eval = None if eval_step is None else make_sweep_eval_step(eval_step)
+  sweep_step = make_sweep_train_step(train_step, settings_per_call, mesh)
+  sweep_eval = (None if eval_step is None else
+                make_sweep_eval_step(eval_step, settings_per_call, mesh))
   eval_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, loop_lib.EVAL_KEY_DATA)
   es_args = (jnp.int32(cfg.early_stopping_patience or 2**31 - 1),
              jnp.float32(1.0 if cfg.best_mode == "max" else -1.0),
@@ -255,6 +312,10 @@ def _fit_sweep(cfg, workdir, manager, *, train_step, init_carry, train_iter, key
     manager.delete_after(restored.step)
     print(f"sweep of {size} settings resumed from step {restored.step} (checkpoint "
           f"{manager.step_dir(restored.step)})", file=sys.stderr)
+  if mesh is not None:
+    from skipjax.train import parallel  # pylint: disable=g-import-not-at-top
+    carry, keys, eval_keys = jax.device_put((carry, keys, eval_keys),
+                                            parallel.replicated_sharding(mesh))
   step = int(carry.step)
   dirs = [workdir / SETTINGS_DIR / label for label in labels]
   writers = [metrics_log.MetricsWriter(d, resume_step=0 if resumed_from is None else resumed_from,
