@@ -37,12 +37,19 @@ class Row:
   # into the published record, while the checkpoint is at hand.
   speedup: str | None = None
   speedup_args: tuple[str, ...] = ()  # extra flags of that tool (e.g. --sequences, --rounds)
+  # A study instead of one run: `--sweep` values ('FIELD=V1,V2,...', several form a grid), all
+  # settings trained as one program (experiments/sweep.py); one record per setting, published
+  # as `<name>.<label>.json`. `sec_per_step` is then the whole study's step.
+  sweep: tuple[str, ...] = ()
 
   def __post_init__(self):
     if self.id.count("/") != 2:
       raise ValueError(f"row id {self.id!r} must be '<paper>/<table>/<row>'")
     if self.name is None:
       object.__setattr__(self, "name", self.id.rsplit("/", 1)[1])
+    if self.sweep and self.speedup is not None:
+      raise ValueError(f"row {self.id!r}: a sweep row has no speed-up tool (time its settings' "
+                       "checkpoints with the tool directly)")
     if self.speedup not in (None, *SPEEDUP_TOOLS):
       raise ValueError(f"row {self.id!r}: speedup must be one of {SPEEDUP_TOOLS} or None, got "
                        f"{self.speedup!r}")
@@ -74,6 +81,14 @@ class Row:
 
   def num_steps(self) -> int:
     return int(self.load_config().num_steps)
+
+  def sweep_labels(self) -> list[str]:
+    """The settings' names of a sweep row (as experiments.sweep names them); [] for a run."""
+    if not self.sweep:
+      return []
+    from experiments import sweep as sweep_lib  # pylint: disable=g-import-not-at-top
+    axes = sweep_lib.parse_sweep(list(self.sweep), self.load_config())
+    return [sweep_lib.label(s) for s in sweep_lib.grid(axes)]
 
 
 def _cfg(name: str) -> str:
@@ -132,6 +147,19 @@ ROWS: tuple[Row, ...] = (
     Row("dynamic_skip/conll2003/lstm_conll2003", _cfg("lstm_conll2003"), sec_per_step=0.1),
     Row("dynamic_skip/conll2003/dynamic_skip_conll2003", _cfg("dynamic_skip_conll2003"),
         sec_per_step=0.17),
+    # Studies (experiments/sweep.py: all settings in one program, one record per setting): the
+    # remaining lambda rows of Skip RNN's Table 4 and Skim-RNN's gamma rows of Table 2 with two
+    # seeds (d' changes the shapes, so each d' is a row of its own).
+    Row("skip_rnn/table4/skip_lstm_frequency_discrimination_lambdas",
+        _cfg("skip_lstm_frequency_discrimination_lam1e4"),
+        ("--config.experiment=skip_lstm_frequency_discrimination",),
+        sweep=("hparams.budget_lambda=0,1e-5",), sec_per_step=0.9),
+    Row("skim_rnn/table2/skim_lstm_rotten_tomatoes_d10_study", _cfg("skim_lstm_rotten_tomatoes"),
+        ("--config.experiment=skim_lstm_rotten_tomatoes_d10",),
+        sweep=("hparams.skim_gamma=0.01,0.02", "seed=0,1"), sec_per_step=0.6),
+    Row("skim_rnn/table2/skim_lstm_rotten_tomatoes_d5_study", _cfg("skim_lstm_rotten_tomatoes"),
+        ("--config.experiment=skim_lstm_rotten_tomatoes_d5", "--config.net.small_dim=5"),
+        sweep=("hparams.skim_gamma=0.01,0.02", "seed=0,1"), sec_per_step=0.6),
     # The long rows (issue 13): hours on a CPU, days of this queue's 2 cores.
     Row("dynamic_skip/ptb/lstm_ptb", _cfg("lstm_ptb"), sec_per_step=0.8),
     Row("dynamic_skip/ptb/dynamic_skip_ptb", _cfg("dynamic_skip_ptb"), sec_per_step=1.5),
@@ -154,3 +182,8 @@ def check_rows(rows=ROWS) -> None:
     names.add(row.name)
     if not (REPO / row.config).is_file():
       raise ValueError(f"row {row.id}: config {row.config} does not exist")
+    if row.sweep:
+      try:
+        row.sweep_labels()
+      except ValueError as e:  # experiments.run.ConfigError: a bad --sweep value
+        raise ValueError(f"row {row.id}: {e}") from None

@@ -27,6 +27,10 @@ After every finished row its record, with the git commit it ran at, is copied in
 as many steps; otherwise the queue says why it was not published), and experiments/RESULTS.md is
 regenerated.
 
+A sweep row (`Row.sweep`) trains a study (`experiments.run --sweep`, every setting in one
+program) in its workdir; it is done when every setting has its record or failed, and each
+setting's record is published as `<name>.<label>.json`.
+
 A row with a speed-up tool (Skim-LSTM, LSTM-Jump: `Row.speedup`) then has its own test-time
 setting timed at batch 1 against a plain LSTM of the same weights (`experiments.skim_tradeoff` /
 `jump_tradeoff --own_only --write_result`), so that the record carries `speedup_batch1` before the
@@ -52,7 +56,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any, Sequence
+from typing import Sequence
 
 from experiments import exit_codes
 from experiments import queue as queue_lib
@@ -109,11 +113,48 @@ def last_logged_step(workdir: pathlib.Path) -> tuple[int, float | None]:
 
 
 def result_path(row: queue_lib.Row, workdir: pathlib.Path) -> pathlib.Path | None:
-  """The record a finished run left in its workdir, or None."""
+  """The record a finished run left in its workdir, or None. For a sweep row: the study's
+  summary.json once every setting has its record or failed (`sweep_records`)."""
+  if row.sweep:
+    path = workdir / "summary.json"
+    return path if path.is_file() and sweep_records(row, workdir) is not None else None
   for path in (workdir / RESULT_NAME, workdir / f"{row.name}.json"):
     if path.is_file():
       return path
   return None
+
+
+def sweep_records(row: queue_lib.Row, workdir: pathlib.Path
+                  ) -> dict[str, pathlib.Path | None] | None:
+  """label -> the setting's record (None: the setting failed) of a finished sweep row, or None
+  while the study is unfinished."""
+  summary_path = workdir / "summary.json"
+  if not summary_path.is_file():
+    return None
+  summary = json.loads(summary_path.read_text())
+  labels = row.sweep_labels()
+  if summary.get("settings") != labels or not (summary.get("steps", 0) >= row.num_steps() or
+                                               summary.get("all_stopped")):
+    return None
+  failed = summary.get("failed") or {}
+  out = {}
+  for name in labels:
+    path = workdir / "settings" / name / RESULT_NAME
+    if path.is_file():
+      out[name] = path
+    elif name in failed:
+      out[name] = None
+    else:
+      return None
+  return out
+
+
+def _logged_step(row: queue_lib.Row, workdir: pathlib.Path) -> tuple[int, float | None]:
+  """last_logged_step of a run, or of a study's furthest setting."""
+  if not row.sweep:
+    return last_logged_step(workdir)
+  steps = [last_logged_step(d) for d in sorted((workdir / "settings").glob("*"))]
+  return max(steps, default=(0, None), key=lambda sr: sr[0])
 
 
 def row_status(row: queue_lib.Row, root: pathlib.Path) -> RowStatus:
@@ -121,7 +162,7 @@ def row_status(row: queue_lib.Row, root: pathlib.Path) -> RowStatus:
   num_steps = row.num_steps()
   if result_path(row, workdir) is not None:
     return RowStatus(row, workdir, "done", num_steps, num_steps)
-  step, _ = last_logged_step(workdir)
+  step, _ = _logged_step(row, workdir)
   if (workdir / FAILED_NAME).exists():
     return RowStatus(row, workdir, "failed", num_steps, step,
                      (workdir / FAILED_NAME).read_text().strip().splitlines()[0])
@@ -203,7 +244,7 @@ def row_command(row: queue_lib.Row, workdir: pathlib.Path, *, cpus: str | None,
                 python: str = sys.executable) -> list[str]:
   cmd = [python, "-m", "experiments.run", "--config", row.config,
          "--workdir", _relative(workdir), "--noplot",
-         f"--run_name={row.name}", *row.overrides]
+         f"--run_name={row.name}", *row.overrides, *(f"--sweep={v}" for v in row.sweep)]
   if cpus:
     cmd = ["taskset", "-c", cpus, *cmd]
   return cmd
@@ -245,7 +286,7 @@ def run_row(status: RowStatus, root: pathlib.Path, statuses: Sequence[RowStatus]
           pass
         if time.monotonic() - last_print >= status_every:
           last_print = time.monotonic()
-          step, rate = last_logged_step(workdir)
+          step, rate = _logged_step(row, workdir)
           current = dataclasses.replace(status, step=step, state="partial")
           table = [current if s.row.id == row.id else s for s in statuses]
           log(status_table(table, load_rates(root), running=row.id, live_rate=rate))
@@ -256,7 +297,7 @@ def run_row(status: RowStatus, root: pathlib.Path, statuses: Sequence[RowStatus]
       except subprocess.TimeoutExpired:
         child.kill()
       raise
-  _, rate = last_logged_step(workdir)
+  _, rate = _logged_step(row, workdir)
   if rate:
     save_rate(root, row.id, rate)
   return rc
@@ -285,24 +326,37 @@ def publish(status: RowStatus, results_dir: pathlib.Path, commit: str, log=print
   """Copies the row's record into results_dir (`skipjax.results.publish_result`); True if the
   record there is now the row's. A published record trained for more steps is kept (the queue
   says so); a shorter or equal one is replaced, with the message naming what it held."""
+  if status.row.sweep:
+    records = sweep_records(status.row, status.workdir) or {}
+    done = [publish_record(status.row, path, results_dir, f"{status.row.name}.{name}", commit,
+                           log) for name, path in records.items() if path is not None]
+    for name in (n for n, p in records.items() if p is None):
+      log(f"row {status.row.id}: setting {name} failed (non-finite); no record")
+    return bool(done) and all(done)
+  return publish_record(status.row, result_path(status.row, status.workdir), results_dir,
+                        status.row.name, commit, log)
+
+
+def publish_record(row: queue_lib.Row, source: pathlib.Path, results_dir: pathlib.Path,
+                   name: str, commit: str, log=print) -> bool:
+  """publish's rule for one record: `results_dir/<name>.json`."""
   from skipjax import results as results_lib  # pylint: disable=g-import-not-at-top
-  source = result_path(status.row, status.workdir)
   record = results_lib.read_record(source)
   record.setdefault("git_commit", commit)
-  record["reproduce_row"] = status.row.id
-  existing_path = results_dir / f"{status.row.name}.json"
+  record["reproduce_row"] = row.id
+  existing_path = results_dir / f"{name}.json"
   if existing_path.exists():
     try:
       existing = results_lib.read_record(existing_path)
     except ValueError:
       existing = {}
     if (existing.get("train_steps") or 0) > (record.get("train_steps") or 0):
-      log(f"row {status.row.id}: not published: {existing_path} holds a record trained for "
+      log(f"row {row.id}: not published: {existing_path} holds a record trained for "
           f"{existing['train_steps']} steps, this one {record.get('train_steps')}")
       return False
-  published = results_lib.publish_result(record, results_dir, status.row.name, replace=True,
+  published = results_lib.publish_result(record, results_dir, name, replace=True,
                                          source=source)
-  log(f"row {status.row.id}: {published.message}")
+  log(f"row {row.id}: {published.message}")
   return True
 
 

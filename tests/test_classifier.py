@@ -177,7 +177,8 @@ def test_dropout_only_in_training(which):
   plain = float(loss(params, k1, {}, False))
   drop = {"dropout": 0.5}
   assert float(loss(params, k1, drop, False)) == plain            # evaluation: never dropped
-  assert float(fn(params, {}, b, None, drop)[0]) == plain          # ... and needs no key
+  # ... and needs no key (unjitted: equal up to the last bit of float rounding)
+  assert float(fn(params, {}, b, None, drop)[0]) == pytest.approx(plain, rel=1e-6)
   assert float(loss(params, k1, {}, True)) == plain                # no hparam: no dropout
   assert float(loss(params, k1, {"dropout": 0.0}, True)) == plain  # rate 0 = no dropout
   trained = float(loss(params, k1, drop, True))

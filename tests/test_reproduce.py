@@ -207,3 +207,30 @@ def test_rows_log_plain_progress_lines():
   row = queue_lib.Row("x/y/z", "experiments/configs/lstm_adding.py")
   cmd = reproduce.row_command(row, REPO / "w", cpus=None)
   assert not [a for a in cmd if "progress" in a]  # the child's log gets plain progress lines
+
+
+def test_a_sweep_row_publishes_a_record_per_setting_and_is_then_done(tmp_path):
+  row = (f'Row("t/adding/study", "experiments/configs/skip_lstm_adding_lam1e5.py", ({_TINY}, '
+         '"--config.num_steps=10", "--config.eval_every=5"), '
+         'sweep=("hparams.budget_lambda=0,0.3",), sec_per_step=0.01)')
+  queue = tmp_path / "queue_def.py"
+  queue.write_text(f"from experiments.queue import Row\nROWS = (\n    {row},\n)\n")
+  out = _run(_cmd(queue, tmp_path))
+  assert out.returncode == 0, out.stdout + out.stderr
+  for lam in ("0", "0.3"):
+    record = _record(tmp_path, f"study.budget_lambda-{lam}")
+    assert record["reproduce_row"] == "t/adding/study" and record["train_steps"] == 10
+    assert record["sweep"]["setting"] == {"hparams.budget_lambda": float(lam)}
+    assert "--sweep=hparams.budget_lambda=0,0.3" in record["command"]
+  log = (tmp_path / "root/t/adding/study/train.log").read_text()
+  out = _run(_cmd(queue, tmp_path, "--list"))
+  assert "1 done" in out.stdout, out.stdout
+  out = _run(_cmd(queue, tmp_path))
+  assert (tmp_path / "root/t/adding/study/train.log").read_text() == log  # skipped
+
+
+def test_a_sweep_row_with_a_bad_sweep_is_refused():
+  row = queue_lib.Row("x/y/z", "experiments/configs/lstm_adding.py",
+                      sweep=("net.hidden_dim=4,8",))
+  with pytest.raises(ValueError, match="row x/y/z: --sweep net.hidden_dim=4,8"):
+    queue_lib.check_rows([row])
