@@ -685,10 +685,11 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True,
 
   hparams: 'lam', 'dropout' (see `apply`), 'reinforce_weight' (default 1), 'entropy_weight'
   (default 0.01), 'discount' (default 1, reward-to-go), 'sum_over_time' (sequence tasks: 1 sums
-  the NLL over the window and averages over sequences, Zaremba et al.'s scale; default: mean). batch['weights'] (or 'mask') [B]
-  weights padded batch entries. With config.carry_state the layers start from
-  model_state['carries'] and the new state holds the final carries; rows where batch['reset'] [B]
-  is nonzero start from zeros instead (the first window of a pass over a token stream).
+  the NLL over the window and averages over sequences, Zaremba et al.'s scale; default: mean).
+  batch['mask'] x batch['weights'] [B] (`layers.example_weights`) weighs padded batch entries.
+  With config.carry_state the layers start from model_state['carries'] and the new state holds
+  the final carries; rows where batch['reset'] [B] is nonzero start from zeros instead (the
+  first window of a pass over a token stream).
   Metrics: loss, nll, accuracy, reward, entropy, mean_skip, fraction_computed (always 1: every
   step runs the LSTM).
   """
@@ -707,7 +708,7 @@ def make_loss_fn(config: ModelConfig, task: str, *, train: bool = True,
     _check_batch(batch, task, config)
     inputs, lengths, labels = batch["inputs"], batch["lengths"], batch["labels"]
     b, t = inputs.shape[:2]
-    weights = jnp.asarray(batch.get("weights", batch.get("mask", jnp.ones((b,)))), jnp.float32)
+    weights = layers.example_weights(batch, b)  # mask x weights
     carries = model_state.get("carries") if config.carry_state else None
     if carries is not None and "reset" in batch:  # first window of a pass over the stream
       carries = reset_carries(config, carries, jnp.asarray(batch["reset"]))

@@ -156,3 +156,27 @@ def test_bad_arguments_raise_clear_errors():
     batching.batches({"tokens": np.arange(10)}, 2, train=True)
   with pytest.raises(TypeError, match="integer"):
     batching.LMBatcher(np.linspace(0, 1, 10), 2, 2)
+
+
+def test_bucketed_evaluation_gives_the_unbucketed_metrics():
+  """Evaluating over length-bucketed batches (other groupings, shorter time axes) gives the
+  metrics of plain batches up to float summation order (issue 17 item 4)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from skipjax import classifier  # pylint: disable=g-import-not-at-top
+  from skipjax.train import step as step_lib  # pylint: disable=g-import-not-at-top
+  from skipjax.train.state import TrainState  # pylint: disable=g-import-not-at-top
+  arrays = _arrays(37, t=12, seed=3)
+  arrays["inputs"] = arrays["inputs"] % 50
+  arrays["labels"] = arrays["labels"] % 2
+  params = classifier.init(jax.random.PRNGKey(0), vocab_size=50, embed_dim=4, hidden_dim=6,
+                           num_classes=2)
+  state = TrainState(step=np.int32(0), params=params, opt_state={}, model_state={}, hparams={})
+  eval_step = jax.jit(step_lib.make_eval_step(classifier.loss_fn))
+  key = jax.random.PRNGKey(1)
+  plain = step_lib.evaluate(eval_step, state, batching.batches(arrays, 8, train=False), key)
+  bucketed_batches = list(batching.batches(arrays, 8, train=False, bucket_boundaries=[3, 6, 9]))
+  assert {b["inputs"].shape[1] for b in bucketed_batches} != {12}  # the time axis was cut
+  bucketed = step_lib.evaluate(eval_step, state, bucketed_batches, key)
+  assert bucketed["count"] == plain["count"] == 37
+  for name in ("loss", "accuracy"):
+    np.testing.assert_allclose(bucketed[name], plain[name], rtol=1e-5)

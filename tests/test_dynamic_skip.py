@@ -466,3 +466,18 @@ def test_mismatched_parameter_shapes_are_named():
   bad = dict(params, out=layers.dense_init(jax.random.PRNGKey(0), 9, 10))
   with pytest.raises(ValueError, match=r"params\['out'\]\.w has shape \(9, 10\)"):
     ds.make_loss_fn(config, "classification")(bad, state, batch, jax.random.PRNGKey(0), hp)
+
+
+def test_mask_and_weights_multiply():
+  """Both batch keys weigh each example (layers.example_weights): their product counts."""
+  config, params, state, batch, hp = _classification_setup("dynamic")
+  eval_fn = _loss(config, "classification", False)
+  b = batch["labels"].shape[0]
+  mask = jnp.ones((b,)).at[0].set(0.0)
+  weights = jnp.linspace(0.5, 2.0, b)
+  key = jax.random.PRNGKey(0)
+  both, _ = eval_fn(params, state, dict(batch, mask=mask, weights=weights), key, hp)
+  product, _ = eval_fn(params, state, dict(batch, weights=mask * weights), key, hp)
+  alone, _ = eval_fn(params, state, dict(batch, weights=weights), key, hp)
+  np.testing.assert_allclose(both, product, rtol=1e-6)
+  assert abs(float(both) - float(alone)) > 1e-5

@@ -437,3 +437,21 @@ def test_mismatched_parameter_shapes_are_named():
 def test_step_flops():
   p = _init(jax.random.key(0), 1, 110)
   assert sr.step_flops(p) == cells.lstm_step_flops(1, 110) + 2 * 110 + 4
+
+
+def test_mask_and_weights_multiply():
+  """batch['mask'] and batch['weights'] both weigh each example (layers.example_weights): with
+  both given the loss is the one weighted by their product."""
+  cfg = sr.SkipRNNConfig(input_dim=3, hidden_dim=5, num_outputs=3, task="classification",
+                         skip="learned", init="torch")
+  params = sr.model_init(jax.random.key(20), cfg)
+  base = dict(inputs=jax.random.normal(jax.random.key(1), (3, 6, 3)), lengths=jnp.array([6, 4, 5]),
+              labels=jnp.array([0, 2, 1]))
+  loss_fn = jax.jit(sr.make_loss_fn(cfg))
+  hp = {"budget_lambda": jnp.float32(0.01)}
+  mask, weights = jnp.array([1.0, 0.0, 1.0]), jnp.array([0.5, 2.0, 3.0])
+  both, _ = loss_fn(params, {}, dict(base, mask=mask, weights=weights), jax.random.key(0), hp)
+  product, _ = loss_fn(params, {}, dict(base, weights=mask * weights), jax.random.key(0), hp)
+  alone, _ = loss_fn(params, {}, dict(base, weights=weights), jax.random.key(0), hp)
+  np.testing.assert_allclose(both, product, rtol=1e-6)
+  assert abs(float(both) - float(alone)) > 1e-4  # the mask counts

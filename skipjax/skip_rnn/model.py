@@ -4,7 +4,8 @@ with losses that follow the loss protocol of `skipjax.train.state`.
     loss_fn(params, model_state, batch, key, hparams) -> (loss, (model_state, metrics))
 
 batch: 'inputs' [B, T, D] float or [B, T] int ids, 'lengths' [B] int, 'labels' [B] (int classes,
-or float targets for regression), optional 'weights' (or 'mask') [B] for padded batch entries.
+or float targets for regression), optional 'mask' and 'weights' [B] (they multiply:
+`layers.example_weights`).
 hparams: 'budget_lambda' (the lambda of the budget loss `lambda * sum_t u_t`, default 0) and
 optionally 'dropout' (a rate, sweepable; instead of the static `SkipRNNConfig.dropout`).
 
@@ -200,7 +201,7 @@ def make_loss_fn(config: SkipRNNConfig, *, train: bool = True) -> LossFn:
   def loss_fn(params, model_state, batch, key, hparams):
     validation.check_hparams(hparams, HPARAMS)
     lengths = jnp.asarray(batch["lengths"], jnp.int32)
-    weights = batch.get("weights", batch.get("mask"))
+    weights = layers.example_weights(batch, lengths.shape[0])  # mask x weights
     rate = hparams.get("dropout")
     if rate is not None and config.dropout > 0:
       raise ValueError(f"the dropout rate is given twice: SkipRNNConfig.dropout={config.dropout} "
