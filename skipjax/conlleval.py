@@ -29,6 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from skipjax.train import step as step_lib
+
 _OUTSIDE = "O"
 
 
@@ -307,3 +309,13 @@ def entity_scores(correct: float, guessed: float, gold: float) -> dict[str, floa
   total = precision + recall
   return {"precision": precision, "recall": recall,
           "f1": 2 * precision * recall / total if total > 0 else 0.0}
+
+
+def _finalize(total, means: dict[str, float]) -> dict[str, float]:
+  """The split's chunk totals (sums, not means) and its entity-level scores."""
+  del means
+  counts = {k: float(total[k]) for k in CHUNK_METRICS}
+  return {**counts, **entity_scores(*(counts[k] for k in CHUNK_METRICS))}
+
+
+step_lib.register_finalizer("conlleval", CHUNK_METRICS, _finalize)

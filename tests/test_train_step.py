@@ -195,6 +195,18 @@ def test_chunk_counts_sum_over_batches_into_entity_f1():
   assert "f1" not in step_lib.finalize_metrics({"accuracy": 1.0, "count": 1.0})
 
 
+def test_a_registered_finalizer_runs_only_when_its_metrics_are_there(monkeypatch):
+  """The generic step knows no model's metrics: a module registers how its split-level metrics
+  come from the split's sums (conlleval's entity F1 is one), applied where those sums exist."""
+  monkeypatch.setattr(step_lib, "_FINALIZERS", dict(step_lib._FINALIZERS))  # pylint: disable=protected-access
+  step_lib.register_finalizer("ratio", ["hits", "tries"],
+                              lambda total, means: {"rate": total["hits"] / total["tries"]})
+  got = step_lib.finalize_metrics({"hits": 3.0, "tries": 12.0, "count": 2.0})
+  assert got == {"hits": 1.5, "tries": 6.0, "count": 2.0, "rate": 0.25}
+  assert "rate" not in step_lib.finalize_metrics({"hits": 3.0, "count": 2.0})
+  assert "conlleval" in step_lib._FINALIZERS  # pylint: disable=protected-access
+
+
 def test_classifier_learns_a_toy_task():
   # Label = the first token (0 or 1) of a random sequence: an LSTM must carry it to the end.
   rng = np.random.default_rng(0)

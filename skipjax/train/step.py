@@ -25,7 +25,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from skipjax import conlleval
 from skipjax.train import optim
 from skipjax.train import state as state_lib
 from skipjax.train.state import TrainState
@@ -142,20 +141,34 @@ def accumulate_metrics(total: Metrics | None, sums: Metrics) -> Metrics:
   return {k: total[k] + sums[k] for k in total}
 
 
+# Split-level metrics that are not means (e.g. conlleval's entity F1 from chunk counts): the
+# module defining such metrics registers how to compute them from the split's sums
+# (`register_finalizer`), so that this generic step knows no model's metrics.
+Finalizer = Callable[[Metrics, dict[str, float]], dict[str, float]]
+_FINALIZERS: dict[str, tuple[tuple[str, ...], Finalizer]] = {}
+
+
+def register_finalizer(name: str, needs: Iterable[str], fn: Finalizer) -> None:
+  """Has `finalize_metrics` call `fn(total, means)` whenever a split's summed metrics hold every
+  name in `needs`; the metrics it returns replace or join the means. `name` identifies the
+  finalizer (registering it again replaces it)."""
+  _FINALIZERS[name] = (tuple(needs), fn)
+
+
 def finalize_metrics(total: Metrics) -> dict[str, float]:
   """Means from summed eval metrics (`sum / count`); 'count' stays the total weight.
 
-  Chunk counts of a tagger (`conlleval.CHUNK_METRICS`, reported per unit of count) come back as
-  the split's totals, and add the entity-level 'precision', 'recall' and 'f1' (fractions) of
-  the whole split, computed from those totals as conlleval does (not averaged over batches).
+  Then each registered finalizer whose metrics are present adds its split-level metrics: e.g.
+  `skipjax.conlleval`'s, for a tagger's chunk counts (reported per unit of count): the split's
+  totals, and the entity-level 'precision', 'recall' and 'f1' of the whole split, computed from
+  those totals as conlleval does (not averaged over batches).
   """
   count = float(total["count"])
   out = {k: float(v) / max(count, 1e-12) for k, v in total.items() if k != "count"}
   out["count"] = count
-  if all(k in out for k in conlleval.CHUNK_METRICS):
-    for k in conlleval.CHUNK_METRICS:
-      out[k] = float(total[k])
-    out.update(conlleval.entity_scores(*(out[k] for k in conlleval.CHUNK_METRICS)))
+  for needs, fn in _FINALIZERS.values():
+    if all(k in total for k in needs):
+      out.update(fn(total, out))
   return out
 
 
