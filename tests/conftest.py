@@ -25,6 +25,7 @@ os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 # or more. The model, cell and estimator tests all stay in `make test`.
 SLOW_TESTS = frozenset([
     "tests/test_bench.py::test_lstm_quick_run_writes_json",  # 12 s
+    "tests/test_config.py::test_a_config_argument_reaches_the_runner",  # 21 s
     "tests/test_config.py::test_run_end_to_end_writes_everything",  # 6 s
     "tests/test_data_datasets.py::test_command_line_errors_are_one_fatal_line",  # 15 s
     "tests/test_data_files.py::test_prepared_dataset_rechecks_its_raw_files",  # 7 s

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import pathlib
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -20,6 +23,7 @@ from skipjax.data import files
 from skipjax.train import metrics_log
 
 CONFIG_DIR = pathlib.Path(run.__file__).parent / "configs"
+REPO = CONFIG_DIR.parent.parent
 CONFIG_FILES = sorted(p for p in CONFIG_DIR.glob("*.py") if p.name != "__init__.py")
 
 
@@ -352,3 +356,40 @@ def test_required_hparam_is_named():
   with pytest.raises(ValueError, match=r"config\.hparams\.skim_gamma is required for model "
                                        r"'skim_lstm'"):
     registry.check_hparams(config.model, config.dataset, config.hparams)
+
+
+@pytest.mark.parametrize("family, default, variants", [
+    ("skip_lstm_frequency_discrimination", "1e-4", {"0": "lam0", "1e-5": "lam1e5",
+                                                    "1e-4": "lam1e4"}),
+    ("skip_lstm_adding", "1e-5", {"0": "lam0", "1e-5": "lam1e5"}),
+])
+def test_lambda_is_the_config_argument_and_the_per_lambda_files_are_it(family, default, variants):
+  """`<family>.py:LAMBDA` (big_vision style): each per-lambda file is that config at its lambda,
+  field for field."""
+  module = _load(CONFIG_DIR / f"{family}.py")
+  assert module.get_config().to_dict() == module.get_config(default).to_dict()
+  for arg, tag in variants.items():
+    per_file = _load(CONFIG_DIR / f"{family}_{tag}.py").get_config().to_dict()
+    assert module.get_config(arg).to_dict() == per_file
+    assert per_file["experiment"] == f"{family}_{tag}"
+    assert per_file["hparams"]["budget_lambda"] == float(arg)
+  for bad in ("x", "-1", "nan"):
+    with pytest.raises(ValueError, match="budget lambda"):
+      module.get_config(bad)
+
+
+def test_a_config_argument_reaches_the_runner(tmp_path):
+  """`--config FILE.py:ARG` through experiments.run (ml_collections' config_flags)."""
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.run",
+       f"--config={CONFIG_DIR / 'skip_lstm_adding.py'}:2e-5", "--workdir", str(tmp_path / "w"),
+       "--config.num_steps=2", "--config.eval_every=2", "--config.net.hidden_dim=4",
+       "--config.data.batch_size=4", "--config.data.eval_batch_size=8",
+       "--config.data.dev_examples=8", "--config.data.test_examples=8", "--config.data.length=5",
+       "--config.progress=False", "--config.tensorboard=False", "--noplot"],
+      cwd=REPO, capture_output=True, text=True, timeout=300,
+      env=dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(REPO)))
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  record = json.loads((tmp_path / "w" / "result.json").read_text())
+  assert record["experiment"] == "skip_lstm_adding_lam2e5"
+  assert record["config"]["hparams"]["budget_lambda"] == 2e-5

@@ -75,6 +75,27 @@ def synthetic_data(batch_size: int, dev_examples: int, test_examples: int,
                                         **task_kwargs))
 
 
+def budget_lambda_arg(arg: str | None, default: float, config: str) -> tuple[float, str]:
+  """(lambda, its name tag) from a config's argument (`--config <file>.py:1e-4`): the tag is how
+  the per-lambda experiments are named, lam0, lam1e5, lam1e4, lam2.5e4 (the exponent's minus
+  dropped)."""
+  if arg is None or arg == "":
+    value = default
+  else:
+    try:
+      value = float(arg)
+    except ValueError:
+      raise ValueError(f"{config}:{arg}: the argument is the budget lambda, a number >= 0 "
+                       "(e.g. :1e-4)") from None
+  if not math.isfinite(value) or value < 0:
+    raise ValueError(f"{config}:{arg}: the budget lambda must be a finite number >= 0")
+  if value == 0:
+    return 0.0, "0"
+  mantissa, exponent = f"{value:e}".split("e")
+  mantissa = mantissa.rstrip("0").rstrip(".")
+  return value, f"{mantissa}e{abs(int(exponent))}" if int(exponent) < 0 else f"{value:g}"
+
+
 def patience_evals(steps: int, eval_every: int) -> int:
   """`early_stopping_patience` (counted in evaluations, `skipjax.train.early_stopping`) for a rule
   stated in steps: stop at the first evaluation `steps` or more steps after the best one."""

@@ -17,8 +17,8 @@ Command:
 Hardware: 2 shared CPU cores. Time: not yet run. Metric reached: not yet run.
 """
 
-from experiments.configs import lstm_adding
+from experiments.configs import skip_lstm_adding
 
 
 def get_config():
-  return lstm_adding.adding_config("skip_lstm_adding_lam0", "skip_lstm", budget_lambda=0.0)
+  return skip_lstm_adding.get_config("0")

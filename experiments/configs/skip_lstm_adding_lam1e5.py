@@ -25,8 +25,8 @@ variance of the target, i.e. predicting its mean, gives 0.167): 400 steps at Ada
 too few (dev MSE was flat from step 300 on), and skipping has not started.
 """
 
-from experiments.configs import lstm_adding
+from experiments.configs import skip_lstm_adding
 
 
 def get_config():
-  return lstm_adding.adding_config("skip_lstm_adding_lam1e5", "skip_lstm", budget_lambda=1e-5)
+  return skip_lstm_adding.get_config("1e-5")

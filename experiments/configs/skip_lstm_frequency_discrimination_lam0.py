@@ -22,9 +22,8 @@ accuracy 97.5% on 4,096 sequences (best dev 97.6% at step 100, 97.3% at step 200
 step updated (100.0 of 100). Short of the paper's > 99%: 200 steps at Adam 1e-4.
 """
 
-from experiments.configs import lstm_frequency_discrimination
+from experiments.configs import skip_lstm_frequency_discrimination
 
 
 def get_config():
-  return lstm_frequency_discrimination.frequency_discrimination_config(
-      "skip_lstm_frequency_discrimination_lam0", "skip_lstm", budget_lambda=0.0)
+  return skip_lstm_frequency_discrimination.get_config("0")

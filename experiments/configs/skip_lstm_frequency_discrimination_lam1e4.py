@@ -25,9 +25,8 @@ same dev accuracy: dev updates 63.7 / 58.5 / 36.5 / 33.6 / 31.8 at steps 900 / 1
 of the paper's many more steps at Adam 1e-4.
 """
 
-from experiments.configs import lstm_frequency_discrimination
+from experiments.configs import skip_lstm_frequency_discrimination
 
 
 def get_config():
-  return lstm_frequency_discrimination.frequency_discrimination_config(
-      "skip_lstm_frequency_discrimination_lam1e4", "skip_lstm", budget_lambda=1e-4)
+  return skip_lstm_frequency_discrimination.get_config("1e-4")

@@ -15,9 +15,8 @@ Command:
 Hardware: 2 shared CPU cores. Time: not yet run. Metric reached: not yet run.
 """
 
-from experiments.configs import lstm_frequency_discrimination
+from experiments.configs import skip_lstm_frequency_discrimination
 
 
 def get_config():
-  return lstm_frequency_discrimination.frequency_discrimination_config(
-      "skip_lstm_frequency_discrimination_lam1e5", "skip_lstm", budget_lambda=1e-5)
+  return skip_lstm_frequency_discrimination.get_config("1e-5")
