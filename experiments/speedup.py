@@ -170,19 +170,12 @@ def lstm_lean_logits(embedding: Any, lstm: Any, head: Any, ids: Any) -> Any:
   """Plain LSTM classifier on ids [B, L]: embedding, hoisted input projection, a scan keeping only
   the state, dense head on the final h. Logits [B, C]."""
   # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp
-  from jax import lax
   from skipjax import cells
   from skipjax import layers
+  from skipjax import recurrence
   # pylint: enable=g-import-not-at-top
   x_proj = cells.lstm_input_projection(lstm, layers.embed(embedding, ids))
-
-  def body(state, xp_t):
-    return cells.lstm_step_projected(lstm, state, xp_t)[0], None
-
-  init = cells.lstm_zero_state((ids.shape[0],), lstm.w_h.shape[0])
-  state = lax.scan(body, init, jnp.swapaxes(x_proj, 0, 1))[0]
-  return layers.dense(head, state.h)
+  return layers.dense(head, recurrence.lstm_final_state(lstm, x_proj=x_proj).h)
 
 
 def lstm_layer_logits(embedding: Any, lstm: Any, head: Any, ids: Any) -> Any:

@@ -124,6 +124,25 @@ def _check_state(name, state, batch, hidden):
                        f"{jnp.shape(leaf)}")
 
 
+def lstm_final_state(params: cells.LSTMParams, xs: Array | None = None, *,
+                     x_proj: Array | None = None, unroll: int = 1) -> cells.LSTMState:
+  """The plain LSTM's final state over all T steps, no per-step outputs and no lengths: the lean
+  baseline that the skipping models' inference is timed against (it pays for nothing they
+  skip). Give raw inputs `xs` [B, T, D] (the input projected inside each step) or their
+  projections `x_proj` [B, T, 4H] (`cells.lstm_input_projection`: one matmul for all steps);
+  [T, D] / [T, 4H] without a batch axis work too."""
+  if (xs is None) == (x_proj is None):
+    raise ValueError("give exactly one of xs (raw inputs) or x_proj (input projections)")
+  seq = xs if x_proj is None else x_proj
+  batch_shape, time_axis = seq.shape[:-2], seq.ndim - 2
+  if x_proj is None:
+    body = lambda state, x_t: (cells.lstm_step(params, state, x_t)[0], None)
+  else:
+    body = lambda state, xp_t: (cells.lstm_step_projected(params, state, xp_t)[0], None)
+  init = cells.lstm_zero_state(batch_shape, params.w_h.shape[0])
+  return lax.scan(body, init, jnp.moveaxis(seq, time_axis, 0), unroll=unroll)[0]
+
+
 def lstm_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None = None,
                initial_state: cells.LSTMState | None = None, *, reverse: bool = False,
                unroll: int = 1,

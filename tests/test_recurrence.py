@@ -170,3 +170,22 @@ def test_bad_inputs_raise_clear_errors():
                                                       "b": jnp.zeros((2, 4))})
   with pytest.raises(ValueError, match="xs must have rank"):
     recurrence.scan_rnn(_sum_step, 1.0, jnp.zeros(2), jnp.zeros(2))
+
+
+def test_lstm_final_state_is_the_layers_final_state():
+  """The lean baseline (final state only, raw or projected inputs, batched or not) computes the
+  state `lstm_layer` ends in."""
+  params = cells.lstm_init(jax.random.PRNGKey(0), 3, 5)
+  xs = jax.random.normal(jax.random.PRNGKey(1), (2, 7, 3))
+  want, _ = recurrence.lstm_layer(params, xs)
+  x_proj = cells.lstm_input_projection(params, xs)
+  for got in (recurrence.lstm_final_state(params, xs),
+              recurrence.lstm_final_state(params, x_proj=x_proj, unroll=2)):
+    np.testing.assert_allclose(got.h, want.h, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got.c, want.c, rtol=1e-5, atol=1e-6)
+  single = recurrence.lstm_final_state(params, x_proj=x_proj[1])
+  np.testing.assert_allclose(single.h, want.h[1], rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match="exactly one of xs"):
+    recurrence.lstm_final_state(params, xs, x_proj=x_proj)
+  with pytest.raises(ValueError, match="exactly one of xs"):
+    recurrence.lstm_final_state(params)

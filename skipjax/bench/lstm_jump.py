@@ -38,7 +38,6 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from skipjax import cells
 from skipjax import layers
@@ -59,12 +58,7 @@ def _lstm_forward(params: lstm_jump.LSTMJumpParams, ids: jax.Array) -> jax.Array
 def _lstm_lean(params: lstm_jump.LSTMJumpParams, ids: jax.Array) -> jax.Array:
   """The same plain LSTM as a lean scan over the hoisted input projection, final state only."""
   x_proj = cells.lstm_input_projection(params.lstm, layers.embed(params.embedding, ids))
-
-  def body(state, xp_t):
-    return cells.lstm_step_projected(params.lstm, state, xp_t)[0], None
-
-  init = cells.lstm_zero_state((ids.shape[0],), params.lstm.w_h.shape[0])
-  state = lax.scan(body, init, jnp.swapaxes(x_proj, 0, 1), unroll=LSTM_UNROLL)[0]
+  state = recurrence.lstm_final_state(params.lstm, x_proj=x_proj, unroll=LSTM_UNROLL)
   return layers.dense(params.classifier, state.h)
 
 

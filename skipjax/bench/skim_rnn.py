@@ -34,7 +34,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from skipjax import cells
 from skipjax import recurrence
@@ -52,8 +51,7 @@ def _interleaved(fns: dict, rounds: int, repeats: int) -> dict[str, harness.Timi
 def _hoisted_lstm(params: cells.LSTMParams, xs: jax.Array) -> jax.Array:
   """Plain LSTM, input projection of all steps in one matmul, `h @ w_h` per step ([1, T, D])."""
   proj = cells.lstm_input_projection(params, xs[0])
-  step = lambda s, p_t: (cells.lstm_step_projected(params, s, p_t)[0], None)
-  return lax.scan(step, cells.lstm_zero_state((), params.w_h.shape[0]), proj)[0].h
+  return recurrence.lstm_final_state(params, x_proj=proj).h
 
 
 def _forced_thresholds(rng: np.random.Generator, shape, skim_rate: float) -> jax.Array:
