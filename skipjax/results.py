@@ -282,6 +282,14 @@ def embedding_source(result: Mapping[str, Any]) -> str:
   return text + (", frozen" if net.get("freeze_embedding") else "")
 
 
+def row_name(result: Mapping[str, Any]) -> str:
+  """A record's name in the tables: its experiment, or for a setting of a sweep its run name
+  (`<study>.<setting>`), since the settings of one study share the experiment."""
+  if isinstance(result.get("sweep"), dict) and result.get("run_name"):
+    return str(result["run_name"])
+  return str(result["experiment"])
+
+
 def _cell(text: str) -> str:
   return text.replace("|", "\\|").replace("\n", " ")
 
@@ -317,11 +325,11 @@ def render_markdown(results: Iterable[Mapping[str, Any]], *, title: str = "Resul
             "train time | steps | model | dataset (split) | embedding |")
   detail_header = "| row | seed | commit | finished | command |"
   for group in sorted(groups):
-    rows = sorted(groups[group], key=lambda r: (r["dataset"], r["model"], r["experiment"]))
+    rows = sorted(groups[group], key=lambda r: (r["dataset"], r["model"], row_name(r)))
     lines += [f"## {group}", "", header, "|" + "---|" * 12]
     for r in rows:
       metric = r["metric"]
-      cells = [r["experiment"], metric, _fmt_number(r["paper_value"], metric),
+      cells = [row_name(r), metric, _fmt_number(r["paper_value"], metric),
                _fmt_number(r["value"], metric),
                _fmt_gap(r["value"], r["paper_value"], metric),
                _fmt_fraction(r["fraction_computed"]), _fmt_speedup(r["speedup_batch1"]),
@@ -336,7 +344,7 @@ def render_markdown(results: Iterable[Mapping[str, Any]], *, title: str = "Resul
       finished = r["finished"]
       finished_text = "—" if finished is None else (
           str(finished) if not isinstance(finished, bool) else ("yes" if finished else "no"))
-      cells = [r["experiment"], "—" if r["seed"] is None else str(r["seed"]),
+      cells = [row_name(r), "—" if r["seed"] is None else str(r["seed"]),
                _fmt_commit(r.get("git_commit")), finished_text,
                f"`{r['command']}`" if r["command"] else "—"]
       lines.append("| " + " | ".join(_cell(str(c)) for c in cells) + " |")
