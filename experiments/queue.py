@@ -150,6 +150,7 @@ ROWS: tuple[Row, ...] = (
     # Studies (experiments/sweep.py: all settings in one program, one record per setting): the
     # remaining lambda rows of Skip RNN's Table 4 and Skim-RNN's gamma rows of Table 2 with two
     # seeds (d' changes the shapes, so each d' is a row of its own).
+    # SST-2 at the paper's d'=10, gamma=0.01: three seeds, the study's figure chosen on dev.
     Row("skip_rnn/table4/skip_lstm_frequency_discrimination_lambdas",
         _cfg("skip_lstm_frequency_discrimination_lam1e4"),
         ("--config.experiment=skip_lstm_frequency_discrimination",),
@@ -160,6 +161,8 @@ ROWS: tuple[Row, ...] = (
     Row("skim_rnn/table2/skim_lstm_rotten_tomatoes_d5_study", _cfg("skim_lstm_rotten_tomatoes"),
         ("--config.experiment=skim_lstm_rotten_tomatoes_d5", "--config.net.small_dim=5"),
         sweep=("hparams.skim_gamma=0.01,0.02", "seed=0,1"), sec_per_step=0.6),
+    Row("skim_rnn/table2/skim_lstm_sst2_seeds", _cfg("skim_lstm_sst2"),
+        ("--config.experiment=skim_lstm_sst2_seeds",), sweep=("seed=0,1,2",), sec_per_step=0.5),
     # The long rows (issue 13): hours on a CPU, days of this queue's 2 cores.
     Row("dynamic_skip/ptb/lstm_ptb", _cfg("lstm_ptb"), sec_per_step=0.8),
     Row("dynamic_skip/ptb/dynamic_skip_ptb", _cfg("dynamic_skip_ptb"), sec_per_step=1.5),

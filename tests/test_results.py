@@ -108,6 +108,25 @@ def test_markdown_embedding_column_names_the_vectors():
   assert "differ from the" in text
 
 
+def test_a_study_marks_the_setting_chosen_on_dev_never_on_test():
+  def setting(index, label, dev, test, mode="max", metric="accuracy"):
+    return _record(experiment="study", run_name=f"study.{label}", value=test,
+                   best_dev={metric: dev}, config={"best_metric": metric, "best_mode": mode},
+                   sweep={"name": "study", "index": index, "labels": ["a", "b", "c"]})
+  # b is best on dev, c on test: b is chosen.
+  recs = [setting(0, "a", 0.80, 0.70), setting(1, "b", 0.85, 0.71), setting(2, "c", 0.82, 0.90)]
+  assert results.dev_selected(recs) == {"study.b"}
+  text = results.render_markdown(recs)
+  assert "| study.b (chosen on dev) |" in text
+  assert "| study.c |" in text and "study.c (chosen" not in text
+  # a metric to minimise picks the lowest dev value; a tie goes to the first setting.
+  assert results.dev_selected([setting(0, "a", 3.0, 1.0, "min", "mse"),
+                               setting(1, "b", 2.0, 9.0, "min", "mse"),
+                               setting(2, "c", 2.0, 0.1, "min", "mse")]) == {"study.b"}
+  # a single run and a record without a dev figure are never marked.
+  assert results.dev_selected([_record(), setting(0, "a", 0.8, 0.7) | {"best_dev": None}]) == set()
+
+
 def test_make_results_writes_and_checks(tmp_path):
   results.write_result(_record(), tmp_path / "results", "a")
   out = tmp_path / "RESULTS.md"
