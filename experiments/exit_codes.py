@@ -10,3 +10,4 @@ CONFIG_MISMATCH = 3   # the workdir holds a run of another config (the fields ar
 WORKDIR_LOCKED = 4    # another live run uses the workdir (its pid and host are named)
 NON_FINITE = 5        # a NaN/Inf loss or gradient (the step and last finite checkpoint are named)
 PUBLISH_CONFLICT = 6  # --publish: the published record holds another result (kept as it was)
+OTHER_PROCESS_FAILED = 7  # multi-process run: process 0 failed at a check (its log says why)

@@ -3,6 +3,7 @@ r"""The one entry point for training runs.
     python -m experiments.run --config experiments/configs/<name>.py [--config.FIELD=VALUE ...] \
         --workdir DIR [--restart] [--run_name NAME] [--publish experiments/results
         [--replace_published]] [--noplot] [--mesh data=N] [--sweep FIELD=V1,V2,... ...]
+        [--coordinator_address HOST:PORT --num_processes P --process_id I]
 
 Checks the config (unknown keys, non-positive sizes, unknown model or dataset, missing data files
 fail here, before anything is built), takes DIR's lock, loads the data, builds the model from
@@ -21,6 +22,10 @@ result is not replaced (exit 6, naming both files and what differs) unless
 `--sweep FIELD=V1,V2,...` (repeatable: a grid) trains a hyperparameter study instead, every
 setting in one vmapped program, with one record per setting (experiments/sweep.py).
 
+Several processes (`jax.distributed`): the same command in each, with `--coordinator_address
+--num_processes --process_id`; the mesh spans all their devices and process 0 alone writes DIR's
+files (experiments/README.md). Exit 7 on the others when a check on process 0 failed.
+
 Resuming: rerun the same command. DIR's config.json must match the new config except in
 RESUMABLE_FIELDS (see `resume_differences`); otherwise the run refuses (exit 3, naming the
 fields). `--restart` starts over instead, first moving DIR's contents into
@@ -37,7 +42,8 @@ Exit statuses (`experiments/exit_codes.py`), each non-zero one but 1 with a one-
   3 DIR holds a run of another config, or checkpoints that do not fit the model;
   4 DIR is locked by a live run (pid, host named; a dead run's lock is taken over);
   5 a NaN/Inf loss, gradient or metric (the step and the last finite checkpoint are named; no
-    result is written); 6 --publish found another result in the published file.
+    result is written); 6 --publish found another result in the published file;
+  7 (several processes) process 0 failed at a check, and this process stopped with it.
 """
 
 from __future__ import annotations
@@ -96,6 +102,17 @@ _SWEEP_SETTINGS_PER_CALL = flags.DEFINE_string(
 _MESH = flags.DEFINE_string("mesh", None,
                             "Data-parallel training over N devices: 'data=N' (default: every "
                             "local device when there are several; 'data=1' turns it off).")
+
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None,
+    "Multi-process training (jax.distributed): process 0's 'host:port'; give the same command "
+    "to every process with its --process_id. On managed clusters (SLURM, TPU pods) "
+    "--num_processes alone may do.")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None,
+                                      "Multi-process training: how many processes take part.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None,
+                                   "Multi-process training: this process's index, 0 .. "
+                                   "num_processes - 1 (process 0 writes the run's files).")
 
 CONFIGS_DIR = pathlib.Path(__file__).resolve().parent / "configs"
 RESULT_NAME = "result.json"
@@ -270,17 +287,20 @@ def _hardware(num_devices: int = 1) -> str:
   import jax  # pylint: disable=g-import-not-at-top
   device = jax.devices()[0]
   mesh = f", data parallel over {num_devices} devices" if num_devices > 1 else ""
+  if jax.process_count() > 1:
+    mesh += f" in {jax.process_count()} processes"
   return (f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPU cores visible, "
           f"jax {jax.__version__} on {device.platform} ({device.device_kind}){mesh}")
 
 
 def parse_mesh(mesh: str | None, config: Any) -> int:
-  """The number of devices of `--mesh data=N` (None: every local device), checked against the
-  devices present and the config's batch sizes (ConfigError naming the flag)."""
+  """The number of devices of `--mesh data=N` (None: every local device; with several processes
+  every device of every process), checked against the devices present and the config's batch
+  sizes (ConfigError naming the flag)."""
   import jax  # pylint: disable=g-import-not-at-top
   available = len(jax.devices())
   if mesh is None:
-    num = jax.local_device_count()
+    num = jax.local_device_count() if jax.process_count() == 1 else available
   else:
     match = re.fullmatch(r"\s*data\s*=\s*(\d+)\s*", mesh)
     if match is None or int(match.group(1)) < 1:
@@ -290,6 +310,9 @@ def parse_mesh(mesh: str | None, config: Any) -> int:
     if num > available:
       raise ConfigError(f"--mesh {mesh!r}: only {available} device(s) present "
                         f"({jax.devices()[0].platform})")
+    if jax.process_count() > 1 and num != available:
+      raise ConfigError(f"--mesh {mesh!r}: with {jax.process_count()} processes the mesh spans "
+                        f"all {available} devices (data={available}, or leave --mesh out)")
   if num > 1:
     for field in ("batch_size", "eval_batch_size"):
       size = config.data.get(field)
@@ -399,13 +422,90 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
   from skipjax import results as results_lib  # pylint: disable=g-import-not-at-top
   from skipjax.train import loop  # pylint: disable=g-import-not-at-top
   from skipjax.train import optim  # pylint: disable=g-import-not-at-top
+  from skipjax.train import multihost  # pylint: disable=g-import-not-at-top
   from skipjax.train import step as step_lib  # pylint: disable=g-import-not-at-top
   from skipjax.train import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
 
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   run_name = run_name or workdir.resolve().name
-  with workdir_lib.WorkdirLock(workdir):
+  primary = multihost.is_primary()
+  lock = workdir_lib.WorkdirLock(workdir)
+  # Process 0 takes the lock and checks the workdir; the others follow its outcome (multihost).
+  finished = multihost.primary_decides(
+      lambda: _take_workdir(lock, workdir, config, restart=restart),
+      f"checking the workdir {workdir}")
+  try:
+    if multihost.broadcast_int(finished is not None):
+      multihost.barrier("skipjax run: already finished")
+      if not primary:
+        return results_lib.read_record(workdir / RESULT_NAME)
+      if publish_dir is not None:
+        _publish(finished, workdir, publish_dir, run_name, replace_published)
+      return finished
+
+    init_key, train_key = jax.random.split(jax.random.key(config.seed))
+    t0 = time.perf_counter()
+    data = registry.DATASETS[config.dataset](config.data, config.seed)
+    if primary:
+      save_data_spec(workdir, data.spec)
+    model, optimizer, state = build_state(config, data.spec, init_key)
+    train_fn = step_lib.make_train_step(model.loss_fn, optimizer)
+    eval_fn = step_lib.make_eval_step(model.eval_loss_fn)
+    train_iter, dev_batches, test_batches = data.train, data.dev, data.test
+    if num_devices > 1:
+      from skipjax.train import parallel  # pylint: disable=g-import-not-at-top
+      device_mesh = parallel.make_mesh(jax.devices()[:num_devices])
+      state = parallel.replicate(state, device_mesh)
+      train_step = parallel.data_parallel_train_step(train_fn, device_mesh)
+      eval_step = parallel.data_parallel_eval_step(eval_fn, device_mesh)
+      train_iter = parallel.ShardedIterator(data.train, device_mesh)
+      dev_batches, test_batches = (None if b is None else parallel.sharded_batches(b, device_mesh)
+                                   for b in (data.dev, data.test))
+      print(f"data parallel over {num_devices} {jax.devices()[0].platform} devices (mesh "
+            f"data={num_devices}{multihost.describe()})", file=sys.stderr)
+    else:
+      train_step = step_lib.jit_train_step(train_fn)
+      eval_step = jax.jit(eval_fn)
+    print(f"{config.experiment}: {config.model} on {config.dataset}, "
+          f"{optim.num_params(model.params):,} parameters; data ready in "
+          f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+    fit = loop.fit(config, workdir=workdir, train_step=train_step, init_state=state,
+                   train_iter=train_iter, key=train_key, eval_step=eval_step,
+                   dev_batches=dev_batches, test_batches=test_batches)
+    summary = fit.summary
+    check_test_metric(config, summary, data.test is not None, workdir)
+    result = make_record(config, summary, command=command, run_name=run_name, workdir=workdir,
+                         num_devices=num_devices)
+    if not primary:  # process 0 writes the record, the plot and the published copy
+      return json.loads(json.dumps(workdir_lib.json_safe(result)))
+    path = results_lib.write_record(result, workdir / RESULT_NAME)
+    result = results_lib.read_record(path)  # as stored (strict JSON)
+    print(f"result: test {config.metric} = {result['value']} (best dev step "
+          f"{summary['best_step']}), {result['train_minutes']:.1f} min -> {path}",
+          file=sys.stderr)
+    if plot:
+      from skipjax import plots  # pylint: disable=g-import-not-at-top
+      png = plots.plot_training_curves([workdir], workdir / "curves.png")
+      print(f"curves: {png}", file=sys.stderr)
+    if publish_dir is not None:
+      _publish(result, workdir, publish_dir, run_name, replace_published)
+    return result
+  finally:
+    if primary:
+      lock.release()
+
+
+def _take_workdir(lock: Any, workdir: pathlib.Path, config: Any, *,
+                  restart: bool) -> dict[str, Any] | None:
+  """Takes `lock` (released again if a check fails) and checks the workdir against `config`:
+  moves an earlier run aside under `restart`, refuses another run's config or checkpoints,
+  returns the finished record if this run is done (None otherwise), and writes config.json."""
+  from skipjax import results as results_lib  # pylint: disable=g-import-not-at-top
+  from skipjax.train import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  lock.acquire()
+  try:
     if restart:
       moved = workdir_lib.archive_previous(workdir)
       if moved is not None:
@@ -436,57 +536,13 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
                                       json.loads(config.to_json_best_effort(sort_keys=True)))
         note = " (record updated: " + ", ".join(f"{k} = {v}" for k, v in updates.items()) + ")"
       print(f"already finished: {workdir / RESULT_NAME}{note}", file=sys.stderr)
-      if publish_dir is not None:
-        _publish(finished, workdir, publish_dir, run_name, replace_published)
       return finished
     workdir_lib.write_json_atomic(config_path,
                                   json.loads(config.to_json_best_effort(sort_keys=True)))
-
-    init_key, train_key = jax.random.split(jax.random.key(config.seed))
-    t0 = time.perf_counter()
-    data = registry.DATASETS[config.dataset](config.data, config.seed)
-    save_data_spec(workdir, data.spec)
-    model, optimizer, state = build_state(config, data.spec, init_key)
-    train_fn = step_lib.make_train_step(model.loss_fn, optimizer)
-    eval_fn = step_lib.make_eval_step(model.eval_loss_fn)
-    train_iter, dev_batches, test_batches = data.train, data.dev, data.test
-    if num_devices > 1:
-      from skipjax.train import parallel  # pylint: disable=g-import-not-at-top
-      device_mesh = parallel.make_mesh(jax.devices()[:num_devices])
-      state = jax.device_put(state, parallel.replicated_sharding(device_mesh))
-      train_step = parallel.data_parallel_train_step(train_fn, device_mesh)
-      eval_step = parallel.data_parallel_eval_step(eval_fn, device_mesh)
-      train_iter = parallel.ShardedIterator(data.train, device_mesh)
-      dev_batches, test_batches = (None if b is None else parallel.sharded_batches(b, device_mesh)
-                                   for b in (data.dev, data.test))
-      print(f"data parallel over {num_devices} {jax.devices()[0].platform} devices (mesh "
-            f"data={num_devices})", file=sys.stderr)
-    else:
-      train_step = step_lib.jit_train_step(train_fn)
-      eval_step = jax.jit(eval_fn)
-    print(f"{config.experiment}: {config.model} on {config.dataset}, "
-          f"{optim.num_params(model.params):,} parameters; data ready in "
-          f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
-
-    fit = loop.fit(config, workdir=workdir, train_step=train_step, init_state=state,
-                   train_iter=train_iter, key=train_key, eval_step=eval_step,
-                   dev_batches=dev_batches, test_batches=test_batches)
-    summary = fit.summary
-    check_test_metric(config, summary, data.test is not None, workdir)
-    result = make_record(config, summary, command=command, run_name=run_name, workdir=workdir,
-                         num_devices=num_devices)
-    path = results_lib.write_record(result, workdir / RESULT_NAME)
-    result = results_lib.read_record(path)  # as stored (strict JSON)
-    print(f"result: test {config.metric} = {result['value']} (best dev step "
-          f"{summary['best_step']}), {result['train_minutes']:.1f} min -> {path}",
-          file=sys.stderr)
-    if plot:
-      from skipjax import plots  # pylint: disable=g-import-not-at-top
-      png = plots.plot_training_curves([workdir], workdir / "curves.png")
-      print(f"curves: {png}", file=sys.stderr)
-    if publish_dir is not None:
-      _publish(result, workdir, publish_dir, run_name, replace_published)
-  return result
+    return None
+  except BaseException:
+    lock.release()
+    raise
 
 
 def build_state(config: Any, spec: Any, init_key: Any) -> tuple[Any, Any, Any]:
@@ -550,6 +606,7 @@ def main(argv: list[str]) -> None:
   from skipjax import results as results_lib
   from skipjax.train import checkpoint as checkpoint_lib
   from skipjax.train import loop
+  from skipjax.train import multihost
   from skipjax.train import workdir as workdir_lib
   # pylint: enable=g-import-not-at-top
   if not flags.FLAGS["verbosity"].present:
@@ -566,6 +623,10 @@ def main(argv: list[str]) -> None:
            "--publish DIR copies it to DIR/<run_name>.json")
   if _REPLACE_PUBLISHED.value and not _PUBLISH.value:
     _fatal(bad, "--replace_published needs --publish DIR")
+  distributed = _distributed_args()
+  if distributed is not None:
+    from skipjax.train import parallel  # pylint: disable=g-import-not-at-top
+    parallel.initialize_distributed(**distributed)
   kwargs = dict(command=command_line(sys.argv), run_name=_RUN_NAME.value,
                 publish_dir=_PUBLISH.value, replace_published=_REPLACE_PUBLISHED.value,
                 restart=_RESTART.value, plot=_PLOT.value, mesh=_MESH.value)
@@ -586,6 +647,26 @@ def main(argv: list[str]) -> None:
     _fatal(exit_codes.NON_FINITE, f"{e}; stopped, no result written")
   except results_lib.PublishConflictError as e:
     _fatal(exit_codes.PUBLISH_CONFLICT, f"publish refused: {e}")
+  except multihost.PrimaryFailedError as e:
+    _fatal(exit_codes.OTHER_PROCESS_FAILED, str(e))
+
+
+def _distributed_args() -> dict[str, Any] | None:
+  """jax.distributed's arguments from --coordinator_address/--num_processes/--process_id (None
+  when none is given: one process); a bad combination is one FATAL line."""
+  given = {"coordinator_address": _COORDINATOR.value, "num_processes": _NUM_PROCESSES.value,
+           "process_id": _PROCESS_ID.value}
+  if all(v is None for v in given.values()):
+    return None
+  count, index = given["num_processes"], given["process_id"]
+  if count is not None and count < 1:
+    _fatal(exit_codes.BAD_CONFIG, f"--num_processes={count}: must be >= 1")
+  if index is not None and (index < 0 or (count is not None and index >= count)):
+    _fatal(exit_codes.BAD_CONFIG, f"--process_id={index}: must be in 0 .. "
+           f"{'num_processes - 1' if count is None else count - 1}")
+  if given["coordinator_address"] is not None and (count is None or index is None):
+    _fatal(exit_codes.BAD_CONFIG, "--coordinator_address needs --num_processes and --process_id")
+  return given
 
 
 def _unknown_override_message(argv: list[str], error: Exception) -> str | None:

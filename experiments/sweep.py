@@ -203,8 +203,12 @@ def train_and_evaluate_sweep(config: Any, workdir: Any, sweep_flags: list[str], 
       run_lib.validate_config(cfg)
     except ConfigError as e:
       raise ConfigError(f"--sweep setting {name}: {e}") from None
-  num_devices = run_lib.parse_mesh(mesh, config)
   import jax  # pylint: disable=g-import-not-at-top
+  if jax.process_count() > 1:
+    raise ConfigError(f"--sweep with {jax.process_count()} processes: a study runs in one "
+                      "process (its --mesh spans that process's devices); a single run trains "
+                      "over several processes")
+  num_devices = run_lib.parse_mesh(mesh, config)
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   from experiments import registry  # pylint: disable=g-import-not-at-top
   from skipjax import plots  # pylint: disable=g-import-not-at-top

@@ -13,6 +13,11 @@ while training goes on. The step is finished (waited for, its manifest written) 
 that needs it: the next `save`, any listing or restore, or `close`. A process killed before that
 leaves the step without a manifest, which `restore_latest` treats as never completed.
 
+With several processes (`jax.distributed`) every process creates the manager and calls each
+method at the same point: orbax writes a step from all of them together, and process 0 alone
+writes the manifests and moves damaged steps aside (`skipjax.train.multihost`); the directory
+must be one all processes see.
+
 Orbax writes a step atomically (temporary directory, then rename), but a file can still be lost
 or truncated afterwards (disk full, a copy interrupted, a user deleting files). After each save we
 write `skipjax_files.json` (size and sha256 of every file in the step directory); `restore`
@@ -39,6 +44,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 import jax
 
 from skipjax import validation
+from skipjax.train import multihost
 
 MANIFEST_NAME = "skipjax_files.json"
 _ITEMS = ("state", "loop")
@@ -183,7 +189,9 @@ class CheckpointManager:
       return
     step, self._pending = self._pending, None
     self._manager.wait_until_finished()
-    write_manifest(self.step_dir(step))
+    if multihost.is_primary():
+      write_manifest(self.step_dir(step))
+    multihost.barrier(f"skipjax checkpoint manifest {self.directory} {step}")
 
   def all_steps(self) -> list[int]:
     self.finish()
@@ -299,7 +307,9 @@ class CheckpointManager:
     target_root = self.directory.with_name(self.directory.name + "_corrupt")
     target_root.mkdir(parents=True, exist_ok=True)
     target = target_root / f"{step}-{time.strftime('%Y%m%d-%H%M%S')}"
-    shutil.move(str(self.step_dir(step)), str(target))
+    target = pathlib.Path(multihost.primary_decides(
+        lambda: shutil.move(str(self.step_dir(step)), str(target)),
+        f"moving the damaged checkpoint {self.step_dir(step)} aside") or target)
     self._manager.reload()
     return target
 

@@ -29,6 +29,7 @@ from skipjax import validation
 from skipjax.train import checkpoint as checkpoint_lib
 from skipjax.train import early_stopping
 from skipjax.train import metrics_log
+from skipjax.train import multihost
 from skipjax.train import step as step_lib
 from skipjax.train import workdir as workdir_lib
 from skipjax.train.state import TrainState
@@ -130,15 +131,30 @@ class FitResult(NamedTuple):
   summary: dict[str, Any]     # also written to <workdir>/summary.json
 
 
+def _local_rows(x: Any) -> np.ndarray:
+  """`x` on the host; for a global array spanning other processes' devices, the rows this
+  process holds (each distinct shard once)."""
+  if not isinstance(x, jax.Array) or x.is_fully_addressable:
+    return np.asarray(x)
+  shards = {}
+  for shard in x.addressable_shards:
+    shards.setdefault(tuple((s.start, s.stop) for s in shard.index), shard)
+  return np.concatenate([np.asarray(shards[k].data) for k in sorted(shards, key=str)])
+
+
 def _batch_weight(batch: Batch) -> float:
-  """Number of real examples in a (possibly padded) batch, for the examples/s counter."""
+  """Number of real examples in a (possibly padded) batch, for the examples/s counter. With
+  several processes each counts its own rows and scales by the process count (exact when the
+  processes' rows weigh the same, as in unpadded training batches; no cross-process sync)."""
   leaves = jax.tree.leaves(batch.get("labels", batch))
-  batch_size = np.shape(leaves[0])[0]
+  local = [_local_rows(batch[name]) for name in ("mask", "weights") if name in batch]
+  batch_size = (_local_rows(leaves[0]) if not local else local[0]).shape[0]
   weight = np.ones(batch_size)
-  for name in ("mask", "weights"):
-    if name in batch:
-      weight = weight * np.asarray(batch[name], dtype=np.float64)
-  return float(weight.sum())
+  for value in local:
+    weight = weight * np.asarray(value, dtype=np.float64)
+  scale = 1 if all(not isinstance(x, jax.Array) or x.is_fully_addressable
+                   for x in leaves[:1]) else jax.process_count()
+  return float(weight.sum()) * scale
 
 
 def _fresh_iterable(batches: Batches, name: str) -> Iterable[Batch]:
@@ -227,7 +243,11 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
                       f"the same batch; got {type(train_iter).__name__}")
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
-  with workdir_lib.WorkdirLock(workdir):
+  # With several processes (jax.distributed) process 0 holds the lock and writes the files; all
+  # of them train, save checkpoints together and stop at the same points (multihost).
+  lock = workdir_lib.WorkdirLock(workdir)
+  multihost.primary_decides(lock.acquire, f"taking the lock of {workdir}")
+  try:
     best_metric = cfg.best_metric if dev_batches is not None else None
     manager = checkpoint_lib.CheckpointManager(workdir / "checkpoints",
                                                keep=cfg.keep_checkpoints,
@@ -238,6 +258,9 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
                   test_batches=test_batches, full_config=_config_dict(config))
     finally:
       manager.close()
+  finally:
+    if multihost.is_primary():
+      lock.release()
 
 
 def _config_dict(config: Any) -> dict[str, Any]:
@@ -301,15 +324,16 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
 
   # A run starting from scratch replaces any log left by an earlier attempt (whose checkpoints
   # are gone), as a resumed one replaces the records after its checkpoint.
-  writer = metrics_log.MetricsWriter(workdir, resume_step=0 if resumed_from is None
-                                     else resumed_from, tensorboard=cfg.tensorboard)
+  writer = (metrics_log.MetricsWriter(workdir, resume_step=0 if resumed_from is None
+                                      else resumed_from, tensorboard=cfg.tensorboard)
+            if multihost.is_primary() else metrics_log.NullMetricsWriter())
   if writer.new_tensorboard_run:
     shown = ["train/loss"] + ([f"dev/{cfg.best_metric}"] if dev_batches is not None else [])
     if test_batches is not None and isinstance(full_config.get("metric"), str):
       shown.append(f"test/{full_config['metric']}")
     writer.write_config(full_config, metrics=shown)
   bar = metrics_log.Progress(cfg.num_steps, initial=min(step, cfg.num_steps),
-                             enabled=cfg.progress)
+                             enabled=cfg.progress and multihost.is_primary())
   seconds_before = float(loop["train_seconds"])
   examples_before = float(loop["examples_seen"])
   examples_now = 0.0
@@ -443,6 +467,7 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
   finally:
     writer.close()
   summary["total_seconds_this_run"] = time.perf_counter() - t_start
-  workdir_lib.write_json_atomic(workdir / SUMMARY_NAME, workdir_lib.json_safe(summary))
+  if multihost.is_primary():
+    workdir_lib.write_json_atomic(workdir / SUMMARY_NAME, workdir_lib.json_safe(summary))
   return FitResult(state=state, best_state=best_state, summary=summary)
 

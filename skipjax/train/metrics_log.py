@@ -187,6 +187,28 @@ class MetricsWriter:
     self.close()
 
 
+class NullMetricsWriter:
+  """MetricsWriter's interface, writing nothing: the writer of every process but process 0 in a
+  multi-process run (`skipjax.train.multihost`), whose records process 0 writes once."""
+
+  new_tensorboard_run = False
+
+  def write(self, step: int, metrics: Mapping[str, Any]) -> dict[str, Any]:
+    return {"step": int(step), **{k: _to_float(v) for k, v in metrics.items()}}
+
+  def write_text(self, tag: str, text: str, step: int = 0) -> None:
+    del tag, text, step
+
+  def write_config(self, config: Mapping[str, Any], metrics: Sequence[str] = ()) -> None:
+    del config, metrics
+
+  def flush(self) -> None:
+    pass
+
+  def close(self) -> None:
+    pass
+
+
 def _duration(seconds: float) -> str:
   seconds = int(round(seconds))
   if seconds < 60:

@@ -51,6 +51,10 @@ def initialize_distributed(coordinator_address: str | None = None,
   kwargs (e.g. `initialization_timeout`) go to jax.distributed.initialize."""
   if jax.distributed.is_initialized():
     return
+  # CPU devices of several processes talk through gloo (no effect on GPU/TPU devices); the
+  # default leaves CPU processes unable to run a cross-process collective.
+  if jax.config.jax_cpu_collectives_implementation in (None, "", "none"):
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
   jax.distributed.initialize(coordinator_address=coordinator_address,
                              num_processes=num_processes, process_id=process_id,
                              local_device_ids=local_device_ids, **kwargs)
