@@ -524,7 +524,8 @@ def imdb_word2vec(settings: Word2VecSettings = Word2VecSettings(), *,
     return CachedVectors(load_vectors(path, "word2vec_binary", dim=settings.dim), path, meta,
                          False)
   log(f"word2vec: training on IMDB {'+'.join(splits)} from {archive} (cache miss: {path}); "
-      "about 4-5 min per 5 epochs of 100-d skip-gram on one core")
+      "about 15 min for 5 epochs of 100-d skip-gram (one worker, for determinism; 939 s "
+      "measured on one core of a 2-core machine)")
   start = time.perf_counter()
   sentences = tokenize_corpus(read_imdb_texts(archive, splits, verify=verify))
   read_seconds = time.perf_counter() - start
