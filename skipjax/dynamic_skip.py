@@ -221,8 +221,9 @@ def dynamic_skip_init(key: Array, input_dim: int, hidden_dim: int, num_skips: in
 def dynamic_skip_layer(params: DynamicSkipParams, xs: Array, lengths: Array | None = None,
                        key: Array | None = None, *, lam: float | Array, mode: str = "sample",
                        forced_skips: Array | None = None, initial: SkipBuffer | None = None,
-                       reverse: bool = False,
-                       unroll: int = 1) -> tuple[SkipBuffer, DynamicSkipOutput]:
+                       reverse: bool = False, unroll: int = 1,
+                       hoist_input: bool | None = None
+                       ) -> tuple[SkipBuffer, DynamicSkipOutput]:
   """Runs the LSTM with dynamic skip connections over a batch (Gui et al. 2019).
 
   Args:
@@ -238,6 +239,9 @@ def dynamic_skip_layer(params: DynamicSkipParams, xs: Array, lengths: Array | No
     initial: SkipBuffer to continue from (truncated BPTT); None starts from zeros.
     reverse: run each sequence backwards within its length (backward half of a bi-LSTM).
     unroll: passed to `lax.scan`.
+    hoist_input: project x_t (LSTM and agent input terms) for all steps before the scan
+      instead of inside each step; None: at batch 1 only, as `recurrence.lstm_layer` (inside
+      the step was faster on CPU at batch 64: `experiments/train_step_time.py`). Same results.
   Returns:
     (final SkipBuffer after each example's last real step, DynamicSkipOutput).
   """
@@ -249,8 +253,12 @@ def dynamic_skip_layer(params: DynamicSkipParams, xs: Array, lengths: Array | No
                               "params.lstm")
   _check_agent("params.agent", params.agent, xs.shape[-1], params.lstm.w_h.shape[0], num_skips)
   batch, max_len = xs.shape[:2]
-  inputs = {"x_proj": cells.lstm_input_projection(params.lstm, xs),
-            "agent_x": _matmul(sg(xs), params.agent.w_x) + params.agent.b.astype(jnp.float32)}
+  if hoist_input is None:
+    hoist_input = batch == 1
+  project = lambda p, x: {  # layer and agent input terms of x [..., D]
+      "x_proj": cells.lstm_input_projection(p.lstm, x),
+      "agent_x": _matmul(sg(x), p.agent.w_x) + p.agent.b.astype(jnp.float32)}
+  inputs = project(params, xs) if hoist_input else {"x": xs}
   if mode == "sample":
     if key is None:
       raise ValueError("mode='sample' needs a PRNG key")
@@ -269,6 +277,8 @@ def dynamic_skip_layer(params: DynamicSkipParams, xs: Array, lengths: Array | No
     inputs["forced"] = jnp.asarray(forced_skips, jnp.int32)
 
   def step(p: DynamicSkipParams, buf: SkipBuffer, inp):
+    if not hoist_input:
+      inp = dict(inp, **project(p, inp["x"]))
     ones = jnp.ones_like(buf.count)
     prev = skip_buffer_read(buf, ones)
     hidden = jnp.tanh(inp["agent_x"] + _matmul(sg(prev.h), p.agent.w_h))

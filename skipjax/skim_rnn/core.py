@@ -342,7 +342,8 @@ def _hard_update(p, carry, proj_t, lthr_t):
 def gumbel_layer(params: SkimParams, xs: Array, noise_key: Array, tau: Array | float,
                  lengths: Array | None = None, initial: Carry | None = None, *,
                  reverse: bool = False, unroll: int = 1,
-                 hard: Array | float = 0.0) -> tuple[Carry, Array, Array, Array]:
+                 hard: Array | float = 0.0,
+                 hoist_input: bool | None = None) -> tuple[Carry, Array, Array, Array]:
   """Training pass: Gumbel-softmax mixture of the read and skim candidates (Seo et al. 2018).
 
       r_t = softmax((log p_t + g_t) / tau),  g_t ~ Gumbel(0, 1) per example and step
@@ -361,6 +362,10 @@ def gumbel_layer(params: SkimParams, xs: Array, noise_key: Array, tau: Array | f
       takes the sampled one-hot decision (each step is either a read or a skim, as at test time)
       and the gradient is the soft mixture's. A float in [0, 1] (may be a traced hparam);
       values in between blend the two forward passes.
+    hoist_input: project x_t for all steps before the scan (three big matmuls) instead of
+      inside each step; None: at batch 1 only, as `recurrence.lstm_layer` (inside the step was
+      faster on CPU at batch 64, where the hoisted [B, T, 4d] projection goes through memory:
+      `experiments/train_step_time.py`). Same results either way.
   Returns:
     (final carry, hs [B, T, d], decision log-probabilities [B, T, 2] (read, skim),
     mixture weights r [B, T, 2], one-hot where hard=1); hs, log-probs and r are zero at padding.
@@ -372,17 +377,20 @@ def gumbel_layer(params: SkimParams, xs: Array, noise_key: Array, tau: Array | f
   validation.check_in("hard", hard, validation.UNIT)
   if initial is None:
     initial = zero_state(params, (xs.shape[0],))
-  proj = _project(params, xs)
+  if hoist_input is None:
+    hoist_input = xs.shape[0] == 1
+  inputs = _project(params, xs) if hoist_input else xs
   noise = jax.random.gumbel(noise_key, xs.shape[:2] + (2,), jnp.float32)
   tau = jnp.asarray(tau, jnp.float32)
   hard = jnp.asarray(hard, jnp.float32)
 
   def step(p, carry, inp):
-    proj_t, noise_t = inp
+    x_t, noise_t = inp
+    proj_t = x_t if hoist_input else _project(p, x_t)
     mix, log_p, r = _gumbel_update(p, carry, proj_t, noise_t, tau, hard)
     return mix, (_hidden(mix), log_p, r)
 
-  final, (hs, log_p, r) = recurrence.scan_rnn(step, params, initial, (proj, noise), lengths,
+  final, (hs, log_p, r) = recurrence.scan_rnn(step, params, initial, (inputs, noise), lengths,
                                               reverse=reverse, unroll=unroll)
   return final, hs, log_p, r
 
