@@ -30,8 +30,8 @@ def _skip(cell, layers):
   return params, run
 
 
-def _skim():
-  params = skim_core.skim_init(jax.random.key(0), D, H, 2)
+def _skim(small_dim=2, cell="lstm"):
+  params = skim_core.skim_init(jax.random.key(0), D, H, small_dim, cell=cell)
   def run(p, xs, hoist):
     return skim_core.gumbel_layer(p, xs, jax.random.key(2), 0.7, LENGTHS, hoist_input=hoist)[1:]
   return params, run
@@ -46,8 +46,10 @@ def _dynamic():
   return params, run
 
 
-@pytest.mark.parametrize("make", [lambda: _skip("lstm", 2), lambda: _skip("gru", 1), _skim,
-                                  _dynamic], ids=["skip_lstm2", "skip_gru", "skim", "dynamic"])
+@pytest.mark.parametrize("make", [
+    lambda: _skip("lstm", 2), lambda: _skip("gru", 1), _skim, lambda: _skim(0),
+    lambda: _skim(2, "gru"), _dynamic],
+    ids=["skip_lstm2", "skip_gru", "skim_lstm", "skim_lstm_d0", "skim_gru", "dynamic"])
 def test_hoisted_and_in_step_projections_agree(make):
   params, run = make()
   xs = _xs()
