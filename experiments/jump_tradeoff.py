@@ -149,7 +149,8 @@ def time_grid(restored: speedup_lib.Restored, grid: Sequence[tuple[int, int]], s
   log(f"{len(idx)} sequences (lengths {speedup_lib.length_stats(lengths)}), {rounds} rounds, "
       f"{len(cases)} cases")
   env_before = speedup_lib.environment()
-  samples, outputs = speedup_lib.time_per_sequence(cases, rounds=rounds, progress=log)
+  from skipjax.bench import harness  # pylint: disable=g-import-not-at-top
+  samples, outputs = harness.time_per_input(cases, rounds=rounds, progress=log)
   base, baselines, summaries = speedup_lib.summarise(samples, list(names.values()), seed=seed)
   base_preds = np.array([int(np.argmax(o)) for o in outputs[base]])
   per_setting = {}

@@ -5,7 +5,7 @@ The glue shared by `experiments.jump_tradeoff` (LSTM-Jump) and `experiments.skim
 time (batch 1) interleaved with a plain LSTM of the same size and weights, summarise, and record
 the figure in the run's result record (`speedup_batch1`).
 
-Protocol (what `time_per_sequence` and `speedup_summary` implement):
+Protocol (what `skipjax.bench.harness.time_per_input` and `speedup_summary` implement):
 
 - The timed sequences are a seeded uniform sample (without replacement) of the split's real
   examples with at least one token.
@@ -33,12 +33,10 @@ Protocol (what `time_per_sequence` and `speedup_summary` implement):
 from __future__ import annotations
 
 import datetime
-import gc
 import json
 import os
 import pathlib
 import platform
-import time
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -203,57 +201,6 @@ def baseline_cases(embedding: Any, lstm: Any, head: Any,
 # ----------------------------------------------------------------------------------------------
 # Timing and its summary
 # ----------------------------------------------------------------------------------------------
-
-
-def time_per_sequence(cases: Mapping[str, tuple[Callable[..., Any], Sequence[tuple]]], *,
-                      rounds: int = DEFAULT_ROUNDS, progress: Callable[[str], None] | None = None
-                      ) -> tuple[dict[str, np.ndarray], dict[str, list[Any]]]:
-  """Times `fn(*args[i])` for every case and sequence i, interleaved (module docstring).
-
-  Args:
-    cases: name -> (fn, per-sequence argument tuples); every case has the same number M of
-      sequences. Pass jitted functions: the untimed warm-up call compiles them.
-    rounds: timed calls per (case, sequence).
-    progress: called with a short message after warm-up and after each round.
-  Returns:
-    (samples, outputs): name -> [rounds, M] float64 milliseconds, and name -> the warm-up call's
-    output per sequence.
-  """
-  import jax  # pylint: disable=g-import-not-at-top
-  if rounds < 1:
-    raise ValueError(f"rounds must be >= 1, got {rounds}")
-  names = list(cases)
-  if not names:
-    raise ValueError("no case to time")
-  sizes = {name: len(args) for name, (_, args) in cases.items()}
-  num = sizes[names[0]]
-  if num == 0 or any(size != num for size in sizes.values()):
-    raise ValueError(f"every case needs the same number (>= 1) of sequences, got {sizes}")
-  t0 = time.perf_counter()
-  outputs = {name: [jax.block_until_ready(fn(*a)) for a in args]
-             for name, (fn, args) in cases.items()}
-  if progress:
-    progress(f"compiled and warmed up {len(names)} cases x {num} sequences in "
-             f"{time.perf_counter() - t0:.1f} s")
-  samples = {name: np.zeros((rounds, num)) for name in names}
-  gc_was_enabled = gc.isenabled()
-  gc.disable()
-  try:
-    for r in range(rounds):
-      t0 = time.perf_counter()
-      for i in range(num):
-        shift = (r + i) % len(names)
-        for name in names[shift:] + names[:shift]:
-          fn, args = cases[name]
-          start = time.perf_counter()
-          jax.block_until_ready(fn(*args[i]))
-          samples[name][r, i] = (time.perf_counter() - start) * 1e3
-      if progress:
-        progress(f"round {r + 1}/{rounds}: {time.perf_counter() - t0:.1f} s")
-  finally:
-    if gc_was_enabled:
-      gc.enable()
-  return samples, outputs
 
 
 def speedup_summary(base: np.ndarray, case: np.ndarray, *, seed: int = 0) -> dict[str, Any]:

@@ -155,3 +155,26 @@ def test_interleaved_timing_says_what_it_is_doing(capsys):
   assert lines[0] == "  compiling 2 cases (a, b)"
   assert lines[1].startswith("  compiled in ") and "timing 2 rounds of 1 call(s)" in lines[1]
   assert [line.split(" (")[0] for line in lines[2:]] == ["  round 1/2 done", "  round 2/2 done"]
+
+
+def test_time_per_input_times_every_case_on_every_input():
+  calls = []
+  cases = {name: (lambda x, name=name: calls.append((name, x)) or x, [(i,) for i in range(3)])
+           for name in ("a", "b")}
+  samples, outputs = harness.time_per_input(cases, rounds=2)
+  assert samples["a"].shape == (2, 3) and np.all(samples["b"] >= 0)
+  assert outputs["a"] == [0, 1, 2]
+  assert sorted(calls) == sorted([(n, i) for n in "ab" for i in range(3)] * 3)  # warm-up + 2
+  assert calls[6:8] == [("a", 0), ("b", 0)] and calls[8:10] == [("b", 1), ("a", 1)]  # rotated
+  with pytest.raises(ValueError, match="same number"):
+    harness.time_per_input({"a": cases["a"], "b": (cases["b"][0], [(0,)])})
+
+
+def test_interleaved_timing_alternates_cases_call_by_call():
+  calls = []
+  fns = {name: (lambda name=name: calls.append(name), ()) for name in ("a", "b")}
+  timings = harness.time_interleaved(fns, warmup=2, repeats=4, rounds=2)
+  assert [len(t.samples_ms) for t in timings.values()] == [4, 4]
+  assert calls[:4] == ["a", "b", "a", "b"]  # warm-up: 2 untimed calls each
+  timed = calls[4:]
+  assert len(timed) == 8 and all(timed[i] != timed[i + 1] for i in range(0, 8, 2))

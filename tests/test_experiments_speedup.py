@@ -124,19 +124,6 @@ def test_pick_sequences_and_real_examples():
     speedup.real_examples([{**batch, "inputs": np.zeros((4, 2, 3), np.float32)}])
 
 
-def test_time_per_sequence_times_every_case_on_every_sequence():
-  calls = []
-  cases = {name: (lambda x, name=name: calls.append((name, x)) or x, [(i,) for i in range(3)])
-           for name in ("a", "b")}
-  samples, outputs = speedup.time_per_sequence(cases, rounds=2)
-  assert samples["a"].shape == (2, 3) and np.all(samples["b"] >= 0)
-  assert outputs["a"] == [0, 1, 2]
-  assert sorted(calls) == sorted([(n, i) for n in "ab" for i in range(3)] * 3)  # warm-up + 2
-  assert calls[6:8] == [("a", 0), ("b", 0)] and calls[8:10] == [("b", 1), ("a", 1)]  # rotated
-  with pytest.raises(ValueError, match="same number"):
-    speedup.time_per_sequence({"a": cases["a"], "b": (cases["b"][0], [(0,)])})
-
-
 def test_default_grid():
   assert jump_tradeoff.default_grid(3, 5, 50) == [(r, n) for r in (1, 3, 6, 12) for n in (5, 8, 10)]
   assert jump_tradeoff.default_grid(1, 1, 50) == [(r, n) for r in (1, 2, 4) for n in (1, 2, 4)]

@@ -20,11 +20,13 @@ JSON written by `--json` (one object per run; with `all`, rows carry an extra "b
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import json
 import math
 import os
 import pkgutil
+import re
 import sys
 import time
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
@@ -98,27 +100,89 @@ def time_fn(fn: Callable[..., Any], *args: Any, warmup: int = 2, repeats: int = 
 
 def time_interleaved(calls: Mapping[str, tuple[Callable[..., Any], tuple[Any, ...]]], *,
                      warmup: int = 2, repeats: int = 10, rounds: int = 5) -> dict[str, Timing]:
-  """Times several `name -> (fn, args)` calls in alternation, for fair ratios on a busy machine.
-
-  Each of `rounds` rounds times every call `repeats // rounds` (at least 1) times, so a burst of
-  load from other processes hits all cases alike instead of whichever ran during it. Warm-up
-  (compilation) happens once per call before the first round. Returns name -> Timing over all
-  samples.
+  """Times several `name -> (fn, args)` calls in alternation, for fair ratios on a busy machine:
+  `time_per_input` with one input per case and `repeats` rounds (`rounds` only paces the progress
+  lines: one per `repeats // rounds` calls). `warmup` untimed calls per case first (the first
+  compiles). Returns name -> Timing over all samples.
   """
   validation.check_positive_int("rounds", rounds)
-  per_round = max(1, repeats // rounds)
-  samples: dict[str, list[float]] = {name: [] for name in calls}
+  validation.check_positive_int("repeats", repeats)
+  validation.check_nonneg_int("warmup", warmup)
   start = time.perf_counter()
   log(f"  compiling {len(calls)} cases ({', '.join(calls)})")
-  for name, (fn, args) in calls.items():
-    time_fn(fn, *args, warmup=max(warmup - 1, 0), repeats=1)
-  log(f"  compiled in {time.perf_counter() - start:.1f} s; timing {rounds} rounds of "
-      f"{per_round} call(s) per case")
-  for r in range(rounds):
-    for name, (fn, args) in calls.items():
-      samples[name].extend(time_fn(fn, *args, warmup=0, repeats=per_round).samples_ms)
-    log(f"  round {r + 1}/{rounds} done ({time.perf_counter() - start:.1f} s)")
-  return {name: _timing(s) for name, s in samples.items()}
+  for fn, args in calls.values():
+    for _ in range(max(warmup - 1, 0)):  # time_per_input makes one more untimed call
+      _block(fn(*args))
+  every = max(1, repeats // rounds)
+  shown = -(-repeats // every)
+
+  def progress(message: str) -> None:
+    done = re.match(r"round (\d+)/", message)
+    elapsed = time.perf_counter() - start
+    if done is None:
+      log(f"  compiled in {elapsed:.1f} s; timing {shown} rounds of {every} call(s) per case")
+    elif int(done.group(1)) % every == 0 or int(done.group(1)) == repeats:
+      log(f"  round {-(-int(done.group(1)) // every)}/{shown} done ({elapsed:.1f} s)")
+
+  samples, _ = time_per_input({name: (fn, [args]) for name, (fn, args) in calls.items()},
+                              rounds=repeats, progress=progress)
+  return {name: _timing(s[:, 0]) for name, s in samples.items()}
+
+
+def time_per_input(cases: Mapping[str, tuple[Callable[..., Any], Sequence[tuple]]], *,
+                   rounds: int = 5, progress: Callable[[str], None] | None = None
+                   ) -> tuple[dict[str, np.ndarray], dict[str, list[Any]]]:
+  """Times `fn(*args[i])` for every case and input i, every call interleaved: the one timer of
+  skipjax's benchmarks (`time_interleaved` is its one-input form; the trained-model speed-ups of
+  experiments/speedup.py time one sequence per input).
+
+  One untimed call per (case, input) compiles and warms up. In each round every input is timed
+  once by every case, the case order rotating from one input to the next, so a burst of load
+  from other processes hits all cases alike; Python's garbage collector is paused meanwhile.
+
+  Args:
+    cases: name -> (fn, per-sequence argument tuples); every case has the same number M of
+      inputs. Pass jitted functions: the untimed warm-up call compiles them.
+    rounds: timed calls per (case, input).
+    progress: called with a short message after warm-up and after each round.
+  Returns:
+    (samples, outputs): name -> [rounds, M] float64 milliseconds, and name -> the warm-up call's
+    output per input.
+  """
+  if rounds < 1:
+    raise ValueError(f"rounds must be >= 1, got {rounds}")
+  names = list(cases)
+  if not names:
+    raise ValueError("no case to time")
+  sizes = {name: len(args) for name, (_, args) in cases.items()}
+  num = sizes[names[0]]
+  if num == 0 or any(size != num for size in sizes.values()):
+    raise ValueError(f"every case needs the same number (>= 1) of inputs, got {sizes}")
+  t0 = time.perf_counter()
+  outputs = {name: [jax.block_until_ready(fn(*a)) for a in args]
+             for name, (fn, args) in cases.items()}
+  if progress:
+    progress(f"compiled and warmed up {len(names)} cases x {num} inputs in "
+             f"{time.perf_counter() - t0:.1f} s")
+  samples = {name: np.zeros((rounds, num)) for name in names}
+  gc_was_enabled = gc.isenabled()
+  gc.disable()
+  try:
+    for r in range(rounds):
+      t0 = time.perf_counter()
+      for i in range(num):
+        shift = (r + i) % len(names)
+        for name in names[shift:] + names[:shift]:
+          fn, args = cases[name]
+          start = time.perf_counter()
+          jax.block_until_ready(fn(*args[i]))
+          samples[name][r, i] = (time.perf_counter() - start) * 1e3
+      if progress:
+        progress(f"round {r + 1}/{rounds}: {time.perf_counter() - t0:.1f} s")
+  finally:
+    if gc_was_enabled:
+      gc.enable()
+  return samples, outputs
 
 
 def log(message: str) -> None:
