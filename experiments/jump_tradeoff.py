@@ -189,13 +189,9 @@ def plot(record: dict[str, Any], out: str | pathlib.Path,
   if read_all is not None:
     points.append(plots.TradeoffPoint("plain LSTM, same weights (timed baseline)",
                                       "same weights, reads all", 1.0, read_all["accuracy"]))
-  if baseline is not None:
-    points.append(plots.TradeoffPoint("plain LSTM (ours, trained)", "LSTM (ours)", 1.0,
-                                      float(baseline["value"])))
-  paper = PAPER.get(record["dataset"])
-  if paper is not None:
-    points.append(plots.TradeoffPoint("paper (Yu et al. 2017, GPU timing)", "LSTM-Jump (paper)",
-                                      paper[1], paper[0]))
+  points += speedup_lib.reference_points(baseline, PAPER.get(record["dataset"]),
+                                         "paper (Yu et al. 2017, GPU timing)",
+                                         "LSTM-Jump (paper)")
   return plots.plot_tradeoff(
       points, out, xlabel="measured speed-up vs plain LSTM (CPU, batch 1)",
       ylabel=f"{record['split']} accuracy",
@@ -219,34 +215,13 @@ def _parse_grid(args: argparse.Namespace, run: tuple[int, int], max_len: int
 def main(argv: Sequence[str] | None = None) -> int:
   parser = argparse.ArgumentParser(prog="python -m experiments.jump_tradeoff",
                                    description=__doc__.split("\n")[0])
-  parser.add_argument("--workdir", required=True, help="experiments.run work directory")
+  speedup_lib.add_common_flags(parser, plot_name="jump_tradeoff", own="the run's own (R, N)")
   parser.add_argument("--read_sizes", type=int, nargs="+", default=None,
                       help="test-time R values (default: the run's R/2, R, 2R, 4R)")
   parser.add_argument("--num_jumps", type=int, nargs="+", default=None,
                       help="test-time N values (default: the run's N, N + 3, 2N)")
-  parser.add_argument("--sequences", type=int, default=speedup_lib.DEFAULT_SEQUENCES,
-                      help="M, test sequences timed one at a time (0: no timing)")
-  parser.add_argument("--rounds", type=int, default=speedup_lib.DEFAULT_ROUNDS,
-                      help="timed calls per (case, sequence)")
-  parser.add_argument("--seed", type=int, default=0, help="seed of the timed-sequence sample")
   parser.add_argument("--unroll", type=int, default=None,
                       help="unroll of the reader's chunk scan (default: R, fully unrolled)")
-  parser.add_argument("--baseline", default=None,
-                      help="result record of the plain LSTM (default: speedup.find_baseline: "
-                           "<results_dir>/lstm_<dataset>.json, else the one lstm record on the "
-                           "dataset)")
-  parser.add_argument("--split", choices=("dev", "test"), default="test")
-  parser.add_argument("--step", type=int, default=None,
-                      help="checkpoint step (default: the one the run's test metrics come from)")
-  parser.add_argument("--out", default=None, help="path without suffix (default: "
-                      "experiments/plots/<run>_jump_tradeoff)")
-  parser.add_argument("--write_result", action="store_true",
-                      help="write the run's (R, N) speed-up into <results_dir>/<run>.json")
-  parser.add_argument("--results_dir", default="experiments/results")
-  parser.add_argument("--own_only", action="store_true",
-                      help="evaluate and time only the run's own (R, N) (the reproduce queue's "
-                      "measurement of a finished row)")
-  parser.add_argument("--noplot", action="store_true", help="write the json only")
   args = parser.parse_args(argv)
   if args.own_only and (args.read_sizes is not None or args.num_jumps is not None):
     parser.error("--own_only times the run's own (R, N): drop --read_sizes/--num_jumps")
@@ -255,22 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     low = 1 if name == "read_sizes" else 0
     if values is not None and any(v < low for v in values):
       parser.error(f"--{name} must be >= {low}, got {values}")
-  if args.sequences < 0 or args.rounds < 1:
-    parser.error(f"--sequences must be >= 0 and --rounds >= 1, got {args.sequences}, "
-                 f"{args.rounds}")
   if args.unroll is not None and args.unroll < 1:
     parser.error(f"--unroll must be >= 1, got {args.unroll}")
-  if args.write_result and (args.split != "test" or args.step is not None or not args.sequences):
-    parser.error("--write_result needs the test split, the run's own checkpoint (no --step) and "
-                 "timing (--sequences > 0)")
-  config_path = pathlib.Path(args.workdir) / "config.json"
-  if not config_path.is_file():
-    parser.error(f"{args.workdir} is not an experiments.run work directory (no config.json)")
-  config = json.loads(config_path.read_text())
-  if config["model"] != "lstm_jump":
-    parser.error(f"{args.workdir} holds a {config['model']!r} run, not an lstm_jump one")
-  if args.baseline and not pathlib.Path(args.baseline).is_file():
-    parser.error(f"--baseline {args.baseline} does not exist")
+  config = speedup_lib.check_common_flags(parser, args, model_ok=lambda m: m == "lstm_jump",
+                                          family="an lstm_jump")
   baseline_path = args.baseline or speedup_lib.find_baseline(config["dataset"], args.results_dir)
 
   restored = speedup_lib.restore_run(args.workdir, args.step)

@@ -214,13 +214,9 @@ def plot_speedup(record: dict[str, Any], out: str | pathlib.Path,
           "eval_threshold") else "")) if r["threshold"] in labelled else "",
       r["speedup_batch1"]["speedup"], r["accuracy"])
             for r in record["rows"] if r.get("speedup_batch1")]
-  if baseline is not None:
-    points.append(plots.TradeoffPoint("plain LSTM (ours)", "LSTM (ours)", 1.0,
-                                      float(baseline["value"])))
-  paper = PAPER_SPEEDUP.get(record["dataset"])
-  if paper is not None:
-    points.append(plots.TradeoffPoint("paper (Seo et al. 2018, NumPy CPU)", "Skim-LSTM (paper)",
-                                      paper[1], paper[0]))
+  points += speedup_lib.reference_points(baseline, PAPER_SPEEDUP.get(record["dataset"]),
+                                         "paper (Seo et al. 2018, NumPy CPU)",
+                                         "Skim-LSTM (paper)")
   return plots.plot_tradeoff(
       points, out, xlabel="measured speed-up vs plain LSTM (CPU, batch 1)",
       ylabel=f"{record['split']} accuracy",
@@ -230,52 +226,18 @@ def plot_speedup(record: dict[str, Any], out: str | pathlib.Path,
 def main(argv: Sequence[str] | None = None) -> int:
   parser = argparse.ArgumentParser(prog="python -m experiments.skim_tradeoff",
                                    description=__doc__.split("\n")[0])
-  parser.add_argument("--workdir", required=True, help="experiments.run work directory")
-  parser.add_argument("--baseline", default=None,
-                      help="result record of the plain LSTM (default: speedup.find_baseline: "
-                           "<results_dir>/lstm_<dataset>.json, else the one lstm record on the "
-                           "dataset)")
-  parser.add_argument("--split", choices=("dev", "test"), default="test")
-  parser.add_argument("--step", type=int, default=None,
-                      help="checkpoint step (default: the one the run's test metrics come from)")
+  speedup_lib.add_common_flags(parser, plot_name="tradeoff", own="the run's eval threshold")
   parser.add_argument("--thresholds", type=float, nargs="+", default=list(DEFAULT_THRESHOLDS))
-  parser.add_argument("--out", default=None, help="path without suffix (default: "
-                      "experiments/plots/<run>_tradeoff)")
-  parser.add_argument("--sequences", type=int, default=speedup_lib.DEFAULT_SEQUENCES,
-                      help="M, test sequences timed one at a time (0: no timing)")
-  parser.add_argument("--rounds", type=int, default=speedup_lib.DEFAULT_ROUNDS,
-                      help="timed calls per (case, sequence)")
-  parser.add_argument("--seed", type=int, default=0, help="seed of the timed-sequence sample")
   parser.add_argument("--time_thresholds", type=float, nargs="+", default=None,
                       help="thresholds to time (default: the run's eval threshold)")
   parser.add_argument("--time_all_thresholds", action="store_true",
                       help="time every threshold of --thresholds (and the eval threshold)")
-  parser.add_argument("--write_result", action="store_true",
-                      help="write the speed-up at the run's eval threshold into "
-                           "<results_dir>/<run>.json")
-  parser.add_argument("--results_dir", default="experiments/results")
-  parser.add_argument("--own_only", action="store_true",
-                      help="evaluate and time only the run's eval threshold (the reproduce "
-                      "queue's measurement of a finished row)")
-  parser.add_argument("--noplot", action="store_true", help="write the json only")
   args = parser.parse_args(argv)
   if any(not 0.0 <= t <= 1.0 for t in args.thresholds + (args.time_thresholds or [])):
     parser.error(f"--thresholds and --time_thresholds must lie in [0, 1], got "
                  f"{args.thresholds}, {args.time_thresholds}")
-  if args.sequences < 0 or args.rounds < 1:
-    parser.error(f"--sequences must be >= 0 and --rounds >= 1, got {args.sequences}, "
-                 f"{args.rounds}")
-  if args.write_result and (args.split != "test" or args.step is not None or not args.sequences):
-    parser.error("--write_result needs the test split, the run's own checkpoint (no --step) and "
-                 "timing (--sequences > 0)")
-  config_path = pathlib.Path(args.workdir) / "config.json"
-  if not config_path.is_file():
-    parser.error(f"{args.workdir} is not an experiments.run work directory (no config.json)")
-  config = json.loads(config_path.read_text())
-  if not config["model"].startswith("skim_"):
-    parser.error(f"{args.workdir} holds a {config['model']!r} run, not a Skim-RNN one")
-  if args.baseline and not pathlib.Path(args.baseline).is_file():
-    parser.error(f"--baseline {args.baseline} does not exist")
+  speedup_lib.check_common_flags(parser, args, model_ok=lambda m: m.startswith("skim_"),
+                                 family="a Skim-RNN")
 
   restored = speedup_lib.restore_run(args.workdir, args.step)
   own = eval_threshold(restored.config.net)

@@ -331,3 +331,70 @@ def write_run_speedup(args: Any, record: Mapping[str, Any], json_path: pathlib.P
   print(f"{path}: speedup_batch1 = {timing['speedup']:.3f} (regenerate RESULTS.md: python -m "
         "experiments.make_results)")
   return path
+
+
+# ---------------------------------------------------------------------------------------------
+# What experiments.jump_tradeoff and experiments.skim_tradeoff share: their common flags, the
+# checks of a trained run's work directory, and the reference points of their speed-up plot.
+# ---------------------------------------------------------------------------------------------
+
+
+def add_common_flags(parser: Any, *, plot_name: str, own: str) -> None:
+  """The flags of both trade-off tools (`own`: what the run's own setting is, for help texts;
+  `plot_name`: the default plot's suffix)."""
+  parser.add_argument("--workdir", required=True, help="experiments.run work directory")
+  parser.add_argument("--baseline", default=None,
+                      help="result record of the plain LSTM (default: speedup.find_baseline: "
+                           "<results_dir>/lstm_<dataset>.json, else the one lstm record on the "
+                           "dataset)")
+  parser.add_argument("--split", choices=("dev", "test"), default="test")
+  parser.add_argument("--step", type=int, default=None,
+                      help="checkpoint step (default: the one the run's test metrics come from)")
+  parser.add_argument("--out", default=None, help="path without suffix (default: "
+                      f"experiments/plots/<run>_{plot_name})")
+  parser.add_argument("--sequences", type=int, default=DEFAULT_SEQUENCES,
+                      help="M, test sequences timed one at a time (0: no timing)")
+  parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
+                      help="timed calls per (case, sequence)")
+  parser.add_argument("--seed", type=int, default=0, help="seed of the timed-sequence sample")
+  parser.add_argument("--write_result", action="store_true",
+                      help=f"write the speed-up at {own} into <results_dir>/<run>.json")
+  parser.add_argument("--results_dir", default="experiments/results")
+  parser.add_argument("--own_only", action="store_true",
+                      help=f"evaluate and time only {own} (the reproduce queue's measurement "
+                           "of a finished row)")
+  parser.add_argument("--noplot", action="store_true", help="write the json only")
+
+
+def check_common_flags(parser: Any, args: Any, *, model_ok: Callable[[str], bool],
+                       family: str) -> dict[str, Any]:
+  """Checks the common flags and the work directory (`parser.error` naming the problem);
+  returns the run's config.json. `model_ok(config.model)`: whether it is a `family` run."""
+  if args.sequences < 0 or args.rounds < 1:
+    parser.error(f"--sequences must be >= 0 and --rounds >= 1, got {args.sequences}, "
+                 f"{args.rounds}")
+  if args.write_result and (args.split != "test" or args.step is not None or not args.sequences):
+    parser.error("--write_result needs the test split, the run's own checkpoint (no --step) and "
+                 "timing (--sequences > 0)")
+  config_path = pathlib.Path(args.workdir) / "config.json"
+  if not config_path.is_file():
+    parser.error(f"{args.workdir} is not an experiments.run work directory (no config.json)")
+  config = json.loads(config_path.read_text())
+  if not model_ok(config["model"]):
+    parser.error(f"{args.workdir} holds a {config['model']!r} run, not {family} one")
+  if args.baseline and not pathlib.Path(args.baseline).is_file():
+    parser.error(f"--baseline {args.baseline} does not exist")
+  return config
+
+
+def reference_points(baseline: Mapping[str, Any] | None, paper: tuple[float, float] | None,
+                     paper_series: str, paper_label: str) -> list[Any]:
+  """The plot's references: our trained plain LSTM at 1x, and the paper's (accuracy, speed-up)."""
+  from skipjax import plots  # pylint: disable=g-import-not-at-top
+  points = []
+  if baseline is not None:
+    points.append(plots.TradeoffPoint("plain LSTM (ours, trained)", "LSTM (ours)", 1.0,
+                                      float(baseline["value"])))
+  if paper is not None:
+    points.append(plots.TradeoffPoint(paper_series, paper_label, paper[1], paper[0]))
+  return points
