@@ -41,6 +41,10 @@ class Row:
   # settings trained as one program (experiments/sweep.py); one record per setting, published
   # as `<name>.<label>.json`. `sec_per_step` is then the whole study's step.
   sweep: tuple[str, ...] = ()
+  # A study whose settings are different rows of the paper's table: (setting, paper figure)
+  # pairs, the setting named as its label names it ('skim_gamma-0.02'); a record whose label
+  # holds that part gets that `paper_value` (the config's is the first row's).
+  paper_values: tuple[tuple[str, float], ...] = ()
 
   def __post_init__(self):
     if self.id.count("/") != 2:
@@ -50,6 +54,9 @@ class Row:
     if self.sweep and self.speedup is not None:
       raise ValueError(f"row {self.id!r}: a sweep row has no speed-up tool (time its settings' "
                        "checkpoints with the tool directly)")
+    if self.paper_values and not self.sweep:
+      raise ValueError(f"row {self.id!r}: paper_values names settings of a sweep; a run's paper "
+                       "figure is its config's paper_value")
     if self.speedup not in (None, *SPEEDUP_TOOLS):
       raise ValueError(f"row {self.id!r}: speedup must be one of {SPEEDUP_TOOLS} or None, got "
                        f"{self.speedup!r}")
@@ -81,6 +88,13 @@ class Row:
 
   def num_steps(self) -> int:
     return int(self.load_config().num_steps)
+
+  def paper_value(self, label: str) -> float | None:
+    """The paper figure of the setting `label` from `paper_values` (None: the config's)."""
+    for part, value in self.paper_values:
+      if f".{part}." in f".{label}.":
+        return value
+    return None
 
   def sweep_labels(self) -> list[str]:
     """The settings' names of a sweep row (as experiments.sweep names them); [] for a run."""
@@ -157,10 +171,12 @@ ROWS: tuple[Row, ...] = (
         sweep=("hparams.budget_lambda=0,1e-5",), sec_per_step=0.9),
     Row("skim_rnn/table2/skim_lstm_rotten_tomatoes_d10_study", _cfg("skim_lstm_rotten_tomatoes"),
         ("--config.experiment=skim_lstm_rotten_tomatoes_d10",),
-        sweep=("hparams.skim_gamma=0.01,0.02", "seed=0,1"), sec_per_step=0.6),
+        sweep=("hparams.skim_gamma=0.01,0.02", "seed=0,1"), sec_per_step=0.6,
+        paper_values=(("skim_gamma-0.01", 0.825), ("skim_gamma-0.02", 0.825))),
     Row("skim_rnn/table2/skim_lstm_rotten_tomatoes_d5_study", _cfg("skim_lstm_rotten_tomatoes"),
         ("--config.experiment=skim_lstm_rotten_tomatoes_d5", "--config.net.small_dim=5"),
-        sweep=("hparams.skim_gamma=0.01,0.02", "seed=0,1"), sec_per_step=0.6),
+        sweep=("hparams.skim_gamma=0.01,0.02", "seed=0,1"), sec_per_step=0.6,
+        paper_values=(("skim_gamma-0.01", 0.842), ("skim_gamma-0.02", 0.818))),
     Row("skim_rnn/table2/skim_lstm_sst2_seeds", _cfg("skim_lstm_sst2"),
         ("--config.experiment=skim_lstm_sst2_seeds",), sweep=("seed=0,1,2",), sec_per_step=0.5),
     # The long rows (issue 13): hours on a CPU, days of this queue's 2 cores.

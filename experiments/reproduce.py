@@ -344,6 +344,9 @@ def publish_record(row: queue_lib.Row, source: pathlib.Path, results_dir: pathli
   record = results_lib.read_record(source)
   record.setdefault("git_commit", commit)
   record["reproduce_row"] = row.id
+  paper = row.paper_value(name[len(row.name) + 1:]) if name != row.name else None
+  if paper is not None:  # this setting is another row of the paper's table
+    record["paper_value"] = paper
   existing_path = results_dir / f"{name}.json"
   if existing_path.exists():
     try:

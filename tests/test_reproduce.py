@@ -212,7 +212,8 @@ def test_rows_log_plain_progress_lines():
 def test_a_sweep_row_publishes_a_record_per_setting_and_is_then_done(tmp_path):
   row = (f'Row("t/adding/study", "experiments/configs/skip_lstm_adding_lam1e5.py", ({_TINY}, '
          '"--config.num_steps=10", "--config.eval_every=5"), '
-         'sweep=("hparams.budget_lambda=0,0.3",), sec_per_step=0.01)')
+         'sweep=("hparams.budget_lambda=0,0.3",), sec_per_step=0.01, '
+         'paper_values=(("budget_lambda-0.3", 0.123),))')
   queue = tmp_path / "queue_def.py"
   queue.write_text(f"from experiments.queue import Row\nROWS = (\n    {row},\n)\n")
   out = _run(_cmd(queue, tmp_path))
@@ -222,11 +223,24 @@ def test_a_sweep_row_publishes_a_record_per_setting_and_is_then_done(tmp_path):
     assert record["reproduce_row"] == "t/adding/study" and record["train_steps"] == 10
     assert record["sweep"]["setting"] == {"hparams.budget_lambda": float(lam)}
     assert "--sweep=hparams.budget_lambda=0,0.3" in record["command"]
+  # The setting named in paper_values gets its paper figure; the other keeps the config's.
+  assert _record(tmp_path, "study.budget_lambda-0.3")["paper_value"] == 0.123
+  assert _record(tmp_path, "study.budget_lambda-0")["paper_value"] != 0.123
   log = (tmp_path / "root/t/adding/study/train.log").read_text()
   out = _run(_cmd(queue, tmp_path, "--list"))
   assert "1 done" in out.stdout, out.stdout
   out = _run(_cmd(queue, tmp_path))
   assert (tmp_path / "root/t/adding/study/train.log").read_text() == log  # skipped
+
+
+def test_paper_values_name_settings_by_their_label_parts():
+  row = queue_lib.Row("x/y/z", "experiments/configs/lstm_adding.py", sweep=("seed=0,1",),
+                      paper_values=(("skim_gamma-0.01", 0.842), ("skim_gamma-0.02", 0.818)))
+  assert row.paper_value("skim_gamma-0.01.seed-1") == 0.842
+  assert row.paper_value("skim_gamma-0.02.seed-0") == 0.818
+  assert row.paper_value("skim_gamma-0.015.seed-0") is None
+  with pytest.raises(ValueError, match="paper_values names settings of a sweep"):
+    queue_lib.Row("x/y/z", "experiments/configs/lstm_adding.py", paper_values=(("a", 1.0),))
 
 
 def test_a_sweep_row_with_a_bad_sweep_is_refused():
