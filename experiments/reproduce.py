@@ -363,6 +363,18 @@ def publish_record(row: queue_lib.Row, source: pathlib.Path, results_dir: pathli
   return True
 
 
+def needs_publish(status: RowStatus, results_dir: pathlib.Path) -> bool:
+  """A finished row with a record of its own that results_dir does not hold yet."""
+  if status.state != "done":
+    return False
+  if status.row.sweep:
+    records = sweep_records(status.row, status.workdir) or {}
+    names = [f"{status.row.name}.{label}" for label, path in records.items() if path is not None]
+  else:
+    names = [status.row.name]
+  return any(not (results_dir / f"{name}.json").is_file() for name in names)
+
+
 def needs_speedup(status: RowStatus, results_dir: pathlib.Path, *, retry_failed: bool) -> bool:
   """A finished row with a speed-up tool whose published record has no `speedup_batch1` yet (and
   whose measurement has not failed before, unless retry_failed)."""
@@ -516,6 +528,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = row_status(status.row, root)  # a row may have finished meanwhile
     statuses[i] = status
     if status.state == "done":
+      if needs_publish(status, results_dir):  # e.g. a results_dir that lacks its records
+        publish(status, results_dir, commit, log=lambda m: print(m, flush=True))
+        regenerate_results(results_dir)
       if needs_speedup(status, results_dir, retry_failed=args.retry_failed):
         if measure_speedup(status, results_dir, cpus=args.cpus, threads=args.threads,
                            log=lambda m: print(m, flush=True)):

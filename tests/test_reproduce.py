@@ -229,8 +229,11 @@ def test_a_sweep_row_publishes_a_record_per_setting_and_is_then_done(tmp_path):
   log = (tmp_path / "root/t/adding/study/train.log").read_text()
   out = _run(_cmd(queue, tmp_path, "--list"))
   assert "1 done" in out.stdout, out.stdout
+  published = next(tmp_path.glob("**/study.budget_lambda-0.json"))
+  published.unlink()
   out = _run(_cmd(queue, tmp_path))
   assert (tmp_path / "root/t/adding/study/train.log").read_text() == log  # skipped
+  assert published.is_file(), out.stdout  # a done row's missing record is published again
 
 
 def test_paper_values_name_settings_by_their_label_parts():
