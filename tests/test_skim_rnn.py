@@ -179,6 +179,35 @@ class SkimRNNTest(parameterized.TestCase):
                                   jax.tree_util.tree_map(lambda a: a[0], want.final), atol=1e-6)
       self.assertIsNone(unrecorded.skim_mask)
 
+  @parameterized.parameters(*CASES, ("gru", 0))
+  def test_gather_path_equals_masked_path(self, cell, small):
+    params, xs, _ = _setup(cell, small, batch=8, seed=1)
+    lengths = jnp.array([T, 4, 0, 1, 5, T, 3, 2], jnp.int32)
+    thr = jnp.array([0.5, 0.0, 0.9, 1.0, 0.3, 0.5], jnp.float32)  # reads, skims, padding
+    want = masked(params, xs, lengths, thr)
+    self.assertGreater(int(want.skim_mask.sum()), 0)
+    # The default blocks, one block of the whole batch, and blocks that force every size
+    # (0 readers, a block with unused slots, an overflow to the next size).
+    for caps in (None, (8,), (0, 1, 3, 8)):
+      got = sr.gather_layer(params, xs, lengths, thr, capacities=caps)
+      chex.assert_trees_all_close(got.final, want.final, atol=1e-6)
+      np.testing.assert_allclose(got.hs, want.hs, atol=1e-6)
+      np.testing.assert_array_equal(got.skim_mask, want.skim_mask)
+      np.testing.assert_allclose(got.flops, want.flops)
+    via_infer = sr.infer(params, xs, lengths, thr, path="gather", return_sequences=False)
+    chex.assert_trees_all_close(via_infer.final, want.final, atol=1e-6)
+    self.assertIsNone(via_infer.hs)
+
+  def test_gather_capacities_are_checked(self):
+    params, xs, lengths = _setup()
+    for caps in ((), (1, 1, B), (0, 2), (-1, B)):
+      with self.assertRaisesRegex(ValueError, "capacities must increase strictly"):
+        sr.gather_layer(params, xs, lengths, capacities=caps)
+    self.assertEqual(sr.inference.default_capacities(32), (0, 2, 4, 6, 8, 12, 16, 32))
+    self.assertEqual(sr.inference.default_capacities(3), (0, 1, 3))
+    with self.assertRaisesRegex(ValueError, "forwards only"):
+      sr.infer(params, xs, lengths, path="gather", reverse=True)
+
   def test_reverse_is_forward_on_reversed_sequences(self):
     params, xs, lengths = _setup()
     out = masked(params, xs, lengths, 0.5, reverse=True)

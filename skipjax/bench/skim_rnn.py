@@ -16,7 +16,12 @@ Cases at batch 1 (one timed call = one sequence):
   calibrated (bisection) to the rate: data-dependent branch pattern.
 - `skim_masked`: `masked_layer` at batch 1, both updates every step (masking saves nothing).
 Cases at batch 32 (honest throughput; `vmap` turns the switch into a select):
-- `lstm`, `skim_masked`, `skim_vmap_cond` (forced 83.9% pattern per example).
+- `lstm` (`lstm_layer`), `lstm_final` (`recurrence.lstm_final_state`, no per-step outputs):
+  the skim rows' `speedup` is against the faster of the two;
+- `skim_masked`, `skim_vmap_cond` (forced 83.9% pattern per example; masked work);
+- `skim_gather`: `gather_layer` on the same pattern, the big cell run only on the reading rows
+  (issue 17's target: >= 1.5x the LSTM); `skim_gather_read_all`: threshold 0, what the gather
+  path costs at 0% skim.
 
 FLOPs are analytic (`skim_rnn.skim_run_flops`, everything the conditional path computes,
 including the small-cell and decision input projections of every token; `dense_run_flops` for the
@@ -169,18 +174,36 @@ def _batch_rows(skim_params, input_dim, hidden, small, seq_len, batch, rng, key,
       "skim_vmap_cond": (jax.jit(lambda p, x, t: skim_rnn.infer(p, x, lengths, t, path="cond",
                                                                 return_sequences=False)),
                          (skim_params, xs, thr)),
+      "lstm_final": (jax.jit(lambda p, x: recurrence.lstm_final_state(p, x).h),
+                     (lstm_params, xs)),
+      "skim_gather": (jax.jit(lambda p, x, t: skim_rnn.gather_layer(
+          p, x, None, t, return_sequences=False).final), (skim_params, xs, thr)),
+      "skim_gather_read_all": (jax.jit(lambda p, x: skim_rnn.gather_layer(
+          p, x, None, 0.0, return_sequences=False).final), (skim_params, xs)),
   }
   timings = _interleaved(fns, rounds, repeats)
   f = skim_rnn.step_flops(input_dim, hidden, small)
   dense_flops = float(skim_rnn.dense_run_flops(input_dim, hidden, seq_len)) * batch
   all_work = float(seq_len * (f["token"] + f["read"] + f["skim"])) * batch
+  base = min(("lstm", "lstm_final"), key=lambda n: timings[n].median_ms)
   rows = []
+  notes = {"skim_masked": "masked work: every step computes both updates",
+           "skim_vmap_cond": "masked work: every step computes both updates",
+           "skim_gather": "real savings: the big cell runs on a block of the reading rows",
+           "skim_gather_read_all": "threshold 0 (0% skim): the gather path's cost when nothing "
+                                   "is skimmed"}
   for name in fns:
     tokens_per_s = batch * seq_len / (timings[name].median_ms * 1e-3)
-    flops = dense_flops if name == "lstm" else all_work
-    rows.append(harness.Row(name, batch, timings[name], None if name == "lstm" else "lstm",
-                            1.0 if name == "lstm" else 1.0 - PAPER_IMDB_SKIM_RATE, flops,
-                            extra=dict(settings, tokens_per_s=tokens_per_s,
-                                       note="masked work: every step computes both updates"
-                                       if name != "lstm" else "")))
+    dense = name.startswith("lstm")
+    flops = dense_flops if dense else all_work
+    if name == "skim_gather":
+      flops = float(jnp.sum(skim_rnn.gather_layer(skim_params, xs, None, thr,
+                                                  return_sequences=False).flops))
+    fraction = 1.0 if dense or name == "skim_gather_read_all" else 1.0 - PAPER_IMDB_SKIM_RATE
+    extra = dict(settings, tokens_per_s=tokens_per_s, note=notes.get(name, ""))
+    if not dense:
+      extra["speedup"] = timings[base].median_ms / timings[name].median_ms
+      extra["speedup_vs"] = base
+    rows.append(harness.Row(name, batch, timings[name], None if name == base else base,
+                            fraction, flops, extra=extra))
   return rows

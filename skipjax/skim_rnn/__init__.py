@@ -9,7 +9,7 @@ The small cell reads the whole previous state (its recurrent weights are [d, G d
 only the first d' units; units d'..d are copied. With an LSTM core both `c` and `h` follow this
 rule (the small cell's own cell state is `c_{t-1}[:d']`). `d' = 0` degenerates to skipping.
 
-Three ways to run the same cells:
+Four ways to run the same cells:
 - `gumbel_layer` (training): `r_t = softmax((log p_t + g_t) / tau)`, g ~ Gumbel(0, 1), and the
   carry is the mixture `r_read * read + r_skim * skim` (both candidates computed), differentiable.
 - `masked_layer` (batched inference): hard decision `read_t = p_read_t >= threshold`, both
@@ -22,6 +22,9 @@ Three ways to run the same cells:
   stacked `[x_t; h_{t-1}]` matvec). It gives the same answer as `masked_layer` (tested); under
   `vmap` its switch becomes a select (masked work). Recording the decisions costs time on CPU,
   so `record=False` returns only the final state (skipjax/bench/skim_rnn.py times both).
+- `gather_layer` (batched inference with real savings): per step the rows that read are gathered
+  into a block of one of a few fixed sizes and only they run the big cell (`lax.switch` over the
+  sizes); same decisions and results as `masked_layer`.
 
 Conventions: `xs` [B, T, D] float, `lengths` [B] int (steps t >= length leave the carry unchanged,
 as in `recurrence.scan_rnn`); `cond_layer` takes one example (`xs` [T, D], `length` scalar).
@@ -36,7 +39,8 @@ decision logits (not a constant); the decision uses h_{t-1}, not the new state; 
 starts from the previous state, never from the big cell's new state.
 
 - `core`: parameters, the two updates, the Gumbel-softmax training layer and step, FLOPs.
-- `inference`: hard-decision `masked_layer` (batched), `cond_layer` (batch 1, real savings), `infer`.
+- `inference`: hard-decision `masked_layer` (batched), `gather_layer` (batched, real savings),
+  `cond_layer` (batch 1, real savings), `infer`.
 - `model`: the text classifier, its training loss and its hard-decision evaluation loss.
 - `modules`: Flax linen `SkimLSTM` / `SkimGRU` layers and `SkimLSTMCell` / `SkimGRUCell` steps.
 """
@@ -45,7 +49,7 @@ from skipjax.skim_rnn.core import (READ, SKIM, Carry, SkimOutput, SkimParams, ch
                                    dense_run_flops, dims, gumbel_layer, gumbel_step, hard_step,
                                    skim_gru_init, skim_init, skim_lstm_init, skim_run_flops,
                                    step_flops, threshold_logit, zero_state)
-from skipjax.skim_rnn.inference import cond_layer, infer, masked_layer
+from skipjax.skim_rnn.inference import cond_layer, gather_layer, infer, masked_layer
 from skipjax.skim_rnn.model import (DEFAULT_EVAL_THRESHOLD, HPARAMS, REQUIRED_HPARAMS,
                                     ClassifierParams, classifier_infer, classifier_init,
                                     classifier_loss, make_eval_loss, split_summary)
