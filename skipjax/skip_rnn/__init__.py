@@ -3,7 +3,7 @@
 - `core`: parameters, the cell, the masked training scan, budget loss, random/plain baselines.
 - `inference`: the jumping `lax.while_loop` inference (only updated steps are computed).
 - `model`: input -> Skip RNN -> head models and loss functions under the loss protocol.
-- `modules`: Flax linen `SkipLSTM` / `SkipGRU`.
+- `modules`: Flax linen `SkipLSTM` / `SkipGRU` layers and `SkipLSTMCell` / `SkipGRUCell` steps.
 """
 
 from skipjax.skip_rnn.core import (SkipCarry, SkipOutput, SkipParams, budget_loss, check_params,
@@ -14,4 +14,4 @@ from skipjax.skip_rnn.inference import (SkipInference, project_embedding, skip_r
 from skipjax.skip_rnn.model import (HPARAMS, SkipModelParams, SkipRNNConfig, make_loss_fn,
                                     model_apply, model_flops, model_init, predict_jump,
                                     task_metrics)
-from skipjax.skip_rnn.modules import SkipGRU, SkipLSTM
+from skipjax.skip_rnn.modules import SkipGRU, SkipGRUCell, SkipLSTM, SkipLSTMCell, SkipStep
