@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
   import jax  # pylint: disable=g-import-not-at-top
   from experiments import queue as queue_lib  # pylint: disable=g-import-not-at-top
   from experiments import registry  # pylint: disable=g-import-not-at-top
-  from experiments import run as run_lib  # pylint: disable=g-import-not-at-top
+  from experiments import run_lib  # pylint: disable=g-import-not-at-top
   from skipjax.train import step as step_lib  # pylint: disable=g-import-not-at-top
 
   try:
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
       samples[name].append((time.perf_counter() - start) * 1e3)
   per_epoch = datas["plain"].train.batches_per_epoch
   out = {"config": args.config, "boundaries": list(boundaries), "steps_timed": args.steps,
-         "batches_per_epoch": per_epoch, "hardware": run_lib._hardware(),  # pylint: disable=protected-access
+         "batches_per_epoch": per_epoch, "hardware": run_lib.hardware(),
          "git_commit": run_lib.git_commit(), "cases": {}}
   for name, ms in samples.items():
     med = float(np.median(ms))

@@ -12,8 +12,8 @@ dataset (PTB) the registry's "lstm" is `build(..., cell="lstm")` from here inste
 `dynamic_skip` code path with every layer a plain LSTM.
 
 `config.net` holds `skipjax.dynamic_skip.ModelConfig` fields (hidden_dim, num_skips, agent_dim,
-fixed_skip, num_layers, bidirectional, reward_baseline, ema_decay, init, forget_bias, skip_layers,
-carry_state) plus `embed_dim` (the embedding size for token inputs; ModelConfig's input_dim) and
+fixed_skip, num_layers, bidirectional, init, forget_bias, skip_layers), `LossConfig` fields
+(reward_baseline, ema_decay, carry_state) plus `embed_dim` (the embedding size for token inputs; ModelConfig's input_dim) and
 `init_scale` (optional: every parameter drawn from U(-init_scale, init_scale), Zaremba et al.
 2014, replacing `init` and `forget_bias`). `config.hparams` reaches the loss: 'lam' (the paper's
 lambda, default 1), 'reinforce_weight' (default 1), 'entropy_weight' (default 0.01), 'dropout'
@@ -25,9 +25,6 @@ otherwise; the train loss carries the recurrent state across consecutive batches
 model_state['carries'] (batch size DataSpec.batch_size, restarted where batch['reset']), and the
 eval loss is `skipjax.language_model.make_stream_loss`: one batch holds a whole split as
 consecutive windows, evaluated in order from a zero state, with 'perplexity' among its metrics.
-
-`experiments.registry` imports this module, so this module imports the registry only inside its
-functions (either module may be imported first).
 """
 
 from __future__ import annotations
@@ -38,7 +35,7 @@ from typing import Any
 
 import jax
 
-from skipjax import cells
+from experiments import model_api
 from skipjax import dynamic_skip
 from skipjax import language_model
 
@@ -51,29 +48,51 @@ _init_params = jax.jit(dynamic_skip.init_params, static_argnames="config")
 
 
 @functools.lru_cache(maxsize=None)
-def _tagging_eval_loss(config: dynamic_skip.ModelConfig, tag_names: tuple[str, ...]):
+def _tagging_eval_loss(config: dynamic_skip.ModelConfig, loss_config: dynamic_skip.LossConfig,
+                       tag_names: tuple[str, ...]):
   """The eval loss of a tagger whose dataset names its IOB tags: also the chunk counts behind
   entity-level F1 (`dynamic_skip.make_loss_fn(tag_names=...)`); cached like `_loss_fns`."""
-  return dynamic_skip.make_loss_fn(config, "tagging", train=False, tag_names=tag_names)
+  return dynamic_skip.make_loss_fn(config, "tagging", loss_config, train=False,
+                                   tag_names=tag_names)
 
 
 @functools.lru_cache(maxsize=None)
-def _loss_fns(config: dynamic_skip.ModelConfig, task: str):
+def _loss_fns(config: dynamic_skip.ModelConfig, loss_config: dynamic_skip.LossConfig, task: str):
   """(train loss, eval loss); the same function objects for equal configs, so jitted steps built
   from them are compiled once. A carried-state model is evaluated over whole streams."""
-  train_loss = dynamic_skip.make_loss_fn(config, task, train=True)
-  eval_loss = dynamic_skip.make_loss_fn(config, task, train=False)
-  if config.carry_state:
-    eval_loss = language_model.make_stream_loss(
-        eval_loss, functools.partial(dynamic_skip.init_model_state, config, task))
+  train_loss = dynamic_skip.make_loss_fn(config, task, loss_config, train=True)
+  eval_loss = dynamic_skip.make_loss_fn(config, task, loss_config, train=False)
+  if loss_config.carry_state:
+    eval_loss = language_model.make_stream_loss(eval_loss, functools.partial(
+        dynamic_skip.init_model_state, config, task, loss_config=loss_config))
   return train_loss, eval_loss
 
 
+# config.net fields of `dynamic_skip.LossConfig` (training settings, not architecture).
+_LOSS_FIELDS = tuple(f.name for f in dataclasses.fields(dynamic_skip.LossConfig))
+
+
+def loss_config(net: Any, spec: Any) -> dynamic_skip.LossConfig:
+  """`dynamic_skip.LossConfig` from `config.net`'s reward_baseline, ema_decay and carry_state
+  (carry_state defaults to on for a language-model dataset, and needs one)."""
+  kwargs = {k: v for k, v in model_api.net_kwargs(net).items() if k in _LOSS_FIELDS}
+  if spec.task == "language_model":
+    kwargs.setdefault("carry_state", True)
+  elif kwargs.get("carry_state"):
+    raise ValueError(f"config.net.carry_state: carrying the state across batches needs a "
+                     f"language-model dataset (consecutive windows of a stream), not task "
+                     f"{spec.task!r}")
+  try:
+    return dynamic_skip.LossConfig(**kwargs)
+  except ValueError as e:
+    raise ValueError(f"config.net: {e}") from None
+
+
 def model_config(net: Any, spec: Any, *, cell: str) -> dynamic_skip.ModelConfig:
-  """`dynamic_skip.ModelConfig` from `config.net` (without init_scale) and the dataset's spec; a
-  bad or unknown setting raises ValueError naming `config.net`."""
-  from experiments import registry  # pylint: disable=g-import-not-at-top
-  kwargs = registry._kwargs(net)  # pylint: disable=protected-access
+  """`dynamic_skip.ModelConfig` (the architecture) from `config.net` (without init_scale and the
+  `loss_config` fields) and the dataset's spec; a bad or unknown setting raises ValueError
+  naming `config.net`."""
+  kwargs = {k: v for k, v in model_api.net_kwargs(net).items() if k not in _LOSS_FIELDS}
   if "cell" in kwargs:
     raise ValueError("config.net.cell: the model name picks the cell (dynamic_skip, "
                      "fixed_skip_lstm, attention_skip_lstm); do not set it")
@@ -92,14 +111,8 @@ def model_config(net: Any, spec: Any, *, cell: str) -> dynamic_skip.ModelConfig:
     input_dim, vocab_size = spec.input_dim, 0
   if kwargs.get("skip_layers") is not None:
     kwargs["skip_layers"] = tuple(kwargs["skip_layers"])
-  if spec.task == "language_model":
-    kwargs.setdefault("carry_state", True)
-  elif kwargs.get("carry_state"):
-    raise ValueError(f"config.net.carry_state: carrying the state across batches needs a "
-                     f"language-model dataset (consecutive windows of a stream), not task "
-                     f"{spec.task!r}")
   try:
-    return registry._call(  # pylint: disable=protected-access
+    return model_api.call_config(
         dynamic_skip.ModelConfig, "config.net", num_outputs=spec.num_classes,
         input_dim=input_dim, vocab_size=vocab_size, cell=cell, **kwargs)
   except ValueError as e:
@@ -108,65 +121,44 @@ def model_config(net: Any, spec: Any, *, cell: str) -> dynamic_skip.ModelConfig:
     raise ValueError(f"config.net: {e}") from None
 
 
-def step_flops(config: dynamic_skip.ModelConfig) -> int:
-  """Analytic FLOPs (a multiply-add counts 2) of one step of the recurrent stack, head excluded.
-
-  Per layer and direction: the LSTM step (`cells.lstm_step_flops`) plus, for the skip layers,
-  the mixing `lam a + (1 - lam) b` of c and h (6H), the agent MLP of "dynamic"
-  (2 (D + H) A + 2 A K) or the attention of "attention" (2 (D + H) A + K (2 H A + 2 A) + 4 K H
-  for the weighted reads of c and h).
-  """
-  total = 0
-  dims = [config.input_dim] + [config.feature_dim] * (config.num_layers - 1)
-  directions = 2 if config.bidirectional else 1
-  h, a, k = config.hidden_dim, config.agent_dim, config.num_skips
-  for layer, d in enumerate(dims):
-    cell = config.layer_cell(layer)
-    flops = cells.lstm_step_flops(d, h)
-    if cell != "lstm":
-      flops += 6 * h
-    if cell == "dynamic":
-      flops += 2 * (d + h) * a + 2 * a * k
-    elif cell == "attention":
-      flops += 2 * (d + h) * a + k * (2 * h * a + 2 * a) + 4 * k * h
-    total += directions * flops
-  return total
+# Analytic FLOPs of one step of the recurrent stack live in the library.
+step_flops = dynamic_skip.step_flops
 
 
 def build(key: jax.Array, net: Any, spec: Any, *, cell: str) -> Any:
-  """`registry.Model` of a `dynamic_skip` model with recurrent cell `cell` ("dynamic", "fixed",
+  """`model_api.Model` of a `dynamic_skip` model with recurrent cell `cell` ("dynamic", "fixed",
   "attention"; "lstm" for a plain stack) for a classification, sequence-labelling or
   language-model dataset."""
   task = _TASKS.get(spec.task)
   if task is None:
     raise ValueError(f"model with cell {cell!r}: dataset task {spec.task!r} is not supported "
                      f"(supported: {sorted(_TASKS)})")
-  from experiments import registry  # pylint: disable=g-import-not-at-top
-  kwargs = registry._kwargs(net)  # pylint: disable=protected-access
+  kwargs = model_api.net_kwargs(net)
   init_scale = kwargs.pop("init_scale", None)
   config = model_config(kwargs, spec, cell=cell)
-  # The initialiser reads no loss setting: configs differing only there share its compilation.
-  arch = dataclasses.replace(config, reward_baseline="none", ema_decay=0.9, carry_state=False)
-  params = _init_params(key, config=arch)
+  losses = loss_config(kwargs, spec)
+  if losses.carry_state and config.bidirectional:
+    raise ValueError("config.net.carry_state needs a unidirectional model (bidirectional=False)")
+  params = _init_params(key, config=config)
   if init_scale is not None:
     try:
       params = language_model.uniform_init(jax.random.fold_in(key, 1), params, init_scale)
     except ValueError as e:
       raise ValueError(f"config.net.init_scale: {e}") from None
   batch_size = None
-  if config.carry_state:
+  if losses.carry_state:
     batch_size = getattr(spec, "batch_size", None)
     if batch_size is None:
       raise ValueError("config.net.carry_state: the dataset's spec gives no batch_size for the "
                        "carried state")
-  model_state = dynamic_skip.init_model_state(config, task, batch_size)
-  loss_fn, eval_loss_fn = _loss_fns(config, task)
+  model_state = dynamic_skip.init_model_state(config, task, batch_size, losses)
+  loss_fn, eval_loss_fn = _loss_fns(config, losses, task)
   if task == "tagging" and getattr(spec, "tag_names", None):  # CoNLL: entity F1 at evaluation
-    eval_loss_fn = _tagging_eval_loss(config, tuple(spec.tag_names))
+    eval_loss_fn = _tagging_eval_loss(config, losses, tuple(spec.tag_names))
   predict_fn = (functools.partial(_predict, config=config, task=task)
                 if task == "classification" else None)
-  return registry.Model(params, model_state, loss_fn, eval_loss_fn, step_flops(config),
-                        predict_fn)
+  return model_api.Model(params, model_state, loss_fn, eval_loss_fn, step_flops(config),
+                         predict_fn)
 
 
 def _predict(params, model_state, batch, hparams, *, config, task):

@@ -23,6 +23,7 @@ from typing import Any
 
 import jax
 
+from experiments import model_api
 from skipjax import cells
 from skipjax import lstm_jump
 from skipjax import validation
@@ -39,15 +40,14 @@ def build_lstm_jump(key: jax.Array, net: Any, spec: Any) -> Any:
     key: PRNG key of the initial parameters.
     net: `config.net` (see the module docstring); `read_size`, `num_jumps` and `max_jump` are
       required.
-    spec: the dataset's `registry.DataSpec` (task must be 'classification').
+    spec: the dataset's `model_api.DataSpec` (task must be 'classification').
   Returns:
-    `registry.Model`; `step_flops` is one LSTM step (`cells.lstm_step_flops`).
+    `model_api.Model`; `step_flops` is one LSTM step (`cells.lstm_step_flops`).
   """
-  from experiments import registry  # pylint: disable=g-import-not-at-top  (registry imports us)
   if spec.task != "classification":
     raise ValueError(f"config.model='lstm_jump' needs a classification dataset, got task "
                      f"{spec.task!r}")
-  kwargs = registry._kwargs(net)  # pylint: disable=protected-access
+  kwargs = model_api.net_kwargs(net)
   for required in ("read_size", "num_jumps"):
     if kwargs.get(required) is None:
       raise ValueError(f"config.net.{required} is required for lstm_jump")
@@ -66,18 +66,18 @@ def build_lstm_jump(key: jax.Array, net: Any, spec: Any) -> Any:
   validation.check_positive_int("config.net.num_samples", reading.get("num_samples", 1))
   if spec.vocab_size is None:
     kwargs.pop("embed_dim", None)
-  loss_fn = registry._call(  # pylint: disable=protected-access
+  loss_fn = model_api.call_config(
       lstm_jump.make_loss_fn, "config.net", read_size=reading["read_size"],
       num_jumps=reading["num_jumps"], num_samples=reading.get("num_samples", 1),
       normalize_rewards=bool(reading.get("normalize_rewards", False)))
-  eval_loss_fn = registry._call(  # pylint: disable=protected-access
+  eval_loss_fn = model_api.call_config(
       lstm_jump.make_loss_fn, "config.net", read_size=eval_read_size,
       num_jumps=eval_num_jumps, greedy=True)
   init = functools.partial(lstm_jump.init, vocab_size=spec.vocab_size, input_dim=spec.input_dim,
                            num_classes=spec.num_classes, **kwargs)
-  params = registry._call(jax.jit(init), "config.net", key=key)  # pylint: disable=protected-access
+  params = model_api.call_config(jax.jit(init), "config.net", key=key)
   input_dim, hidden_dim = params.lstm.w_i.shape[0], params.lstm.w_h.shape[0]
-  return registry.Model(params, {}, loss_fn, eval_loss_fn,
+  return model_api.Model(params, {}, loss_fn, eval_loss_fn,
                         int(cells.lstm_step_flops(input_dim, hidden_dim)),
                         functools.partial(_predict, read_size=eval_read_size,
                                           num_jumps=eval_num_jumps))

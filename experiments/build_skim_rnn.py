@@ -12,9 +12,6 @@ exp(-1e-4 step))`, inside `skim_rnn.classifier_loss`).
 Training uses the Gumbel-softmax mixture (`skim_rnn.classifier_loss`); evaluation (dev and test)
 hard decisions at `eval_threshold` (`skim_rnn.make_eval_loss`, whose docstring lists the metrics;
 `skim_rnn.split_summary` gives the split's token skim rate and FLOP reduction).
-
-`experiments.registry` imports this module, so this module imports the registry only inside its
-functions (either module may be imported first).
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from typing import Any
 
 import jax
 
+from experiments import model_api
 from skipjax import skim_rnn
 
 # The evaluation loss and its split summary are model code, in the library; re-exported here.
@@ -38,19 +36,18 @@ def build_skim(key: jax.Array, net: Any, spec: Any, *, cell: str = "lstm") -> An
   Args:
     key: PRNG key of the initial parameters.
     net: `config.net` (see the module docstring).
-    spec: the dataset's `registry.DataSpec` (task must be 'classification').
+    spec: the dataset's `model_api.DataSpec` (task must be 'classification').
     cell: 'lstm' or 'gru' (the core of both cells; picked by the model name).
   Returns:
-    `registry.Model(params, {}, classifier_loss, hard-decision eval loss, step_flops)`;
+    `model_api.Model(params, {}, classifier_loss, hard-decision eval loss, step_flops)`;
     `step_flops` is the cost of a read step (the per-token part plus the big cell's step,
     `skim_rnn.step_flops`).
   """
-  from experiments import registry  # pylint: disable=g-import-not-at-top  (registry imports us)
   name = f"skim_{cell}"
   if spec.task != "classification":
     raise ValueError(f"config.model={name!r} needs a classification dataset, got task "
                      f"{spec.task!r}")
-  kwargs = registry._kwargs(net)  # pylint: disable=protected-access
+  kwargs = model_api.net_kwargs(net)
   if "cell" in kwargs:
     raise ValueError(f"config.net.cell: the model name picks the cell ({name}); do not set it")
   threshold = kwargs.pop("eval_threshold", None)
@@ -66,10 +63,10 @@ def build_skim(key: jax.Array, net: Any, spec: Any, *, cell: str = "lstm") -> An
     kwargs["embed_dim"] = spec.input_dim
   init = functools.partial(skim_rnn.classifier_init, vocab_size=spec.vocab_size,
                            num_classes=spec.num_classes, cell=cell, **kwargs)
-  params = registry._call(jax.jit(init), "config.net", key=key)  # pylint: disable=protected-access
+  params = model_api.call_config(jax.jit(init), "config.net", key=key)
   input_dim, hidden_dim, small_dim = skim_rnn.dims(params.rnn)
   flops = skim_rnn.step_flops(input_dim, hidden_dim, small_dim, cell)
-  return registry.Model(params, {}, skim_rnn.classifier_loss, make_eval_loss(float(threshold)),
+  return model_api.Model(params, {}, skim_rnn.classifier_loss, make_eval_loss(float(threshold)),
                         int(flops["token"] + flops["read"]),
                         functools.partial(_predict, threshold=float(threshold)))
 

@@ -20,9 +20,6 @@ and test) uses `make_loss_fn(config, train=False)` (rounded gate, no dropout), w
 `loss`, `task_loss`, `budget_loss`, `accuracy` (classification) or `mse` (regression),
 `updates` (mean number of updated steps per sequence) and `fraction_computed` (mean of
 updates / length; the result record's `fraction_computed`).
-
-`experiments.registry` imports this module, so this module imports the registry only inside its
-functions (either module may be imported first).
 """
 
 from __future__ import annotations
@@ -33,6 +30,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from experiments import model_api
 from skipjax import skip_rnn
 
 # config.net keys that the dataset or the model name fixes.
@@ -46,12 +44,11 @@ def make_config(net: Any, spec: Any, *, cell: str, skip: str) -> skip_rnn.SkipRN
     ValueError: the dataset's task is not classification/regression, `config.net` sets a field
       the dataset or the name fixes, or an unknown/bad field (the message names `config.net`).
   """
-  from experiments import registry  # pylint: disable=g-import-not-at-top  (registry imports us)
   name = f"{'random_' if skip == 'random' else ''}skip_{cell}"
   if spec.task not in ("classification", "regression"):
     raise ValueError(f"config.model={name!r} needs a classification or regression dataset, got "
                      f"task {spec.task!r}")
-  kwargs = registry._kwargs(net)  # pylint: disable=protected-access
+  kwargs = model_api.net_kwargs(net)
   for fixed in _FIXED_KEYS:
     if fixed in kwargs:
       raise ValueError(f"config.net.{fixed}: set by the model name ({name}) or the dataset; do "
@@ -65,7 +62,7 @@ def make_config(net: Any, spec: Any, *, cell: str, skip: str) -> skip_rnn.SkipRN
   else:
     inputs = {"vocab_size": spec.vocab_size}
   try:
-    return registry._call(  # pylint: disable=protected-access
+    return model_api.call_config(
         skip_rnn.SkipRNNConfig, "config.net", cell=cell, skip=skip, task=spec.task,
         num_outputs=spec.num_classes, **inputs, **kwargs)
   except ValueError as e:
@@ -81,17 +78,16 @@ def build_skip(key: jax.Array, net: Any, spec: Any, *, cell: str = "lstm",
   Args:
     key: PRNG key of the initial parameters.
     net: `config.net` (see the module docstring).
-    spec: the dataset's `registry.DataSpec`.
+    spec: the dataset's `model_api.DataSpec`.
     cell: 'lstm' or 'gru'; skip: 'learned' or 'random' (both picked by the model name).
   Returns:
-    `registry.Model(params, {}, training loss, evaluation loss, step_flops)`; `step_flops` is one
+    `model_api.Model(params, {}, training loss, evaluation loss, step_flops)`; `step_flops` is one
     updated step of the stack plus the gate (`skip_rnn.step_flops`).
   """
-  from experiments import registry  # pylint: disable=g-import-not-at-top  (registry imports us)
   config = make_config(net, spec, cell=cell, skip=skip)
   init = functools.partial(skip_rnn.model_init, config=config)
   params = jax.jit(init)(key)  # one compiled initialiser instead of many eager ops
-  return registry.Model(params, {}, skip_rnn.make_loss_fn(config),
+  return model_api.Model(params, {}, skip_rnn.make_loss_fn(config),
                         skip_rnn.make_loss_fn(config, train=False),
                         int(skip_rnn.step_flops(params.rnn)),
                         functools.partial(_predict, config=config))

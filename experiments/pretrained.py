@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments import model_api
+
 FIELDS = ("pretrained_embedding", "pretrained_format", "freeze_embedding")
 
 
@@ -66,8 +68,7 @@ def with_pretrained(builder: Callable[..., Any], name: str = "") -> Callable[...
 
   @functools.wraps(builder)
   def build(key: jax.Array, net: Any, spec: Any) -> Any:
-    from experiments import registry  # pylint: disable=g-import-not-at-top
-    kwargs = registry._kwargs(net)  # pylint: disable=protected-access
+    kwargs = model_api.net_kwargs(net)
     source = kwargs.pop("pretrained_embedding", None)
     file_format = kwargs.pop("pretrained_format", None) or "auto"
     freeze = kwargs.pop("freeze_embedding", False)
@@ -106,7 +107,7 @@ def check_fields(source: Any, file_format: Any, freeze: Any, spec: Any) -> None:
 def apply_pretrained(model: Any, spec: Any, source: str, *, file_format: str = "auto",
                      freeze: bool = False, what: str = "the model",
                      log: Callable[[str], None] | None = None) -> Any:
-  """`model` (a registry.Model) with its embedding initialised from the vectors `source`."""
+  """`model` (a `model_api.Model`) with its embedding initialised from the vectors `source`."""
   from skipjax.data import vectors as vectors_lib  # pylint: disable=g-import-not-at-top
   log = log or (lambda m: print(m, file=sys.stderr, flush=True))
   field = "config.net.pretrained_embedding"

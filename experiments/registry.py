@@ -23,7 +23,7 @@ through `skipjax.data.load` and are listed by `_real_loader`.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable
 
 import jax
 
@@ -31,6 +31,7 @@ from experiments import build_dynamic_skip
 from experiments import build_lstm_jump
 from experiments import build_skim_rnn
 from experiments import build_skip_rnn
+from experiments import model_api
 from experiments import pretrained
 from skipjax import bag_of_words
 from skipjax import classifier
@@ -42,75 +43,14 @@ from skipjax import validation
 from skipjax.data import synthetic
 
 
-class DataSpec(NamedTuple):
-  """What a model builder needs to know about a dataset. tag_names: for a 'sequence' dataset
-  scored by conlleval (CoNLL-2003), the IOB tag of each label id: the eval loss then reports
-  chunk counts, and evaluation entity-level precision, recall and 'f1' over the whole split.
-  vocab and data_dir: for pretrained word vectors (`experiments.pretrained`)."""
-  task: str                 # 'classification' | 'regression' | 'sequence' | 'language_model'
-  num_classes: int | None   # outputs of the head (1 for scalar regression; vocabulary for LMs)
-  vocab_size: int | None    # token inputs [B, T]
-  input_dim: int | None     # float inputs [B, T, D]
-  max_len: int | None
-  num_train: int | None     # training examples (None for endless synthetic streams; LM: tokens)
-  batch_size: int | None = None  # train batch, for state carried across batches (LMs)
-  tag_names: tuple[str, ...] | None = None  # IOB tag of each label id (CoNLL): entity F1
-  vocab: Any = None         # the word vocabulary (skipjax.data.Vocab) of token inputs, if any
-  data_dir: str | None = None  # the raw-data directory the dataset was read from
-  label_names: tuple[str, ...] | None = None  # the name of each class id (text classification)
-
-
-SPEC_NAME = "data_spec.json"   # what a run's workdir keeps of its dataset (`save_spec`)
-VOCAB_NAME = "vocab.json"      # and its word vocabulary (`skipjax.data.Vocab.save`)
-
-
-def spec_to_json(spec: DataSpec) -> dict[str, Any]:
-  """The JSON-serialisable fields of `spec` (all but `vocab`, saved as its own file)."""
-  out = spec._asdict()
-  del out["vocab"]
-  return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
-
-
-def spec_from_json(fields: dict[str, Any], vocab: Any = None) -> DataSpec:
-  """Inverse of `spec_to_json` (with the vocabulary loaded separately)."""
-  unknown = sorted(set(fields) - set(DataSpec._fields))
-  if unknown:
-    raise ValueError(f"a saved data spec has unknown fields {unknown}")
-  fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-  return DataSpec(**fields, vocab=vocab)
-
-
-class Data(NamedTuple):
-  train: Iterator[dict[str, Any]]        # endless, with get_state()/set_state()
-  dev: list[dict[str, Any]] | None       # padded, masked batches
-  test: list[dict[str, Any]] | None
-  spec: DataSpec
-
-
-class Model(NamedTuple):
-  params: Any
-  model_state: Any
-  loss_fn: Callable[..., Any]
-  eval_loss_fn: Callable[..., Any]
-  step_flops: int | None    # analytic FLOPs of one full recurrent step (None if not counted)
-  # predict_fn(params, model_state, batch, hparams) -> {'outputs': logits [B, C] (or values [B]),
-  # optionally 'fraction_computed': [B]}: the evaluation-mode forward pass of one batch of
-  # classification/regression inputs ('inputs', 'lengths'); None where a model has none.
-  predict_fn: Callable[..., dict[str, Any]] | None = None
-
-
-def _kwargs(net: Any) -> dict[str, Any]:
-  return dict(net.to_dict() if hasattr(net, "to_dict") else net)
-
-
-def _call(fn: Callable[..., Any], what: str, **kwargs: Any) -> Any:
-  """Calls fn(**kwargs), turning an unexpected keyword into a message naming the config field."""
-  try:
-    return fn(**kwargs)
-  except TypeError as e:
-    if "unexpected keyword" in str(e) or "missing" in str(e):
-      raise ValueError(f"{what}: {e}") from None
-    raise
+# The shared types (re-exported: `registry.DataSpec`, `registry.Model`, ...).
+DataSpec = model_api.DataSpec
+Data = model_api.Data
+Model = model_api.Model
+SPEC_NAME = model_api.SPEC_NAME
+VOCAB_NAME = model_api.VOCAB_NAME
+spec_to_json = model_api.spec_to_json
+spec_from_json = model_api.spec_from_json
 
 
 # ----------------------------------------------------------------------------- models
@@ -128,13 +68,13 @@ def _build_rnn(key: jax.Array, net: Any, spec: DataSpec, *, cell: str) -> Model:
     # A tagger (CoNLL): the plain LSTM stack of `skipjax.dynamic_skip` (bidirectional per
     # config.net, entity F1 at evaluation), the code path of the skip taggers it is compared with.
     return build_dynamic_skip.build(key, net, spec, cell="lstm")
-  kwargs = _kwargs(net)
+  kwargs = model_api.net_kwargs(net)
   if spec.vocab_size is None:
     kwargs.pop("embed_dim", None)
   init = functools.partial(classifier.init, vocab_size=spec.vocab_size, input_dim=spec.input_dim,
                            num_classes=spec.num_classes, cell=cell, **kwargs)
   # One jitted program instead of dozens of eagerly compiled initialiser ops (seconds on CPU).
-  params = _call(jax.jit(init), "config.net", key=key)
+  params = model_api.call_config(jax.jit(init), "config.net", key=key)
   loss = {"classification": classifier.loss_fn, "regression": classifier.regression_loss_fn,
           "sequence": classifier.sequence_loss_fn}[spec.task]
   # Training: dropout (hparams['dropout']) on; evaluation: the default train=False, never dropped.
@@ -159,8 +99,8 @@ def _build_bag_of_words(key: jax.Array, net: Any, spec: DataSpec) -> Model:
   if spec.task != "classification" or spec.vocab_size is None:
     raise ValueError("model 'bag_of_words' classifies token sequences; the dataset gives task "
                      f"{spec.task!r} with vocab_size {spec.vocab_size}")
-  params = _call(jax.jit(functools.partial(bag_of_words.init, vocab_size=spec.vocab_size,
-                                           num_classes=spec.num_classes, **_kwargs(net))),
+  params = model_api.call_config(jax.jit(functools.partial(bag_of_words.init, vocab_size=spec.vocab_size,
+                                           num_classes=spec.num_classes, **model_api.net_kwargs(net))),
                  "config.net", key=key)
   return Model(params, {}, bag_of_words.make_loss_fn(train=True),
                bag_of_words.make_loss_fn(train=False), None, _bag_of_words_predict)
@@ -218,7 +158,7 @@ def check_hparams(model: str, dataset: str, hparams: Any) -> None:
   the values are traced and could no longer be checked). Raises ValueError naming the field,
   e.g. 'config.hparams.lam must lie in [0, 1], got 1.5'."""
   spec, required = hparam_spec(model, dataset)
-  hparams = _kwargs(hparams)
+  hparams = model_api.net_kwargs(hparams)
   unknown = sorted(set(hparams) - set(spec))
   if unknown:
     reads = ", ".join(sorted(spec)) if spec else "none"
@@ -250,7 +190,7 @@ def _synthetic_loader(task: str) -> Callable[[Any, int], Data]:
 
   def load(data: Any, seed: int) -> Data:
     from skipjax import validation  # pylint: disable=g-import-not-at-top
-    kwargs = _kwargs(data)
+    kwargs = model_api.net_kwargs(data)
     batch_size = kwargs.pop("batch_size")
     eval_batch_size = kwargs.pop("eval_batch_size", batch_size)
     dev_examples = kwargs.pop("dev_examples")
@@ -260,9 +200,9 @@ def _synthetic_loader(task: str) -> Callable[[Any, int], Data]:
     if data_seed is None:
       data_seed = seed
     validation.check_nonneg_int("config.data.data_seed", data_seed)
-    info = _call(synthetic.task_info, "config.data", name=task, **kwargs)
+    info = model_api.call_config(synthetic.task_info, "config.data", name=task, **kwargs)
     if train_examples is None:
-      train = _call(synthetic.SyntheticBatches, "config.data", name=task, seed=data_seed,
+      train = model_api.call_config(synthetic.SyntheticBatches, "config.data", name=task, seed=data_seed,
                     batch_size=batch_size, **kwargs)
       dev = synthetic.fixed_set(task, data_seed, dev_examples, eval_batch_size,
                                 split="validation", **kwargs)
@@ -275,7 +215,7 @@ def _synthetic_loader(task: str) -> Callable[[Any, int], Data]:
                          f"token tasks {list(synthetic.FINITE_TASKS)}, not {task!r} (leave it "
                          "None for an endless stream)")
       validation.check_positive_int("config.data.train_examples", train_examples)
-      splits = _call(synthetic.finite_splits, "config.data", name=task, seed=data_seed,
+      splits = model_api.call_config(synthetic.finite_splits, "config.data", name=task, seed=data_seed,
                      sizes={"train": train_examples, "validation": dev_examples,
                             "test": test_examples}, **kwargs).arrays
       train = batching.Batcher(splits["train"], batch_size, shuffle=True, seed=seed)
@@ -321,13 +261,13 @@ def _real_loader(name: str) -> Callable[[Any, int], Data]:
     from skipjax.data import batching  # pylint: disable=g-import-not-at-top
     from skipjax.data import datasets  # pylint: disable=g-import-not-at-top
     from skipjax.data import files  # pylint: disable=g-import-not-at-top
-    kwargs = _kwargs(data)
+    kwargs = model_api.net_kwargs(data)
     batch_size = kwargs.pop("batch_size")
     eval_batch_size = kwargs.pop("eval_batch_size", batch_size)
     splits = {role: kwargs.pop(f"{role}_split") for role in ("train", "dev", "test")}
     bucket_boundaries = kwargs.pop("bucket_boundaries", None)
     dev_from_train = kwargs.pop("dev_from_train", None)
-    train_arrays, info = _call(datasets.load, "config.data", name=name, split=splits["train"],
+    train_arrays, info = model_api.call_config(datasets.load, "config.data", name=name, split=splits["train"],
                                **kwargs)
     held_out = None
     if dev_from_train is not None:
@@ -380,7 +320,7 @@ def _load_ptb(data: Any, seed: int) -> Data:
   from skipjax.data import batching  # pylint: disable=g-import-not-at-top
   from skipjax.data import datasets  # pylint: disable=g-import-not-at-top
   from skipjax.data import files  # pylint: disable=g-import-not-at-top
-  kwargs = _kwargs(data)
+  kwargs = model_api.net_kwargs(data)
   batch_size = kwargs.pop("batch_size")
   eval_batch_size = kwargs.pop("eval_batch_size", None) or batch_size
   bptt = kwargs.pop("bptt", None)
@@ -392,7 +332,7 @@ def _load_ptb(data: Any, seed: int) -> Data:
   streams = {}
   for role, split in splits.items():
     if split is not None:
-      arrays, info = _call(datasets.load, "config.data", name="ptb", split=split, **kwargs)
+      arrays, info = model_api.call_config(datasets.load, "config.data", name="ptb", split=split, **kwargs)
       streams[role] = arrays["tokens"]
   train = batching.batches({"tokens": streams["train"]}, batch_size, train=True, bptt=bptt)
   evals = {role: [language_model.stream_batch(streams[role], eval_batch_size, bptt)]

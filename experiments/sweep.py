@@ -43,7 +43,7 @@ from typing import Any
 
 import ml_collections
 
-from experiments import run as run_lib
+from experiments import run_lib
 
 ConfigError = run_lib.ConfigError
 SWEEP_NAME = "sweep.json"
@@ -236,8 +236,8 @@ def train_and_evaluate_sweep(config: Any, workdir: Any, sweep_flags: list[str], 
           k: study[k] for k in ("fields", "labels")}:
         differences.append(f"--sweep: {saved and saved.get('fields')} -> {study['fields']}")
       if differences:
-        raise workdir_lib.ConfigMismatchError(run_lib._mismatch_message(workdir, differences))  # pylint: disable=protected-access
-    elif run_lib._has_checkpoints(workdir):  # pylint: disable=protected-access
+        raise workdir_lib.ConfigMismatchError(run_lib.mismatch_message(workdir, differences))
+    elif run_lib.has_checkpoints(workdir):
       raise workdir_lib.ConfigMismatchError(
           f"{workdir} holds checkpoints but no {run_lib.CONFIG_NAME}; start over with --restart "
           "or use another --workdir")
@@ -346,5 +346,5 @@ def _publish_all(records, workdir, publish_dir, run_name, replace) -> None:
   if publish_dir is None:
     return
   for record in records:
-    run_lib._publish(record, pathlib.Path(record["workdir"]), publish_dir,  # pylint: disable=protected-access
+    run_lib.publish(record, pathlib.Path(record["workdir"]), publish_dir,
                      record["run_name"], replace)

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
   import jax  # pylint: disable=g-import-not-at-top
   from experiments import queue as queue_lib  # pylint: disable=g-import-not-at-top
   from experiments import registry  # pylint: disable=g-import-not-at-top
-  from experiments import run as run_lib  # pylint: disable=g-import-not-at-top
+  from experiments import run_lib  # pylint: disable=g-import-not-at-top
   from skipjax.bench import harness  # pylint: disable=g-import-not-at-top
   from skipjax.train import step as step_lib  # pylint: disable=g-import-not-at-top
 
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
   shape = {k: list(v.shape) for k, v in batch.items() if hasattr(v, "shape")}
   out = {"baseline": names[0], "hidden_dim": hidden, "dataset": base.dataset,
          "batch_shapes": shape, "repeats": args.repeats, "rounds": args.rounds,
-         "target_ratio": TARGET_RATIO, "hardware": run_lib._hardware(),  # pylint: disable=protected-access
+         "target_ratio": TARGET_RATIO, "hardware": run_lib.hardware(),
          "xla_flags": __import__("os").environ.get("XLA_FLAGS", ""),
          "git_commit": run_lib.git_commit(), "cases": {}}
   print(f"{'config':28s} {'model':14s} {'median_ms':>10s} {'iqr_ms':>17s} {'vs ' + names[0]:>14s}")

@@ -22,7 +22,6 @@ import jax.numpy as jnp
 from skipjax import layers
 from skipjax import recurrence
 from skipjax import validation
-from skipjax.train import state as state_lib
 
 Array = jax.Array
 Batch = dict[str, Any]
@@ -99,9 +98,9 @@ def make_loss_fn(*, train: bool):
     if jnp.shape(labels) != (batch_size,):
       raise ValueError(f"batch['labels'] must have shape {(batch_size,)}, got "
                        f"{jnp.shape(labels)}")
-    w = state_lib.example_weights(batch, batch_size)
-    loss = state_lib.weighted_mean(layers.softmax_cross_entropy(logits, labels), w)
-    acc = state_lib.weighted_mean(layers.accuracy(logits, labels), w)
+    w = layers.example_weights(batch, batch_size)
+    loss = layers.weighted_mean(layers.softmax_cross_entropy(logits, labels), w)
+    acc = layers.weighted_mean(layers.accuracy(logits, labels), w)
     return loss, (model_state, {"loss": loss, "accuracy": acc, "count": jnp.sum(w),
                                 "fraction_computed": jnp.ones((), jnp.float32)})
 

@@ -91,7 +91,7 @@ def check_params(name: str, params: Any) -> tuple[int, int]:
   return w_i[0], hidden
 
 
-def _matmul(x: Array, w: Array) -> Array:
+def matmul(x: Array, w: Array) -> Array:
   """x @ w in w's dtype, accumulated (and returned) in float32 (float64 for float64 weights)."""
   return jnp.matmul(x.astype(w.dtype), w,
                     preferred_element_type=jnp.promote_types(w.dtype, jnp.float32))
@@ -155,7 +155,7 @@ def lstm_zero_state(batch_shape: tuple[int, ...], hidden_dim: int) -> LSTMState:
 
 def lstm_input_projection(params: LSTMParams, x: Array) -> Array:
   """`x @ w_i + b` for any leading axes: [..., D] -> [..., 4H] float32."""
-  return _matmul(x, params.w_i) + params.b.astype(jnp.float32)
+  return matmul(x, params.w_i) + params.b.astype(jnp.float32)
 
 
 def lstm_step_projected(params: LSTMParams, state: LSTMState,
@@ -173,7 +173,7 @@ def lstm_step_projected(params: LSTMParams, state: LSTMState,
   Returns:
     (LSTMState(c_t, h_t), h_t), float32.
   """
-  return _lstm_update(x_proj + _matmul(state.h, params.w_h), state.c)
+  return _lstm_update(x_proj + matmul(state.h, params.w_h), state.c)
 
 
 def _lstm_update(gates: Array, c: Array) -> tuple[LSTMState, Array]:
@@ -215,7 +215,7 @@ def lstm_step_stacked(w_xh: Array, b: Array, state: LSTMState,
     (LSTMState(c_t, h_t), h_t), float32.
   """
   xh = jnp.concatenate([x.astype(w_xh.dtype), state.h.astype(w_xh.dtype)], axis=-1)
-  return _lstm_update(_matmul(xh, w_xh) + b.astype(jnp.float32), state.c)
+  return _lstm_update(matmul(xh, w_xh) + b.astype(jnp.float32), state.c)
 
 
 def lstm_params_from_torch(state_dict: Mapping[str, Any], layer: int = 0,
@@ -270,7 +270,7 @@ def gru_zero_state(batch_shape: tuple[int, ...], hidden_dim: int) -> Array:
 
 def gru_input_projection(params: GRUParams, x: Array) -> Array:
   """`x @ w_i + b_i`: [..., D] -> [..., 3H] float32."""
-  return _matmul(x, params.w_i) + params.b_i.astype(jnp.float32)
+  return matmul(x, params.w_i) + params.b_i.astype(jnp.float32)
 
 
 def gru_step_projected(params: GRUParams, h: Array, x_proj: Array) -> tuple[Array, Array]:
@@ -281,7 +281,7 @@ def gru_step_projected(params: GRUParams, h: Array, x_proj: Array) -> tuple[Arra
 
   Args: h [..., H]; x_proj [..., 3H]. Returns (h_t, h_t), float32.
   """
-  hh = _matmul(h, params.w_h) + params.b_h.astype(jnp.float32)
+  hh = matmul(h, params.w_h) + params.b_h.astype(jnp.float32)
   x_r, x_z, x_n = jnp.split(x_proj, 3, axis=-1)
   h_r, h_z, h_n = jnp.split(hh, 3, axis=-1)
   r = jax.nn.sigmoid(x_r + h_r)

@@ -34,7 +34,6 @@ from skipjax import cells
 from skipjax import layers
 from skipjax import recurrence
 from skipjax import validation
-from skipjax.train import state as state_lib
 
 Array = jax.Array
 Batch = dict[str, Any]
@@ -197,9 +196,9 @@ def loss_fn(params: ClassifierParams, model_state: Any, batch: Batch, key: Array
   logits = _apply_batch(params, batch, key, hparams, train)
   batch_size = logits.shape[0]
   _check_labels(batch["labels"], (batch_size,), integer=True)
-  w = state_lib.example_weights(batch, batch_size)
-  loss = state_lib.weighted_mean(layers.softmax_cross_entropy(logits, batch["labels"]), w)
-  acc = state_lib.weighted_mean(layers.accuracy(logits, batch["labels"]), w)
+  w = layers.example_weights(batch, batch_size)
+  loss = layers.weighted_mean(layers.softmax_cross_entropy(logits, batch["labels"]), w)
+  acc = layers.weighted_mean(layers.accuracy(logits, batch["labels"]), w)
   return loss, (model_state, _metrics(loss, jnp.sum(w), accuracy=acc))
 
 
@@ -220,8 +219,8 @@ def regression_loss_fn(params: ClassifierParams, model_state: Any, batch: Batch,
   _check_labels(labels, preds.shape, integer=False)
   err = (preds - jnp.asarray(labels, jnp.float32)) ** 2
   per_example = err if err.ndim == 1 else jnp.sum(err, axis=-1)
-  w = state_lib.example_weights(batch, batch_size)
-  loss = state_lib.weighted_mean(per_example, w)
+  w = layers.example_weights(batch, batch_size)
+  loss = layers.weighted_mean(per_example, w)
   return loss, (model_state, _metrics(loss, jnp.sum(w), mse=loss))
 
 
@@ -239,12 +238,12 @@ def sequence_loss_fn(params: ClassifierParams, model_state: Any, batch: Batch, k
   logits = _apply_batch(params, batch, key, hparams, train, per_step=True)
   batch_size, max_len = logits.shape[:2]
   _check_labels(batch["labels"], (batch_size, max_len), integer=True)
-  w = state_lib.example_weights(batch, batch_size)[:, None]
+  w = layers.example_weights(batch, batch_size)[:, None]
   if lengths is not None:
     w = w * recurrence.sequence_mask(lengths, max_len).astype(jnp.float32)
   w = jnp.broadcast_to(w, (batch_size, max_len))
-  loss = state_lib.weighted_mean(layers.softmax_cross_entropy(logits, batch["labels"]), w)
-  acc = state_lib.weighted_mean(layers.accuracy(logits, batch["labels"]), w)
+  loss = layers.weighted_mean(layers.softmax_cross_entropy(logits, batch["labels"]), w)
+  acc = layers.weighted_mean(layers.accuracy(logits, batch["labels"]), w)
   return loss, (model_state, _metrics(loss, jnp.sum(w), accuracy=acc))
 
 

@@ -54,7 +54,8 @@ def make_stream_loss(loss_fn: Callable[..., Any],
   Args:
     loss_fn: a per-window loss of the `skipjax.train.state` protocol that reads the carried state
       from `model_state` and returns the final one (e.g. `dynamic_skip.make_loss_fn` with
-      carry_state, train=False). Its metrics must include 'nll' (mean per-token NLL) and 'loss'.
+      `LossConfig(carry_state=True)`, train=False). Its metrics must include 'nll' (mean
+      per-token NLL) and 'loss'.
     init_model_state: batch_size -> the model_state at the start of the stream (zero carries).
   Returns:
     `loss(params, model_state, batch, key, hparams) -> (loss, (model_state, metrics))`: the

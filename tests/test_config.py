@@ -17,6 +17,7 @@ from ml_collections import config_flags
 
 from experiments import registry
 from experiments import run
+from experiments import run_lib
 from skipjax import cells
 from skipjax import classifier
 from skipjax.data import files
@@ -36,7 +37,7 @@ def _load(path: pathlib.Path):
 
 def _fake_data_dir(tmp_path, dataset):
   """Empty stand-ins for the raw files (validation only checks they are present)."""
-  group = run._RAW_FILE_GROUP[dataset]
+  group = run_lib.RAW_FILE_GROUP[dataset]
   for alternatives in files.RAW_FILES[group].values():
     path = tmp_path / alternatives[0].path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def test_configs_exist_and_document_their_command():
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.stem)
 def test_every_config_validates(path, tmp_path):
   config = _load(path).get_config()
-  if config.dataset in run._RAW_FILE_GROUP:
+  if config.dataset in run_lib.RAW_FILE_GROUP:
     config.data.data_dir = _fake_data_dir(tmp_path, config.dataset)
   run.validate_config(config)
   assert config.model in registry.MODELS and config.dataset in registry.DATASETS
@@ -339,7 +340,7 @@ def test_out_of_range_hparam_fails_before_training(tmp_path):
 ])
 def test_hparams_are_checked_per_model(tmp_path, name, hparams, match):
   config = _load(CONFIG_DIR / f"{name}.py").get_config()
-  if config.dataset in run._RAW_FILE_GROUP:
+  if config.dataset in run_lib.RAW_FILE_GROUP:
     config.data.data_dir = _fake_data_dir(tmp_path, config.dataset)
   run.validate_config(config)  # the config as shipped passes
   config.hparams.unlock()

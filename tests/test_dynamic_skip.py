@@ -273,14 +273,21 @@ def test_leave_one_out_baseline_and_returns():
 # -- Task models and losses -------------------------------------------------------------------
 
 
-@functools.cache
-def _loss_and_grad(config, task, train=True):
-  return jax.jit(jax.value_and_grad(ds.make_loss_fn(config, task, train=train), has_aux=True))
+# The training settings of the classification tests (an EMA reward baseline) and of the
+# language-model test (the state carried across batches).
+EMA = ds.LossConfig(reward_baseline="ema")
+CARRY = ds.LossConfig(carry_state=True)
 
 
 @functools.cache
-def _loss(config, task, train=True):
-  return jax.jit(ds.make_loss_fn(config, task, train=train))
+def _loss_and_grad(config, task, train=True, loss_config=None):
+  return jax.jit(jax.value_and_grad(ds.make_loss_fn(config, task, loss_config, train=train),
+                                    has_aux=True))
+
+
+@functools.cache
+def _loss(config, task, train=True, loss_config=None):
+  return jax.jit(ds.make_loss_fn(config, task, loss_config, train=train))
 
 
 def _finite(tree):
@@ -289,18 +296,18 @@ def _finite(tree):
 
 def _classification_setup(cell):
   config = ds.ModelConfig(num_outputs=10, input_dim=6, vocab_size=11, hidden_dim=8,
-                          cell=cell, num_skips=4, agent_dim=5, reward_baseline="ema")
+                          cell=cell, num_skips=4, agent_dim=5)
   params = ds.init_params(jax.random.PRNGKey(0), config)
   batch = {"inputs": jax.random.randint(jax.random.PRNGKey(1), (4, 6), 0, 11),
            "lengths": jnp.array([6, 6, 3, 1]), "labels": jnp.array([1, 2, 3, 4]),
            "weights": jnp.array([1.0, 1.0, 1.0, 0.0])}
   hp = {"lam": 0.5, "dropout": 0.1, "entropy_weight": 0.01, "reinforce_weight": 1.0}
-  return config, params, ds.init_model_state(config, "classification"), batch, hp
+  return config, params, ds.init_model_state(config, "classification", loss_config=EMA), batch, hp
 
 
 def test_classification_loss():
   config, params, state, batch, hp = _classification_setup("dynamic")
-  (loss, (new_state, metrics)), grads = _loss_and_grad(config, "classification")(
+  (loss, (new_state, metrics)), grads = _loss_and_grad(config, "classification", True, EMA)(
       params, state, batch, jax.random.PRNGKey(3), hp)
   assert bool(jnp.isfinite(loss)) and _finite(grads)
   assert 1.0 <= float(metrics["mean_skip"]) <= 4.0
@@ -311,7 +318,7 @@ def test_classification_loss():
   assert int(new_state["reward_baseline"].count) == 1
   np.testing.assert_allclose(new_state["reward_baseline"].value, metrics["reward"])
   # Test-time loss: greedy agent, no dropout, no estimator terms: the key does not matter.
-  eval_fn = _loss(config, "classification", False)
+  eval_fn = _loss(config, "classification", False, EMA)
   l1, (s1, m1) = eval_fn(params, state, batch, jax.random.PRNGKey(0), hp)
   l2, _ = eval_fn(params, state, batch, jax.random.PRNGKey(1), hp)
   assert float(l1) == float(l2) == float(m1["nll"])
@@ -324,7 +331,7 @@ def test_baseline_models(cell):
   config, params, state, batch, hp = _classification_setup(cell)
   assert params["forward"][0].__class__.__name__ == {"fixed": "LSTMParams",
                                                       "attention": "AttentiveSkipParams"}[cell]
-  loss, (_, metrics) = _loss(config, "classification", False)(params, state, batch,
+  loss, (_, metrics) = _loss(config, "classification", False, EMA)(params, state, batch,
                                                                jax.random.PRNGKey(3), hp)
   assert bool(jnp.isfinite(loss)) and "mean_skip" not in metrics
   np.testing.assert_allclose(loss, metrics["nll"])  # no agent, no estimator terms
@@ -332,14 +339,14 @@ def test_baseline_models(cell):
 
 def test_language_model_loss_stacks_and_carries_state():
   config = ds.ModelConfig(num_outputs=13, input_dim=6, vocab_size=13, hidden_dim=8, num_layers=2,
-                          skip_layers=(1,), num_skips=3, agent_dim=5, carry_state=True)
+                          skip_layers=(1,), num_skips=3, agent_dim=5)
   assert (config.layer_cell(0), config.layer_cell(1)) == ("lstm", "dynamic")
   params = ds.init_params(jax.random.PRNGKey(0), config)
   assert isinstance(params["forward"][0], cells.LSTMParams)
   ids = jax.random.randint(jax.random.PRNGKey(1), (3, 6), 0, 13)
   batch = {"inputs": ids, "lengths": jnp.full((3,), 6), "labels": jnp.roll(ids, -1, axis=1)}
-  state = ds.init_model_state(config, "language_model", batch_size=3)
-  grad_fn = _loss_and_grad(config, "language_model")
+  state = ds.init_model_state(config, "language_model", batch_size=3, loss_config=CARRY)
+  grad_fn = _loss_and_grad(config, "language_model", True, CARRY)
   hp = {"lam": 1.0}
   (loss, (new_state, metrics)), grads = grad_fn(params, state, batch, jax.random.PRNGKey(3), hp)
   assert bool(jnp.isfinite(loss)) and _finite(grads)
@@ -376,7 +383,7 @@ def test_entropy_bonus_gradient_raises_entropy():
   skewed = layer._replace(agent=layer.agent._replace(b_out=jnp.array([2.0, 0.0, -1.0, -1.5])))
   params["forward"] = (skewed,)
   hp = dict(hp, reinforce_weight=0.0, entropy_weight=1.0, dropout=0.0)
-  grad_fn = _loss_and_grad(config, "classification")
+  grad_fn = _loss_and_grad(config, "classification", True, EMA)
   (_, (_, metrics)), grads = grad_fn(params, state, batch, jax.random.PRNGKey(1), hp)
   g = grads["forward"][0].agent.b_out
   # -entropy falls when the favourite k's logit falls and the least liked one's rises.
@@ -465,13 +472,13 @@ def test_mismatched_parameter_shapes_are_named():
   config, params, state, batch, hp = _classification_setup("dynamic")
   bad = dict(params, out=layers.dense_init(jax.random.PRNGKey(0), 9, 10))
   with pytest.raises(ValueError, match=r"params\['out'\]\.w has shape \(9, 10\)"):
-    ds.make_loss_fn(config, "classification")(bad, state, batch, jax.random.PRNGKey(0), hp)
+    ds.make_loss_fn(config, "classification", EMA)(bad, state, batch, jax.random.PRNGKey(0), hp)
 
 
 def test_mask_and_weights_multiply():
   """Both batch keys weigh each example (layers.example_weights): their product counts."""
   config, params, state, batch, hp = _classification_setup("dynamic")
-  eval_fn = _loss(config, "classification", False)
+  eval_fn = _loss(config, "classification", False, EMA)
   b = batch["labels"].shape[0]
   mask = jnp.ones((b,)).at[0].set(0.0)
   weights = jnp.linspace(0.5, 2.0, b)

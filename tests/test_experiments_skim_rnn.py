@@ -15,6 +15,7 @@ from conftest import np_sigmoid
 from experiments import build_skim_rnn
 from experiments import registry
 from experiments import run
+from experiments import run_lib
 from skipjax import cells
 from skipjax import skim_rnn
 from skipjax.data import files
@@ -104,7 +105,7 @@ def _tiny_model_and_steps(config):
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_config_validates_and_builds(path, tmp_path):
   config = _load(path)
-  group = run._RAW_FILE_GROUP[config.dataset]
+  group = run_lib.RAW_FILE_GROUP[config.dataset]
   for alternatives in files.RAW_FILES[group].values():  # empty stand-ins for the raw files
     (tmp_path / alternatives[0].path).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / alternatives[0].path).touch()

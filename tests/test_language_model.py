@@ -15,11 +15,12 @@ from skipjax.train import step as step_lib
 
 V, B, T = 11, 2, 4
 CONFIG = ds.ModelConfig(num_outputs=V, input_dim=5, vocab_size=V, hidden_dim=6, num_layers=2,
-                        skip_layers=(1,), num_skips=3, agent_dim=4, carry_state=True)
+                        skip_layers=(1,), num_skips=3, agent_dim=4)
+CARRY = ds.LossConfig(carry_state=True)
 TASK = "language_model"
-_eval_loss = ds.make_loss_fn(CONFIG, TASK, train=False)
-_train_loss = ds.make_loss_fn(CONFIG, TASK, train=True)
-_init_state = functools.partial(ds.init_model_state, CONFIG, TASK)
+_eval_loss = ds.make_loss_fn(CONFIG, TASK, CARRY, train=False)
+_train_loss = ds.make_loss_fn(CONFIG, TASK, CARRY, train=True)
+_init_state = functools.partial(ds.init_model_state, CONFIG, TASK, loss_config=CARRY)
 _stream_loss = jax.jit(lm.make_stream_loss(_eval_loss, _init_state))
 _window_eval = jax.jit(_eval_loss)
 _window_train = jax.jit(_train_loss)

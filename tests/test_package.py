@@ -37,3 +37,75 @@ def test_tensorboard_viewer_is_pinned():
   import pathlib  # pylint: disable=g-import-not-at-top
   lines = (pathlib.Path(__file__).resolve().parents[1] / "requirements.txt").read_text()
   assert "tensorboard==2.21.0" in lines.splitlines()  # `tensorboard --logdir ...` (README)
+
+
+def _import_graph() -> dict[str, set[str]]:
+  """module -> the project modules it imports (at the top or inside functions), over skipjax/,
+  experiments/ and tests/. `from package import module` depends on the module only."""
+  import ast  # pylint: disable=g-import-not-at-top
+  import pathlib  # pylint: disable=g-import-not-at-top
+  root = pathlib.Path(__file__).resolve().parents[1]
+  paths = {}
+  for top in ("skipjax", "experiments", "tests"):
+    for path in (root / top).rglob("*.py"):
+      parts = list(path.relative_to(root).with_suffix("").parts)
+      if parts[-1] == "__init__":
+        parts = parts[:-1]
+      paths[".".join(parts)] = path
+  graph = {}
+  for name, path in paths.items():
+    deps = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+      if isinstance(node, ast.Import):
+        deps.update(alias.name for alias in node.names)
+      elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        for alias in node.names:
+          sub = f"{node.module}.{alias.name}"
+          deps.add(sub if sub in paths else node.module)
+    graph[name] = {d for d in deps if d in paths and d != name}
+  return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+  """The strongly connected components of more than one module (Tarjan's algorithm)."""
+  index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+  def visit(v):
+    index[v] = low[v] = len(index)
+    stack.append(v)
+    on_stack.add(v)
+    for w in sorted(graph[v]):
+      if w not in index:
+        visit(w)
+        low[v] = min(low[v], low[w])
+      elif w in on_stack:
+        low[v] = min(low[v], index[w])
+    if low[v] == index[v]:
+      component = []
+      while True:
+        w = stack.pop()
+        on_stack.discard(w)
+        component.append(w)
+        if w == v:
+          break
+      if len(component) > 1:
+        found.append(sorted(component))
+
+  for v in sorted(graph):
+    if v not in index:
+      visit(v)
+  return found
+
+
+def test_cycle_finder_finds_a_cycle():
+  assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+  assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_in_the_tree():
+  """Issue 15: no import cycle anywhere (function-level imports included), e.g. none between
+  experiments/registry.py and its builders, or experiments/run.py and experiments/sweep.py."""
+  graph = _import_graph()
+  assert "experiments.build_dynamic_skip" in graph and "skipjax.dynamic_skip.core" in graph
+  assert "experiments.model_api" in graph["experiments.build_dynamic_skip"]
+  assert _cycles(graph) == []

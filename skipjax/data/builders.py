@@ -21,10 +21,10 @@ from typing import Iterator
 
 import numpy as np
 
-from skipjax.data import datasets
 from skipjax.data import files
+from skipjax.data import tfds_import
 
-tfds = datasets.import_tfds()  # quietly (see there)
+tfds = tfds_import.import_tfds()  # quietly (see there)
 
 _MANUAL = ("Place the raw files as in this project's shared/data (see each SOURCE.md) under a "
            "directory and pass it as data_dir= (or set $SKIPJAX_DATA_DIR): {}.")

@@ -24,9 +24,9 @@ slices such as 'train[:55000]' work):
   ag_news (test only offline; train needs the original train.csv), mnist and pmnist
   (train/test), ptb (train/validation/test), conll2003 (train/validation = testa, test = testb).
 
-This module imports tensorflow_datasets only inside functions (`import_tfds`), quietly: TensorFlow
-without its oneDNN banner and INFO lines, tfds without progress bars when stderr is not a terminal
-(a log file), and a dataset prepared from local files says so in one line instead of tfds's
+This module imports tensorflow_datasets only inside functions (`tfds_import.import_tfds`),
+quietly: TensorFlow without its oneDNN banner and INFO lines, tfds without progress bars when
+stderr is not a terminal (a log file), and a dataset prepared from local files says so in one line instead of tfds's
 "Downloading and preparing dataset Unknown size".
 """
 
@@ -43,6 +43,7 @@ import numpy as np
 
 from skipjax import validation
 from skipjax.data import files
+from skipjax.data import tfds_import
 from skipjax.data import text as text_lib
 
 ENV_TFDS_DIR = "SKIPJAX_TFDS_DIR"
@@ -60,30 +61,9 @@ _CATALOG = {"imdb": "imdb_reviews", "sst2_glue": "glue/sst2", "ag_news": "ag_new
             "conll2003": "conll2003", "mnist": "mnist", "pmnist": "mnist"}
 _SPLIT_ALIASES = {"dev": "validation", "valid": "validation"}
 
-# Read by TensorFlow when tfds first imports it: no oneDNN banner (printed twice per process
-# otherwise) and no INFO lines from its C++ logging. TensorFlow only reads and writes tfrecords
-# here, so oneDNN's different float round-off never matters. A value set by the user wins.
-TF_QUIET_ENV = {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "1"}
-_tfds_configured = False
-
 PMNIST_SEED = 0
 MNIST_PIXELS = 784
 PTB_EOS = "<eos>"
-
-
-def import_tfds() -> Any:
-  """tensorflow_datasets, imported with TF_QUIET_ENV and, when stderr is not a terminal, with its
-  progress bars off (in a log file they are lines of carriage returns)."""
-  global _tfds_configured
-  for name, value in TF_QUIET_ENV.items():
-    os.environ.setdefault(name, value)
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  if not _tfds_configured:
-    _tfds_configured = True
-    isatty = getattr(sys.stderr, "isatty", None)
-    if not (isatty and isatty()):
-      tfds.disable_progress_bar()
-  return tfds
 
 
 def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
@@ -158,7 +138,7 @@ def _choose_source(name: str, source: str, data_dir: pathlib.Path) -> str:
 def _builder(name: str, source: str, data_dir: pathlib.Path, cache_dir: pathlib.Path):
   """A prepared tfds builder for `name`; from local raw files, checked against the record of
   the files it was prepared from (`_prepare_local`)."""
-  tfds = import_tfds()
+  tfds = tfds_import.import_tfds()
   key = _BUILDER_KEY[name]
   if source == "catalog":
     builder = tfds.builder(_CATALOG[name], data_dir=str(cache_dir))
@@ -210,7 +190,7 @@ def _prepare_local(builder, key: str, roles: list[str], data_dir: pathlib.Path,
 
 
 def _as_numpy(builder, split: str) -> dict[str, np.ndarray]:
-  tfds = import_tfds()
+  tfds = tfds_import.import_tfds()
   return tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1, shuffle_files=False))
 
 
@@ -220,7 +200,7 @@ def _decode(values: np.ndarray) -> list[str]:
 
 def _catalog_examples(name: str, builder, split: str) -> dict[str, Any]:
   """tfds catalog features -> the same raw form as the local builders give."""
-  tfds = import_tfds()
+  tfds = tfds_import.import_tfds()
   if name == "conll2003":
     split = {"validation": "dev"}.get(split, split)
     names = builder.info.features["ner"].feature.names

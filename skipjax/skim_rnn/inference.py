@@ -70,6 +70,25 @@ def masked_layer(params: SkimParams, xs: Array, lengths: Array | None = None,
                     flops=skim_run_flops(params, jnp.sum(read, -1), lengths))
 
 
+def _fused_token_weights(params: SkimParams) -> tuple[int, Array, Array, Array]:
+  """(G d', w_x [D, G d' + 1], b_x [G d' + 1], w_rec [d, G d' + 1]): the small cell's gates and
+  the decision's logit difference (read - skim) as one input and one recurrent matmul."""
+  input_dim, _, small_dim = dims(params)
+  gates = _num_gates(params) * small_dim
+  w_dec, b_dec = params.decide.w, params.decide.b
+  w_diff = (w_dec[:, READ] - w_dec[:, SKIM])[:, None]            # [D + d, 1]
+  b_diff = (b_dec[READ] - b_dec[SKIM]).astype(jnp.float32)[None]
+  if not small_dim:
+    return gates, w_diff[:input_dim], b_diff, w_diff[input_dim:]
+  small_b = params.small.b if _is_lstm(params) else params.small.b_i
+  w_x = jnp.concatenate([params.small.w_i, w_diff[:input_dim].astype(params.small.w_i.dtype)],
+                        axis=1)
+  b_x = jnp.concatenate([small_b.astype(jnp.float32), b_diff])
+  w_rec = jnp.concatenate([params.small.w_h, w_diff[input_dim:].astype(params.small.w_h.dtype)],
+                          axis=1)
+  return gates, w_x, b_x, w_rec
+
+
 def cond_layer(params: SkimParams, xs: Array, length: Array | int | None = None,
                threshold: Array | float = 0.5, initial: Carry | None = None, *,
                reverse: bool = False, return_sequences: bool = False,
@@ -114,19 +133,7 @@ def cond_layer(params: SkimParams, xs: Array, length: Array | int | None = None,
   if initial is None:
     initial = zero_state(params)
   input_dim, _, small_dim = dims(params)
-  gates = _num_gates(params) * small_dim
-  w_dec, b_dec = params.decide.w, params.decide.b
-  w_diff = (w_dec[:, READ] - w_dec[:, SKIM])[:, None]            # [D + d, 1]
-  b_diff = (b_dec[READ] - b_dec[SKIM]).astype(jnp.float32)[None]
-  if small_dim:
-    small_b = params.small.b if _is_lstm(params) else params.small.b_i
-    w_x = jnp.concatenate([params.small.w_i, w_diff[:input_dim].astype(params.small.w_i.dtype)],
-                          axis=1)
-    b_x = jnp.concatenate([small_b.astype(jnp.float32), b_diff])
-    w_rec = jnp.concatenate([params.small.w_h, w_diff[input_dim:].astype(params.small.w_h.dtype)],
-                            axis=1)                                # [d, G d' + 1]
-  else:
-    w_x, b_x, w_rec = w_diff[:input_dim], b_diff, w_diff[input_dim:]
+  gates, w_x, b_x, w_rec = _fused_token_weights(params)
   # Per token: [small input gates | decision input term | x_t | logit(threshold)], one row.
   rows = jnp.concatenate([_matmul(xs, w_x) + b_x, xs.astype(jnp.float32), lthr[:, None]], axis=1)
   valid = jnp.arange(max_len) < length
@@ -216,19 +223,7 @@ def gather_layer(params: SkimParams, xs: Array, lengths: Array | None = None,
   if initial is None:
     initial = zero_state(params, (batch,))
   input_dim, _, small_dim = dims(params)
-  gates = _num_gates(params) * small_dim
-  w_dec, b_dec = params.decide.w, params.decide.b
-  w_diff = (w_dec[:, READ] - w_dec[:, SKIM])[:, None]            # [D + d, 1]
-  b_diff = (b_dec[READ] - b_dec[SKIM]).astype(jnp.float32)[None]
-  if small_dim:
-    small_b = params.small.b if _is_lstm(params) else params.small.b_i
-    w_x = jnp.concatenate([params.small.w_i, w_diff[:input_dim].astype(params.small.w_i.dtype)],
-                          axis=1)
-    b_x = jnp.concatenate([small_b.astype(jnp.float32), b_diff])
-    w_rec = jnp.concatenate([params.small.w_h, w_diff[input_dim:].astype(params.small.w_h.dtype)],
-                            axis=1)                                # [d, G d' + 1]
-  else:
-    w_x, b_x, w_rec = w_diff[:input_dim], b_diff, w_diff[input_dim:]
+  gates, w_x, b_x, w_rec = _fused_token_weights(params)
   token = _matmul(xs, w_x) + b_x                                   # [B, T, G d' + 1]
   valid = recurrence.sequence_mask(lengths, max_len)
   if _is_lstm(params):
