@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import np_lstm_sequence
+import skipjax
 from skipjax import cells
 from skipjax import nn as snn
 from skipjax import recurrence
@@ -81,3 +82,58 @@ def test_bad_config_and_inputs():
     snn.LSTM(H).init(jax.random.key(0), xs[0])
   with pytest.raises(ValueError, match="init must be"):
     snn.GRU(H, init_scheme="bogus").init(jax.random.key(0), xs)
+
+
+# flax.linen.LSTMCell conversion
+
+def _flax_cell_params(key, input_dim, hidden):
+  cell = nn.LSTMCell(hidden, bias_init=nn.initializers.normal(0.5))
+  carry = cell.initialize_carry(key, (1, input_dim))
+  return cell, cell.init(key, carry, jnp.zeros((1, input_dim)))["params"]
+
+
+def test_from_flax_matches_flax_lstm_cell_over_a_sequence():
+  key = jax.random.key(0)
+  cell, flax_params = _flax_cell_params(key, 3, 5)
+  xs = jax.random.normal(jax.random.key(1), (2, 7, 3))
+  carry = cell.initialize_carry(key, (2, 3))
+  (c_flax, h_flax), hs_flax = nn.RNN(cell).apply({"params": {"cell": flax_params}}, xs,
+                                                  initial_carry=carry, return_carry=True)
+  params = snn.lstm_params_from_flax(flax_params)
+  final, hs = skipjax.lstm_layer(params, xs)
+  np.testing.assert_allclose(hs, hs_flax, atol=1e-5)
+  np.testing.assert_allclose(final.h, h_flax, atol=1e-5)
+  np.testing.assert_allclose(final.c, c_flax, atol=1e-5)
+  assert float(jnp.abs(hs).max()) > 0.05   # a non-trivial sequence was compared
+
+
+def test_to_flax_round_trip_and_flax_cell_runs_skipjax_weights():
+  key = jax.random.key(2)
+  params = skipjax.lstm_init(key, 4, 6, forget_bias=1.0)
+  params = params._replace(b=jax.random.normal(key, params.b.shape))
+  flax_params = snn.lstm_params_to_flax(params)
+  back = snn.lstm_params_from_flax(flax_params)
+  for a, b in zip(params, back):
+    np.testing.assert_array_equal(a, b)
+  x = jax.random.normal(jax.random.key(3), (2, 4))
+  state = cells.LSTMState(c=jax.random.normal(jax.random.key(4), (2, 6)),
+                          h=jax.random.normal(jax.random.key(5), (2, 6)))
+  (c, h), out = nn.LSTMCell(6).apply({"params": flax_params}, (state.c, state.h), x)
+  new_state, h_ref = skipjax.lstm_step(params, state, x)
+  np.testing.assert_allclose(h, h_ref, atol=1e-6)
+  np.testing.assert_allclose(c, new_state.c, atol=1e-6)
+
+
+def test_bad_flax_params_are_named():
+  _, flax_params = _flax_cell_params(jax.random.key(0), 3, 5)
+  missing = {k: v for k, v in flax_params.items() if k != "hg"}
+  with pytest.raises(ValueError, match="not flax.linen.LSTMCell parameters"):
+    snn.lstm_params_from_flax(missing)
+  wrong = dict(flax_params, io={"kernel": jnp.zeros((3, 4))})
+  with pytest.raises(ValueError, match="inconsistent flax.linen.LSTMCell shapes"):
+    snn.lstm_params_from_flax(wrong)
+  biased = dict(flax_params, ii={"kernel": flax_params["ii"]["kernel"], "bias": jnp.zeros(5)})
+  with pytest.raises(ValueError, match="input bias"):
+    snn.lstm_params_from_flax(biased)
+  with pytest.raises(TypeError, match="cells.LSTMParams"):
+    snn.lstm_params_to_flax(skipjax.gru_init(jax.random.key(0), 3, 5))
