@@ -20,6 +20,7 @@ from skipjax import dynamic_skip
 from skipjax.data import synthetic
 
 CONFIG_DIR = pathlib.Path(run.__file__).parent / "configs"
+RESULTS_DIR = pathlib.Path(run.__file__).parent / "results"
 
 # Gui et al., number-prediction table (test accuracy), PAPERS.md section 4.
 GUI_ROWS = {
@@ -214,7 +215,12 @@ def test_every_row_of_the_table_has_a_config(name):
     assert config.net.num_skips == 10
     assert config.hparams.entropy_weight == 1.0   # the paper's J2 = E[R] + H(trajectory)
   doc = importlib.import_module(f"experiments.configs.{name}").__doc__
-  assert "Not yet run with this protocol" in doc
+  if "Not yet run with this protocol" not in doc:
+    # A run row: its docstring reports the published record's commit and test figure.
+    record = json.loads((RESULTS_DIR / f"{name}.json").read_text())
+    assert record["config"]["data"]["train_examples"] == 100000
+    assert f"Run with this protocol at {record['git_commit'][:7]}" in doc
+    assert f"test {100 * record['value']:.1f}%" in doc
   assert f"--config experiments/configs/{name}.py" in doc.replace("\\\n", "")
 
 
