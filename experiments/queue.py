@@ -1,6 +1,7 @@
 """The rows of the papers' seed tables, as the queue `python -m experiments.reproduce` runs.
 
-A row is one config (experiments/configs/<name>.py) plus overrides, trained once by
+A row is one config (experiments/configs/<name>.py, or `<name>.py:<arg>` for a variant) plus
+overrides, trained once by
 `python -m experiments.run`. Its id is `<paper>/<table>/<row>`: `--only skip_rnn/table1` selects a
 table, `--only skip_rnn` a paper. The order of `ROWS` is the order the queue trains them: the rows
 that fit on a 2-core CPU in minutes first, the long ones (PTB, sequential MNIST: issue 13) last.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import importlib.util
 import pathlib
 import re
 
@@ -27,7 +27,7 @@ SPEEDUP_TOOLS = ("skim_tradeoff", "jump_tradeoff")
 @dataclasses.dataclass(frozen=True)
 class Row:
   id: str                       # '<paper>/<table>/<row>'
-  config: str                   # path relative to the repository root
+  config: str                   # path relative to the repository root[:config argument]
   overrides: tuple[str, ...] = ()  # extra `--config.x=y` flags
   name: str | None = None       # result record name (default: the row's last id component)
   sec_per_step: float = 0.3
@@ -63,13 +63,11 @@ class Row:
 
   def load_config(self):
     """The row's config with its overrides applied (as experiments.run would see it)."""
-    path = REPO / self.config
-    if not path.is_file():
-      raise FileNotFoundError(f"row {self.id}: config {path} does not exist")
-    spec = importlib.util.spec_from_file_location(f"_row_config_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config()
+    from experiments import configs  # pylint: disable=g-import-not-at-top
+    try:
+      config = configs.load(self.config)
+    except FileNotFoundError as e:
+      raise FileNotFoundError(f"row {self.id}: {e}") from None
     for flag in self.overrides:
       match = re.fullmatch(r"--config\.([\w.]+)=(.*)", flag)
       if match is None:
@@ -105,8 +103,9 @@ class Row:
     return [sweep_lib.label(s) for s in sweep_lib.grid(axes)]
 
 
-def _cfg(name: str) -> str:
-  return f"experiments/configs/{name}.py"
+def _cfg(name: str, arg: str | None = None) -> str:
+  """The config spec of experiments/configs/<name>.py, at `arg` if given (`<name>.py:<arg>`)."""
+  return f"experiments/configs/{name}.py" + (f":{arg}" if arg is not None else "")
 
 
 def _variant(row_id: str, config: str, *overrides: str, **kwargs) -> Row:
@@ -118,16 +117,16 @@ def _variant(row_id: str, config: str, *overrides: str, **kwargs) -> Row:
 ROWS: tuple[Row, ...] = (
     # Skip RNN (Campos et al., 2018). Table 4: frequency discrimination, 100 steps.
     Row("skip_rnn/table4/skip_lstm_frequency_discrimination_lam1e4",
-        _cfg("skip_lstm_frequency_discrimination_lam1e4"), sec_per_step=0.45),
+        _cfg("skip_lstm_frequency_discrimination", "1e-4"), sec_per_step=0.45),
     # Table 1: the adding task, T=50.
     Row("skip_rnn/table1/lstm_adding", _cfg("lstm_adding"), sec_per_step=0.13),
-    Row("skip_rnn/table1/skip_lstm_adding_lam1e5", _cfg("skip_lstm_adding_lam1e5"),
+    Row("skip_rnn/table1/skip_lstm_adding_lam1e5", _cfg("skip_lstm_adding", "1e-5"),
         sec_per_step=0.2),
-    Row("skip_rnn/table1/skip_gru_adding_lam1e5", _cfg("skip_gru_adding_lam1e5"),
+    Row("skip_rnn/table1/skip_gru_adding_lam1e5", _cfg("skip_gru_adding", "1e-5"),
         sec_per_step=0.2),
     # Table 5: IMDB, length 400.
     Row("skip_rnn/table5/lstm_imdb", _cfg("lstm_imdb"), sec_per_step=0.3),
-    Row("skip_rnn/table5/skip_lstm_imdb_lam1e4", _cfg("skip_lstm_imdb_lam1e4"),
+    Row("skip_rnn/table5/skip_lstm_imdb_lam1e4", _cfg("skip_lstm_imdb", "1e-4"),
         sec_per_step=0.45),
     # Skim-RNN (Seo et al., 2018), Table 2.
     Row("skim_rnn/table2/lstm_rotten_tomatoes", _cfg("lstm_rotten_tomatoes"), sec_per_step=0.1),
@@ -166,7 +165,7 @@ ROWS: tuple[Row, ...] = (
     # seeds (d' changes the shapes, so each d' is a row of its own).
     # SST-2 at the paper's d'=10, gamma=0.01: three seeds, the study's figure chosen on dev.
     Row("skip_rnn/table4/skip_lstm_frequency_discrimination_lambdas",
-        _cfg("skip_lstm_frequency_discrimination_lam1e4"),
+        _cfg("skip_lstm_frequency_discrimination", "1e-4"),
         ("--config.experiment=skip_lstm_frequency_discrimination",),
         sweep=("hparams.budget_lambda=0,1e-5",), sec_per_step=0.9),
     Row("skim_rnn/table2/skim_lstm_rotten_tomatoes_d10_study", _cfg("skim_lstm_rotten_tomatoes"),
@@ -182,9 +181,9 @@ ROWS: tuple[Row, ...] = (
     # The long rows (issue 13): hours on a CPU, days of this queue's 2 cores.
     Row("dynamic_skip/ptb/lstm_ptb", _cfg("lstm_ptb"), sec_per_step=0.8),
     Row("dynamic_skip/ptb/dynamic_skip_ptb", _cfg("dynamic_skip_ptb"), sec_per_step=1.5),
-    Row("skip_rnn/table2/skip_lstm_mnist_lam1e4", _cfg("skip_lstm_mnist_lam1e4"),
+    Row("skip_rnn/table2/skip_lstm_mnist_lam1e4", _cfg("skip_lstm_mnist", "1e-4"),
         sec_per_step=3.0),
-    Row("skip_rnn/table2/skip_gru_mnist_lam1e4", _cfg("skip_gru_mnist_lam1e4"),
+    Row("skip_rnn/table2/skip_gru_mnist_lam1e4", _cfg("skip_gru_mnist", "1e-4"),
         sec_per_step=3.0),
 )
 
@@ -199,7 +198,7 @@ def check_rows(rows=ROWS) -> None:
       raise ValueError(f"rows {row.id!r} and another publish the same record {row.name!r}")
     ids.add(row.id)
     names.add(row.name)
-    if not (REPO / row.config).is_file():
+    if not (REPO / row.config.partition(":")[0]).is_file():
       raise ValueError(f"row {row.id}: config {row.config} does not exist")
     if row.sweep:
       try:

@@ -230,7 +230,12 @@ def config_path_error(value: str) -> str | None:
     folder = CONFIGS_DIR
   names = sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_"))
   close = cli.closest(file.stem, names)
-  if close is not None:
+  variant = re.fullmatch(r"(\w+)_lam(0|[\d.]+e\d+)", file.stem)  # a per-lambda file of old
+  if variant is not None and variant.group(1) in names:
+    budget = variant.group(2).replace("e", "e-")
+    hint = (f"the lambda is now the config's argument: "
+            f"--config {_shown(folder / (variant.group(1) + '.py'))}:{budget}")
+  elif close is not None:
     hint = f"did you mean {_shown(folder / (close + '.py'))}?"
   else:
     hint = f"the configs are {_shown(folder)}/*.py ({len(names)} of them)"

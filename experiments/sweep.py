@@ -1,6 +1,6 @@
 r"""`experiments.run --sweep`: a hyperparameter study trained as one vmapped program (issue 14).
 
-    python -m experiments.run --config experiments/configs/skip_lstm_adding_lam1e5.py \
+    python -m experiments.run --config experiments/configs/skip_lstm_adding.py:1e-5 \
         --workdir experiments/workdirs/adding_lambdas \
         --sweep hparams.budget_lambda=0,1e-5,1e-4 [--sweep seed=0,1]
 

@@ -1,6 +1,6 @@
 r"""Time the training step of each model family against the plain LSTM's, at one size.
 
-    python -m experiments.train_step_time [--configs lstm_imdb,skip_lstm_imdb_lam1e4,...] \
+    python -m experiments.train_step_time [--configs lstm_imdb,skip_lstm_imdb:1e-4,...] \
         [--hidden_dim 128] [--repeats 20] [--rounds 5] --json experiments/bench/<name>.json
 
 Builds each config's model (`experiments.run.build_state`, as a run does) for the first config's
@@ -20,7 +20,7 @@ import json
 import pathlib
 import sys
 
-DEFAULT_CONFIGS = ("lstm_imdb", "skip_lstm_imdb_lam1e4", "skim_lstm_imdb", "dynamic_skip_imdb",
+DEFAULT_CONFIGS = ("lstm_imdb", "skip_lstm_imdb:1e-4", "skim_lstm_imdb", "dynamic_skip_imdb",
                    "lstm_jump_imdb")
 TARGET_RATIO = 1.25
 
@@ -28,7 +28,8 @@ TARGET_RATIO = 1.25
 def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
-                      help="config names under experiments/configs; the first is the baseline")
+                      help="configs under experiments/configs (NAME or NAME:ARG); the first is the "
+                           "baseline; each is reported under its experiment name")
   parser.add_argument("--hidden_dim", type=int, default=None,
                       help="hidden size of every model (default: the first config's)")
   parser.add_argument("--repeats", type=int, default=20)
@@ -41,18 +42,19 @@ def main(argv: list[str] | None = None) -> int:
   if len(names) < 2:
     parser.error("--configs: give the baseline and at least one other config")
   import jax  # pylint: disable=g-import-not-at-top
-  from experiments import queue as queue_lib  # pylint: disable=g-import-not-at-top
   from experiments import registry  # pylint: disable=g-import-not-at-top
   from experiments import run_lib  # pylint: disable=g-import-not-at-top
   from skipjax.bench import harness  # pylint: disable=g-import-not-at-top
   from skipjax.train import step as step_lib  # pylint: disable=g-import-not-at-top
 
+  from experiments import configs as configs_lib  # pylint: disable=g-import-not-at-top
   configs = []
   for name in names:
-    path = pathlib.Path("experiments/configs") / f"{name}.py"
-    if not path.is_file():
-      parser.error(f"--configs: no config {path}")
-    configs.append(queue_lib.Row("x/y/z", str(path)).load_config())
+    try:
+      configs.append(configs_lib.load(name))
+    except (FileNotFoundError, ValueError) as e:
+      parser.error(f"--configs: {e}")
+  names = [str(config.experiment) for config in configs]
   base = configs[0]
   hidden = args.hidden_dim or int(base.net.hidden_dim)
   for config in configs:

@@ -15,6 +15,8 @@ import pytest
 from absl import flags
 from ml_collections import config_flags
 
+from experiments import configs as configs_lib
+from experiments import queue as queue_lib
 from experiments import registry
 from experiments import run
 from experiments import run_lib
@@ -63,9 +65,15 @@ def test_configs_exist_and_document_their_command():
     assert "Hardware:" in doc and "Time:" in doc, path
 
 
-@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.stem)
-def test_every_config_validates(path, tmp_path):
-  config = _load(path).get_config()
+# Every config file at its default, and every config argument the reproduction queue uses.
+CONFIG_SPECS = sorted({p.stem for p in CONFIG_FILES} | {
+    row.config.rsplit("/", 1)[1].replace(".py:", ":")
+    for row in queue_lib.ROWS if ":" in row.config})
+
+
+@pytest.mark.parametrize("spec", CONFIG_SPECS)
+def test_every_config_validates(spec, tmp_path):
+  config = configs_lib.load(spec)
   if config.dataset in run_lib.RAW_FILE_GROUP:
     config.data.data_dir = _fake_data_dir(tmp_path, config.dataset)
   run.validate_config(config)
@@ -206,13 +214,13 @@ def _flat(tree, prefix=""):
 # and paper_value) where they may differ. Entries only some siblings have must be model-specific
 # (config.net or config.hparams).
 SIBLINGS = {
-    "adding": (("lstm_adding", "gru_adding", "skip_lstm_adding_lam0", "skip_lstm_adding_lam1e5",
-                "random_skip_lstm_adding", "skip_gru_adding_lam1e5"), ()),
+    "adding": (("lstm_adding", "gru_adding", "skip_lstm_adding:0", "skip_lstm_adding:1e-5",
+                "random_skip_lstm_adding", "skip_gru_adding:1e-5"), ()),
     "frequency_discrimination": (("lstm_frequency_discrimination",
-                                  "skip_lstm_frequency_discrimination_lam0",
-                                  "skip_lstm_frequency_discrimination_lam1e4",
-                                  "skip_lstm_frequency_discrimination_lam1e5"), ()),
-    "mnist": (("skip_lstm_mnist_lam1e4", "skip_gru_mnist_lam1e4"), ()),
+                                  "skip_lstm_frequency_discrimination:0",
+                                  "skip_lstm_frequency_discrimination:1e-4",
+                                  "skip_lstm_frequency_discrimination:1e-5"), ()),
+    "mnist": (("skip_lstm_mnist:1e-4", "skip_gru_mnist:1e-4"), ()),
     "rotten_tomatoes": (("lstm_rotten_tomatoes", "skim_lstm_rotten_tomatoes",
                          "lstm_jump_rotten_tomatoes"), ("paper",)),
     "sst2": (("lstm_sst2", "skim_lstm_sst2"), ()),
@@ -233,9 +241,10 @@ SIBLINGS = {
 @pytest.mark.parametrize("family", sorted(SIBLINGS))
 def test_sibling_configs_share_their_setting(family):
   names, own_fields = SIBLINGS[family]
-  configs = {name: _flat(_load(CONFIG_DIR / f"{name}.py").get_config().to_dict())
-             for name in names}
-  assert all(config["experiment"] == name for name, config in configs.items())
+  configs = {name: _flat(configs_lib.load(name).to_dict()) for name in names}
+  # A config's experiment is its file's name, or that name and the argument's tag.
+  assert all(config["experiment"] == name or (":" in name and config["experiment"].startswith(
+      name.split(":")[0] + "_")) for name, config in configs.items())
   free = {"experiment", "model", "paper_value", *own_fields}
   for key in set().union(*configs.values()) - free:
     values = {name: config[key] for name, config in configs.items() if key in config}
@@ -254,7 +263,7 @@ def test_sentence_config_names_an_unknown_dataset():
 
 # The text-classification rows of the papers' tables and their regularisation (issue 12, item 3).
 PAPER_PROTOCOL = {
-    "lstm_imdb": 0.3, "skip_lstm_imdb_lam1e4": 0.2, "skim_lstm_imdb": 0.3, "lstm_jump_imdb": 0.3,
+    "lstm_imdb": 0.3, "skip_lstm_imdb:1e-4": 0.2, "skim_lstm_imdb": 0.3, "lstm_jump_imdb": 0.3,
     "dynamic_skip_imdb": 0.3, "lstm_rotten_tomatoes": 0.3, "skim_lstm_rotten_tomatoes": 0.3,
     "lstm_jump_rotten_tomatoes": 0.3, "lstm_sst2": 0.3, "skim_lstm_sst2": 0.3}
 
@@ -262,7 +271,7 @@ PAPER_PROTOCOL = {
 @pytest.mark.parametrize("name", sorted(PAPER_PROTOCOL))
 def test_paper_protocol_configs(name):
   from experiments import configs
-  c = _load(CONFIG_DIR / f"{name}.py").get_config()
+  c = configs_lib.load(name)
   assert c.hparams.dropout == PAPER_PROTOCOL[name]
   assert "dropout" not in c.net            # one place for the rate: the sweepable hparam
   assert c.early_stopping_patience > 0 and c.best_metric == "accuracy" and c.best_mode == "max"
@@ -285,7 +294,7 @@ def test_paper_protocol_configs(name):
 
 def _tiny(name, **hparams):
   """A config shrunk to a few steps of a tiny net, with hparams updated."""
-  config = _load(CONFIG_DIR / f"{name}.py").get_config()
+  config = configs_lib.load(name)
   config.net.update(hidden_dim=4)
   config.data.update(batch_size=4, eval_batch_size=4, dev_examples=4, test_examples=4)
   config.update(num_steps=2, eval_every=0, log_every=1, progress=False)
@@ -318,12 +327,12 @@ def test_out_of_range_hparam_fails_before_training(tmp_path):
                                                             r"must lie in \[0, inf\), got nan"),
     ("dynamic_skip_imdb", {"discount": 1.5}, r"config\.hparams\.discount must lie in \[0, 1\]"),
     ("dynamic_skip_imdb", {"reinforce_weight": -1.0}, r"reinforce_weight must lie in \[0, inf\)"),
-    ("skip_lstm_adding_lam0", {"budget_lambda": -1e-4}, r"config\.hparams\.budget_lambda must "
+    ("skip_lstm_adding:0", {"budget_lambda": -1e-4}, r"config\.hparams\.budget_lambda must "
                                                         r"lie in \[0, inf\)"),
-    ("skip_lstm_adding_lam0", {"budget_lambda": float("inf")}, r"budget_lambda must lie in"),
+    ("skip_lstm_adding:0", {"budget_lambda": float("inf")}, r"budget_lambda must lie in"),
     ("skim_lstm_imdb", {"skim_gamma": -0.01}, r"config\.hparams\.skim_gamma must lie in "
                                               r"\[0, inf\)"),
-    ("skim_lstm_imdb_st", {"gumbel_hard": 2.0}, r"config\.hparams\.gumbel_hard must lie in "
+    ("skim_lstm_imdb:st", {"gumbel_hard": 2.0}, r"config\.hparams\.gumbel_hard must lie in "
                                                 r"\[0, 1\]"),
     ("lstm_jump_imdb", {"entropy_beta": -0.01}, r"config\.hparams\.entropy_beta must lie in"),
     ("bag_of_words_imdb", {"dropout": 1.5}, r"config\.hparams\.dropout must lie in \[0, 1\)"),
@@ -336,10 +345,10 @@ def test_out_of_range_hparam_fails_before_training(tmp_path):
                                             r"'adding' does not read it \(its hparams: dropout\)"),
     ("random_skip_lstm_adding", {"budget_lambda": 1e-4}, r"budget_lambda: model "
                                                          r"'random_skip_lstm' .* does not read"),
-    ("skip_lstm_adding_lam0", {"budget_lamda": 1e-4}, r"its hparams: budget_lambda, dropout\)"),
+    ("skip_lstm_adding:0", {"budget_lamda": 1e-4}, r"its hparams: budget_lambda, dropout\)"),
 ])
 def test_hparams_are_checked_per_model(tmp_path, name, hparams, match):
-  config = _load(CONFIG_DIR / f"{name}.py").get_config()
+  config = configs_lib.load(name)
   if config.dataset in run_lib.RAW_FILE_GROUP:
     config.data.data_dir = _fake_data_dir(tmp_path, config.dataset)
   run.validate_config(config)  # the config as shipped passes
@@ -359,24 +368,57 @@ def test_required_hparam_is_named():
     registry.check_hparams(config.model, config.dataset, config.hparams)
 
 
-@pytest.mark.parametrize("family, default, variants", [
+# Configs whose argument is the budget lambda: (file, its default, {argument: name tag}).
+LAMBDA_CONFIGS = [
     ("skip_lstm_frequency_discrimination", "1e-4", {"0": "lam0", "1e-5": "lam1e5",
                                                     "1e-4": "lam1e4"}),
-    ("skip_lstm_adding", "1e-5", {"0": "lam0", "1e-5": "lam1e5"}),
-])
-def test_lambda_is_the_config_argument_and_the_per_lambda_files_are_it(family, default, variants):
-  """`<family>.py:LAMBDA` (big_vision style): each per-lambda file is that config at its lambda,
-  field for field."""
+    ("skip_lstm_adding", "1e-5", {"0": "lam0", "1e-5": "lam1e5", "2.5e-4": "lam2.5e4"}),
+    ("skip_gru_adding", "1e-5", {"1e-5": "lam1e5"}),
+    ("skip_lstm_mnist", "1e-4", {"1e-4": "lam1e4"}),
+    ("skip_gru_mnist", "1e-4", {"1e-4": "lam1e4"}),
+    ("skip_lstm_imdb", "1e-4", {"1e-5": "lam1e5", "1e-4": "lam1e4", "1e-3": "lam1e3"}),
+]
+
+
+@pytest.mark.parametrize("family, default, variants", LAMBDA_CONFIGS, ids=lambda x: str(x))
+def test_lambda_is_the_config_argument(family, default, variants):
+  """`<family>.py:LAMBDA` (big_vision style): the experiment is named by the lambda, which is the
+  only field that changes; a bad lambda is refused naming the argument."""
   module = _load(CONFIG_DIR / f"{family}.py")
-  assert module.get_config().to_dict() == module.get_config(default).to_dict()
+  base = module.get_config().to_dict()
+  assert base == module.get_config(default).to_dict() == configs_lib.load(family).to_dict()
   for arg, tag in variants.items():
-    per_file = _load(CONFIG_DIR / f"{family}_{tag}.py").get_config().to_dict()
-    assert module.get_config(arg).to_dict() == per_file
-    assert per_file["experiment"] == f"{family}_{tag}"
-    assert per_file["hparams"]["budget_lambda"] == float(arg)
+    got = configs_lib.load(f"{family}:{arg}").to_dict()
+    assert got["experiment"] == f"{family}_{tag}"
+    assert got["hparams"]["budget_lambda"] == float(arg)
+    rest = lambda d: {k: v for k, v in d.items() if k not in ("experiment", "hparams",
+                                                               "paper_value")}
+    assert rest(got) == rest(base)
+    assert not (CONFIG_DIR / f"{family}_{tag}.py").exists()   # one file, not one per lambda
+    assert f"{family}.py:{arg}" in run.config_path_error(
+        str(CONFIG_DIR / f"{family}_{tag}.py"))    # the old per-lambda name points to the arg
   for bad in ("x", "-1", "nan"):
     with pytest.raises(ValueError, match="budget lambda"):
       module.get_config(bad)
+
+
+def test_skip_lstm_imdb_paper_value_follows_the_lambda():
+  values = {arg: configs_lib.load(f"skip_lstm_imdb:{arg}").paper_value
+            for arg in ("1e-5", "1e-4", "1e-3", "3e-4")}
+  assert values == {"1e-5": 0.865, "1e-4": 0.862, "1e-3": 0.836, "3e-4": None}  # Table 5, T=400
+
+
+def test_config_load_names_its_problems():
+  assert configs_lib.load("skim_lstm_imdb:st").hparams.gumbel_hard == 1.0
+  assert "gumbel_hard" not in configs_lib.load("skim_lstm_imdb").hparams
+  with pytest.raises(ValueError, match="the argument is the estimator"):
+    configs_lib.load("skim_lstm_imdb:gumbel")
+  with pytest.raises(ValueError, match=r"lstm_imdb\.py takes no argument \(drop ':x'\)"):
+    configs_lib.load("lstm_imdb:x")
+  with pytest.raises(FileNotFoundError, match="no file .*no_such_config.py"):
+    configs_lib.load("no_such_config")
+  path_form = configs_lib.load("experiments/configs/skip_lstm_adding.py:0")
+  assert path_form.to_dict() == configs_lib.load("skip_lstm_adding:0").to_dict()
 
 
 def test_a_config_argument_reaches_the_runner(tmp_path):

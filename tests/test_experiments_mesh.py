@@ -31,7 +31,7 @@ from test_config import _load
 assert len(jax.devices()) == 8, jax.devices()
 root = pathlib.Path(sys.argv[1])
 out = {}
-for name, net in (("skip_lstm_adding_lam1e5", {"hidden_dim": 8}),
+for name, net in (("skip_lstm_adding", {"hidden_dim": 8}),
                   ("dynamic_skip_number_prediction_11", {"hidden_dim": 8, "agent_dim": 4})):
   def config(steps):
     c = _load(pathlib.Path("experiments/configs") / f"{name}.py").get_config()
@@ -73,7 +73,7 @@ def runs(tmp_path_factory):
   return json.loads((root / "out.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["skip_lstm_adding_lam1e5", "dynamic_skip_number_prediction_11"])
+@pytest.mark.parametrize("name", ["skip_lstm_adding", "dynamic_skip_number_prediction_11"])
 def test_eight_devices_end_equal_to_one_also_after_resume(runs, name):
   one = runs[f"{name} data=1 False"]
   assert "data parallel" not in one["hardware"]
@@ -117,7 +117,7 @@ from test_config import _load
 assert len(jax.devices()) == 8, jax.devices()
 root = pathlib.Path(sys.argv[1])
 def config(steps):
-  c = _load(pathlib.Path("experiments/configs/skip_lstm_adding_lam1e5.py")).get_config()
+  c = _load(pathlib.Path("experiments/configs/skip_lstm_adding.py")).get_config("1e-5")
   c.net.hidden_dim = 8
   c.data.update(batch_size=16, eval_batch_size=16, dev_examples=32, test_examples=32, length=8)
   c.update(num_steps=steps, eval_every=3, log_every=1, checkpoint_every=3, progress=False,

@@ -50,7 +50,7 @@ def _env(devices: int) -> dict[str, str]:
 
 def _command(workdir: pathlib.Path) -> list[str]:
   return [sys.executable, "-m", "experiments.run", "--config",
-          "experiments/configs/skip_lstm_adding_lam1e5.py", f"--workdir={workdir}", *OVERRIDES]
+          "experiments/configs/skip_lstm_adding.py:1e-5", f"--workdir={workdir}", *OVERRIDES]
 
 
 def _start_pair(workdir: pathlib.Path, logs: pathlib.Path,

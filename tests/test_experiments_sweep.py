@@ -14,11 +14,11 @@ from experiments import sweep
 
 from test_experiments_run import REPO, TINY, _env, _flags, fatal_lines, tiny_config  # pylint: disable=g-bad-import-order
 
-SKIP_ADDING = REPO / "experiments" / "configs" / "skip_lstm_adding_lam1e5.py"
+SKIP_ADDING = REPO / "experiments" / "configs" / "skip_lstm_adding.py"
 
 
 def skip_config(**changes):
-  """skip_lstm_adding_lam1e5.py with the tiny settings (as a subprocess given `_flags(TINY)`)."""
+  """skip_lstm_adding.py:1e-5 with the tiny settings (as a subprocess given `_flags(TINY)`)."""
   return tiny_config(**{"model": "skip_lstm", "experiment": "skip_lstm_adding_lam1e5",
                         "hparams.budget_lambda": 1e-5, **changes})
 

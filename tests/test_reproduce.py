@@ -210,7 +210,7 @@ def test_rows_log_plain_progress_lines():
 
 
 def test_a_sweep_row_publishes_a_record_per_setting_and_is_then_done(tmp_path):
-  row = (f'Row("t/adding/study", "experiments/configs/skip_lstm_adding_lam1e5.py", ({_TINY}, '
+  row = (f'Row("t/adding/study", "experiments/configs/skip_lstm_adding.py:1e-5", ({_TINY}, '
          '"--config.num_steps=10", "--config.eval_every=5"), '
          'sweep=("hparams.budget_lambda=0,0.3",), sec_per_step=0.01, '
          'paper_values=(("budget_lambda-0.3", 0.123),))')

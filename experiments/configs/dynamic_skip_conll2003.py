@@ -6,7 +6,7 @@ embeddings and character embeddings. PAPERS.md gives no K, lam or hidden size fo
 take K=5 and lam=0.5 (between the paper's other settings: K=10 / 3 / 5, lam=0.5 / 0.5 / 1) and
 hidden 200 per direction (the number-prediction size).
 
-Setting (`tagger_config`, shared with the plain bi-LSTM baseline lstm_conll2003.py): one
+Setting (`experiments.configs.tagger_config`, shared with the plain bi-LSTM baseline lstm_conll2003.py): one
 bidirectional layer, 100-d word embeddings: our IMDB word2vec on the lower-cased words the
 loader gives (words seen once in train map to <unk>, so <unk> is trained), dropout 0.5 on the
 embeddings and on the softmax layer's input, a per-token softmax over the 9 IOB1 tags, agent MLP
@@ -38,45 +38,11 @@ skip-connection distance 1.7 of K=5. Paper: 91.56: 26.4 points short (no charact
 or CRF parts); our plain bi-LSTM (lstm_conll2003.py, same 5 epochs) 69.9.
 """
 
-import ml_collections
-
-from experiments.configs import base_config
-from experiments.configs import text_data
-
-STEPS_PER_EPOCH = 439  # ceil(14,041 / 32)
-NUM_STEPS = 9 * STEPS_PER_EPOCH  # 3,951: about 20 minutes on one contended core (see Time:)
-
-
-def tagger_config(experiment: str, model: str, paper_value: float | None,
-                  num_steps: int) -> ml_collections.ConfigDict:
-  """The CoNLL-2003 tagger setting of this module's docstring; the caller sets the cell's own
-  net/hparams fields. num_steps: the training budget (dev evaluated every half epoch)."""
-  c = base_config()
-  c.experiment = experiment
-  c.paper = "Gui et al. (2019), CoNLL-2003 NER"
-  c.paper_value = paper_value
-  c.model = model
-  c.dataset = "conll2003"
-  c.data = text_data(batch_size=32, max_len=None, min_freq=2,
-                     bucket_boundaries=(16, 32, 64, 128))
-  c.net.embed_dim = 100
-  c.net.hidden_dim = 200
-  c.net.num_layers = 1
-  c.net.bidirectional = True
-  c.hparams.dropout = 0.5
-  c.optimizer.learning_rate = 1e-3
-  c.optimizer.clip_norm = 5.0
-  c.num_steps = num_steps
-  c.eval_every = STEPS_PER_EPOCH // 2
-  c.log_every = 50
-  c.best_metric = "f1"
-  c.best_mode = "max"
-  c.metric = "f1"
-  return c
+from experiments.configs import CONLL_NUM_STEPS, tagger_config
 
 
 def get_config():
-  c = tagger_config("dynamic_skip_conll2003", "dynamic_skip", 0.9156, num_steps=NUM_STEPS)
+  c = tagger_config("dynamic_skip_conll2003", "dynamic_skip", 0.9156, num_steps=CONLL_NUM_STEPS)
   c.net.num_skips = 5
   c.net.agent_dim = 64
   c.hparams.lam = 0.5

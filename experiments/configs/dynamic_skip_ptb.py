@@ -37,54 +37,7 @@ the agent's entropy collapsed to 0.03 and it picks a mean skip distance of 4.2 o
 At this rate (1.55 s per step) the full 39 epochs would take about 22 h.
 """
 
-import ml_collections
-from ml_collections import config_dict
-
-from experiments.configs import base_config
-
-PAPER = "Dynamic skip (Gui et al., 2019), Penn Treebank language model (test perplexity)"
-# LMBatcher windows per pass over the 929,589 training tokens: ceil(ceil(929,588 / 20) / 35).
-STEPS_PER_EPOCH = 1328
-EPOCHS = 1
-
-
-def ptb_config(experiment: str, model: str, paper_value: float) -> ml_collections.ConfigDict:
-  """The shared PTB setting (Zaremba et al. 2014, medium); dynamic_skip makes layer 1 dynamic."""
-  c = base_config()
-  c.experiment = experiment
-  c.paper = PAPER
-  c.paper_value = paper_value
-  c.model = model
-  c.net.hidden_dim = 650
-  c.net.embed_dim = 650
-  c.net.num_layers = 2
-  c.net.init_scale = 0.05
-  c.net.carry_state = True
-  c.hparams.dropout = 0.5
-  c.hparams.sum_over_time = 1.0  # Zaremba's loss scale: lr 1 and clip 5 are tuned for it
-  if model == "dynamic_skip":
-    c.net.skip_layers = (1,)
-    c.net.num_skips = 5
-    c.net.agent_dim = 64
-    c.hparams.lam = 1.0
-    c.hparams.entropy_weight = 0.01
-    c.hparams.reinforce_weight = 1.0
-  c.dataset = "ptb"
-  c.data = ml_collections.ConfigDict(dict(
-      batch_size=20, eval_batch_size=20, bptt=35, train_split="train", dev_split="validation",
-      test_split="test", source="local", data_dir=config_dict.placeholder(str),
-      cache_dir=config_dict.placeholder(str)))
-  c.optimizer = ml_collections.ConfigDict(dict(
-      name="sgd", learning_rate=1.0, clip_norm=5.0, schedule="exponential", decay_rate=0.8,
-      transition_steps=STEPS_PER_EPOCH, transition_begin=5 * STEPS_PER_EPOCH, staircase=True,
-      warmup_steps=0, weight_decay=0.0))
-  c.num_steps = EPOCHS * STEPS_PER_EPOCH
-  c.eval_every = STEPS_PER_EPOCH // 2
-  c.log_every = 50
-  c.best_metric = "perplexity"
-  c.best_mode = "min"
-  c.metric = "perplexity"
-  return c
+from experiments.configs import ptb_config
 
 
 def get_config():

@@ -16,25 +16,7 @@ Hardware: 2 shared CPU cores (contended). Time: 2.1 min for 400 steps. Metric re
 0.0822 (predicting the mean gives 0.167; solved needs < 0.00167): not solved yet.
 """
 
-from experiments.configs import skip_rnn_config, synthetic_data
-
-SOLVED_MSE = 1.0 / 6.0 / 100.0  # the 'solved' threshold: 1/100 of the target variance
-
-
-def adding_config(experiment: str, model: str, budget_lambda: float | None = None,
-                  paper_value: float | None = SOLVED_MSE):
-  """The shared setting of the adding configs (Skip RNN, Table 1, T=50): `skip_rnn_config` on
-  50-step sequences (1,024 dev and 4,096 test), checkpoints ranked and the test reported by MSE.
-  paper_value is the 'solved' threshold, not a reported MSE."""
-  c = skip_rnn_config(experiment, model, "Skip RNN (Campos et al., 2018), Table 1 (adding, T=50)",
-                      paper_value, "adding",
-                      synthetic_data(batch_size=256, dev_examples=1024, test_examples=4096,
-                                     length=50),
-                      budget_lambda=budget_lambda)
-  c.best_metric = "mse"
-  c.best_mode = "min"
-  c.metric = "mse"
-  return c
+from experiments.configs import adding_config
 
 
 def get_config():

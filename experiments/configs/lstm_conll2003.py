@@ -5,7 +5,7 @@ Paper (Gui et al., AAAI 2019, sec. 4.3): its LSTM row, 91.14 F1, is an LSTM with
 3 using pretrained word and character embeddings, not a plain LSTM, so no paper value is set
 here. Model "lstm" on a tagging dataset is `skipjax.dynamic_skip` with plain LSTM layers: the
 same code path (embedding, bidirectional stack, dropout, softmax, entity F1) as the skip tagger.
-The setting is `tagger_config` of dynamic_skip_conll2003.py: one bidirectional layer of 200 units
+The setting is `experiments.configs.tagger_config`: one bidirectional layer of 200 units
 per direction, 100-d word embeddings from scratch, dropout 0.5, softmax output (no CRF, no
 character or pretrained embeddings), Adam 1e-3, batch 32, clipping 5, dev entity F1 (eng.testa)
 picks the checkpoint, test on eng.testb.
@@ -26,8 +26,8 @@ rising). No paper value (its 91.14 is a fixed skip of 3 with character and pretr
 embeddings); 4.8 points above the dynamic skip tagger of the same 5 epochs (65.1).
 """
 
-from experiments.configs import dynamic_skip_conll2003 as base
+from experiments.configs import CONLL_NUM_STEPS, tagger_config
 
 
 def get_config():
-  return base.tagger_config("lstm_conll2003", "lstm", None, num_steps=base.NUM_STEPS)
+  return tagger_config("lstm_conll2003", "lstm", None, num_steps=CONLL_NUM_STEPS)

@@ -12,19 +12,7 @@ Command:
 Hardware: 2 shared CPU cores (contended). Time: not yet run in full. Metric reached: not yet run.
 """
 
-from experiments.configs import skip_rnn_config, synthetic_data
-
-
-def frequency_discrimination_config(experiment: str, model: str,
-                                    budget_lambda: float | None = None):
-  """The shared setting of the frequency-discrimination configs (Skip RNN, Table 2, T=100):
-  `skip_rnn_config` on 100-step sequences (1,024 dev and 4,096 test); paper_value 0.99 (> 99%)."""
-  return skip_rnn_config(
-      experiment, model,
-      "Skip RNN (Campos et al., 2018), Table 2 (frequency discrimination, T=100)", 0.99,
-      "frequency_discrimination",
-      synthetic_data(batch_size=256, dev_examples=1024, test_examples=4096, length=100),
-      budget_lambda=budget_lambda)
+from experiments.configs import frequency_discrimination_config
 
 
 def get_config():

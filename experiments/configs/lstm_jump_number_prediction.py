@@ -7,7 +7,7 @@ lengths 10, 100 and 1000, not 50, so `paper_value` is unset for this setting. Tr
 sampled trajectories per example, reward normalisation over the batch and a small entropy bonus
 against the variance of REINFORCE; Adam 1e-3, batch 64.
 
-Data protocol: `lstm_number_prediction.NUMBER_PREDICTION_JUMP_PROTOCOL` (the paper's vocabulary,
+Data protocol: `experiments.configs.NUMBER_PREDICTION_JUMP_PROTOCOL` (the paper's vocabulary,
 lengths and sizes; here a fixed training set of 1,000,000 sequences at T=50, 10,000 dev and
 10,000 test disjoint from it).
 
@@ -22,14 +22,14 @@ experiments/results/lstm_jump_number_prediction.json (98.3% test reading 4.0% of
 and 4,096 test sequences. The plain LSTM on the same data: `lstm_number_prediction.py`.
 """
 
-from experiments.configs import lstm_jump_net
-from experiments.configs import lstm_number_prediction as base
+from experiments.configs import NUMBER_PREDICTION_JUMP_LENGTH, lstm_jump_net
+from experiments.configs import number_prediction_jump_config
 
 
 def get_config():
-  c = base.number_prediction_jump_config("lstm_jump_number_prediction", "lstm_jump")
+  c = number_prediction_jump_config("lstm_jump_number_prediction", "lstm_jump")
   # K = T-1: any position is one jump away; R = N = 1: read x_0, jump once.
-  c.net.update(lstm_jump_net(max_jump=base.LENGTH - 1, read_size=1, num_jumps=1))
+  c.net.update(lstm_jump_net(max_jump=NUMBER_PREDICTION_JUMP_LENGTH - 1, read_size=1, num_jumps=1))
   c.hparams.entropy_beta = 0.01
   c.num_steps = 3000
   c.eval_every = 250

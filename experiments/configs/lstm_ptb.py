@@ -23,8 +23,8 @@ step 332, still falling fast). Paper: 82.7 after 39 epochs: 3.4x higher after 1/
 training. The dynamic skip model of the same half epoch (dynamic_skip_ptb.py): 294.8.
 """
 
-from experiments.configs import dynamic_skip_ptb as base
+from experiments.configs import ptb_config
 
 
 def get_config():
-  return base.ptb_config("lstm_ptb", "lstm", paper_value=82.7)
+  return ptb_config("lstm_ptb", "lstm", paper_value=82.7)

@@ -17,8 +17,8 @@ Command:
 Hardware: 2 shared CPU cores. Time: not yet run. Metric reached: not yet run.
 """
 
-from experiments.configs import lstm_adding
+from experiments.configs import adding_config
 
 
 def get_config():
-  return lstm_adding.adding_config("random_skip_lstm_adding", "random_skip_lstm")
+  return adding_config("random_skip_lstm_adding", "random_skip_lstm")

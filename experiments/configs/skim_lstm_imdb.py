@@ -1,4 +1,9 @@
-"""Skim-LSTM on IMDB: Skim-RNN (Seo et al., 2018), Table 2, d=100, d'=10, gamma=0.01.
+"""Skim-LSTM on IMDB: Skim-RNN (Seo et al., 2018), Table 2, d=100, d'=10, gamma=0.01. The
+argument picks the estimator: none (the paper's soft Gumbel-softmax mixture) or `st`, the
+straight-through Gumbel-softmax (`hparams.gumbel_hard=1`, experiment skim_lstm_imdb_st): training's
+forward pass then takes the sampled hard read/skim decision, as inference does (with the soft
+mixture and a short budget the temperature stays near 1 and a model can learn a blend that hard
+decisions never produce: experiments/results_notes.md).
 
 Paper: 91.2% test accuracy at 83.9% skim rate, 5.8x FLOP reduction, 2.3x CPU speed-up (LSTM
 91.1%), with GloVe embeddings, early stopping after 3,000 steps without a better dev score. Here:
@@ -25,8 +30,15 @@ Time: not yet run with this setting.
 from experiments.configs import SKIM_RNN_PATIENCE_STEPS, imdb_config
 
 
-def get_config():
-  c = imdb_config("skim_lstm_imdb", "skim_lstm", "Skim-RNN (Seo et al., 2018), Table 2 (IMDB)",
+ESTIMATORS = {"": ("skim_lstm_imdb", 0.0), "st": ("skim_lstm_imdb_st", 1.0)}
+
+
+def get_config(arg: str | None = None):
+  if (arg or "") not in ESTIMATORS:
+    raise ValueError(f"skim_lstm_imdb.py:{arg}: the argument is the estimator, one of "
+                     "'' (the soft mixture) or 'st' (straight-through)")
+  experiment, gumbel_hard = ESTIMATORS[arg or ""]
+  c = imdb_config(experiment, "skim_lstm", "Skim-RNN (Seo et al., 2018), Table 2 (IMDB)",
                   0.912, patience_steps=SKIM_RNN_PATIENCE_STEPS)
   # Our 100-d skip-gram word2vec on IMDB train + unsup (python -m skipjax.data vectors), trained
   # further with the model; the papers' own vectors (word2vec / GloVe) are not available here.
@@ -37,4 +49,6 @@ def get_config():
   c.net.eval_threshold = 0.5
   c.hparams.skim_gamma = 0.01
   c.hparams.dropout = 0.3
+  if gumbel_hard:
+    c.hparams.gumbel_hard = gumbel_hard
   return c
