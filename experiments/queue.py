@@ -178,7 +178,14 @@ ROWS: tuple[Row, ...] = (
         paper_values=(("skim_gamma-0.01", 0.842), ("skim_gamma-0.02", 0.818))),
     Row("skim_rnn/table2/skim_lstm_sst2_seeds", _cfg("skim_lstm_sst2"),
         ("--config.experiment=skim_lstm_sst2_seeds",), sweep=("seed=0,1,2",), sec_per_step=0.5),
-    # The long rows (issue 13): hours on a CPU, days of this queue's 2 cores.
+    # The long rows (issue 13): hours on a CPU, days of this queue's 2 cores. Table 4 at 200
+    # steps (0.5 ms), and its Skip GRU rows at 100 steps as a study of the three lambdas.
+    Row("skip_rnn/table4/skip_lstm_frequency_discrimination_t200_lam1e4",
+        _cfg("skip_lstm_frequency_discrimination", "1e-4,steps=200"), sec_per_step=0.9),
+    Row("skip_rnn/table4/skip_gru_frequency_discrimination_lambdas",
+        _cfg("skip_gru_frequency_discrimination", "1e-4"),
+        ("--config.experiment=skip_gru_frequency_discrimination",),
+        sweep=("hparams.budget_lambda=0,1e-5,1e-4",), sec_per_step=1.2),
     Row("dynamic_skip/ptb/lstm_ptb", _cfg("lstm_ptb"), sec_per_step=0.8),
     Row("dynamic_skip/ptb/dynamic_skip_ptb", _cfg("dynamic_skip_ptb"), sec_per_step=1.5),
     Row("skip_rnn/table2/skip_lstm_mnist_lam1e4", _cfg("skip_lstm_mnist", "1e-4"),

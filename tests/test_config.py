@@ -219,7 +219,8 @@ SIBLINGS = {
     "frequency_discrimination": (("lstm_frequency_discrimination",
                                   "skip_lstm_frequency_discrimination:0",
                                   "skip_lstm_frequency_discrimination:1e-4",
-                                  "skip_lstm_frequency_discrimination:1e-5"), ()),
+                                  "skip_lstm_frequency_discrimination:1e-5",
+                                  "skip_gru_frequency_discrimination:1e-4"), ()),
     "mnist": (("skip_lstm_mnist:1e-4", "skip_gru_mnist:1e-4"), ()),
     "rotten_tomatoes": (("lstm_rotten_tomatoes", "skim_lstm_rotten_tomatoes",
                          "lstm_jump_rotten_tomatoes"), ("paper",)),
@@ -374,6 +375,8 @@ LAMBDA_CONFIGS = [
                                                     "1e-4": "lam1e4"}),
     ("skip_lstm_adding", "1e-5", {"0": "lam0", "1e-5": "lam1e5", "2.5e-4": "lam2.5e4"}),
     ("skip_gru_adding", "1e-5", {"1e-5": "lam1e5"}),
+    ("skip_gru_frequency_discrimination", "1e-4", {"0": "lam0", "1e-5": "lam1e5",
+                                                   "1e-4": "lam1e4"}),
     ("skip_lstm_mnist", "1e-4", {"1e-4": "lam1e4"}),
     ("skip_gru_mnist", "1e-4", {"1e-4": "lam1e4"}),
     ("skip_lstm_imdb", "1e-4", {"1e-5": "lam1e5", "1e-4": "lam1e4", "1e-3": "lam1e3"}),
@@ -400,6 +403,24 @@ def test_lambda_is_the_config_argument(family, default, variants):
   for bad in ("x", "-1", "nan"):
     with pytest.raises(ValueError, match="budget lambda"):
       module.get_config(bad)
+
+
+@pytest.mark.parametrize("family", ["skip_lstm_frequency_discrimination",
+                                    "skip_gru_frequency_discrimination"])
+def test_frequency_discrimination_takes_the_papers_two_lengths(family):
+  """Table 4's two settings: 100 ms at 1 ms (100 steps) or at 0.5 ms (200 steps)."""
+  short = configs_lib.load(f"{family}:1e-5")
+  long = configs_lib.load(f"{family}:1e-5,steps=200")
+  assert long.experiment == f"{family}_t200_lam1e5" and long.hparams.budget_lambda == 1e-5
+  assert (short.data.length, short.data.get("dt_ms", 1.0)) == (100, 1.0)
+  assert (long.data.length, long.data.dt_ms) == (200, 0.5)
+  data = registry.DATASETS[long.dataset](long.data, 0)
+  assert next(data.train)["inputs"].shape == (256, 200, 1)
+  for bad, match in (("1e-5,steps=150", "steps must be 100 or 200"),
+                     ("1e-5,length=200", r"LAMBDA\[,steps=100\|200\]"),
+                     ("x,steps=200", "budget lambda")):
+    with pytest.raises(ValueError, match=match):
+      configs_lib.load(f"{family}:{bad}")
 
 
 def test_skip_lstm_imdb_paper_value_follows_the_lambda():

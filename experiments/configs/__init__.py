@@ -355,16 +355,44 @@ def adding_config(experiment: str, model: str, budget_lambda: float | None = Non
   return c
 
 
+# Frequency discrimination (Skip RNN, Table 4): 100 ms of signal sampled at 1 ms or 0.5 ms.
+FREQUENCY_DISCRIMINATION_STEPS = {100: 1.0, 200: 0.5}   # steps T: sampling interval dt (ms)
+
+
 def frequency_discrimination_config(experiment: str, model: str,
-                                    budget_lambda: float | None = None):
-  """The shared setting of the frequency-discrimination configs (Skip RNN, Table 2, T=100):
-  `skip_rnn_config` on 100-step sequences (1,024 dev and 4,096 test); paper_value 0.99 (> 99%)."""
+                                    budget_lambda: float | None = None, steps: int = 100):
+  """The shared setting of the frequency-discrimination configs (Skip RNN, Table 4):
+  `skip_rnn_config` on 100 ms sequences of `steps` samples (100 at dt = 1 ms, 200 at 0.5 ms;
+  1,024 dev and 4,096 test); paper_value 0.99 (> 99%)."""
+  if steps not in FREQUENCY_DISCRIMINATION_STEPS:
+    raise ValueError(f"frequency discrimination: steps must be one of "
+                     f"{sorted(FREQUENCY_DISCRIMINATION_STEPS)} (100 ms at 1 or 0.5 ms), got "
+                     f"{steps!r}")
+  data = synthetic_data(batch_size=256, dev_examples=1024, test_examples=4096, length=steps)
+  if steps != 100:
+    data.dt_ms = FREQUENCY_DISCRIMINATION_STEPS[steps]
   return skip_rnn_config(
       experiment, model,
-      "Skip RNN (Campos et al., 2018), Table 2 (frequency discrimination, T=100)", 0.99,
-      "frequency_discrimination",
-      synthetic_data(batch_size=256, dev_examples=1024, test_examples=4096, length=100),
-      budget_lambda=budget_lambda)
+      f"Skip RNN (Campos et al., 2018), Table 2 (frequency discrimination, T={steps})", 0.99,
+      "frequency_discrimination", data, budget_lambda=budget_lambda)
+
+
+def frequency_discrimination_arg(arg: str | None, default_lambda: float, config: str
+                                 ) -> tuple[float, str, int]:
+  """(lambda, the experiment's name suffix, steps) from a Skip RNN frequency-discrimination
+  config's argument `LAMBDA[,steps=200]` (`budget_lambda_arg` reads LAMBDA): the suffix is
+  `lam<tag>` at 100 steps and `t200_lam<tag>` at 200."""
+  first, *rest = (arg or "").split(",")
+  steps = 100
+  for item in rest:
+    key, sep, value = item.partition("=")
+    if key.strip() != "steps" or not sep or not value.strip().isdigit():
+      raise ValueError(f"{config}:{arg}: the argument is LAMBDA[,steps=100|200], got {item!r}")
+    steps = int(value)
+  if steps not in FREQUENCY_DISCRIMINATION_STEPS:
+    raise ValueError(f"{config}:{arg}: steps must be 100 or 200 (100 ms at 1 or 0.5 ms)")
+  budget_lambda, tag = budget_lambda_arg(first, default_lambda, config)
+  return budget_lambda, (f"lam{tag}" if steps == 100 else f"t{steps}_lam{tag}"), steps
 
 
 # CoNLL-2003 (Gui et al.): batches per epoch of eng.train, ceil(14,041 / 32), and the budget.
