@@ -142,7 +142,7 @@ def _local_rows(x: Any) -> np.ndarray:
   return np.concatenate([np.asarray(shards[k].data) for k in sorted(shards, key=str)])
 
 
-def _batch_weight(batch: Batch) -> float:
+def batch_weight(batch: Batch) -> float:
   """Number of real examples in a (possibly padded) batch, for the examples/s counter. With
   several processes each counts its own rows and scales by the process count (exact when the
   processes' rows weigh the same, as in unpadded training batches; no cross-process sync)."""
@@ -157,7 +157,9 @@ def _batch_weight(batch: Batch) -> float:
   return float(weight.sum()) * scale
 
 
-def _fresh_iterable(batches: Batches, name: str) -> Iterable[Batch]:
+def fresh_iterable(batches: Batches, name: str) -> Iterable[Batch]:
+  """One pass of re-iterable `batches` (a list, or a function returning a fresh iterator); a
+  one-shot iterator raises TypeError naming `name` (it could not be read at every evaluation)."""
   iterable = batches() if callable(batches) else batches
   if iter(iterable) is iterable and not callable(batches):  # pylint: disable=comparison-with-itself
     raise TypeError(f"{name} batches must be re-iterable (a list, or a function returning a fresh "
@@ -175,7 +177,7 @@ def evaluate(eval_step: EvalStep, state: TrainState, batches: Batches, key: jax.
   the mean over the real examples whatever the batch sizes. `batches`: a re-iterable, or a
   function returning a fresh iterable. Returns {metric: mean} plus 'count', as Python floats.
   """
-  iterable = metrics_log.progress(_fresh_iterable(batches, desc), desc=desc,
+  iterable = metrics_log.progress(fresh_iterable(batches, desc), desc=desc,
                                   enabled=show_progress)
   try:
     return step_lib.evaluate(eval_step, state, iterable, key)
@@ -206,7 +208,8 @@ def _new_loop_state(es_init: Callable[[], early_stopping.EarlyStoppingState]) ->
           "train_seconds": 0.0, "examples_seen": 0.0}
 
 
-def _prefixed(prefix: str, metrics: Mapping[str, Any]) -> dict[str, float]:
+def prefixed(prefix: str, metrics: Mapping[str, Any]) -> dict[str, float]:
+  """`{prefix/name: float(value)}`: a split's metrics as the logs and records name them."""
   return {f"{prefix}/{k}": float(v) for k, v in metrics.items()}
 
 
@@ -255,7 +258,7 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
     try:
       return _fit(cfg, workdir, manager, train_step=train_step, init_state=init_state,
                   train_iter=train_iter, key=key, eval_step=eval_step, dev_batches=dev_batches,
-                  test_batches=test_batches, full_config=_config_dict(config))
+                  test_batches=test_batches, full_config=config_dict(config))
     finally:
       manager.close()
   finally:
@@ -263,7 +266,7 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
       lock.release()
 
 
-def _config_dict(config: Any) -> dict[str, Any]:
+def config_dict(config: Any) -> dict[str, Any]:
   """The config `fit` was given, as plain JSON-able data (TensorBoard's text and hparams)."""
   if isinstance(config, LoopConfig):
     return dataclasses.asdict(config)
@@ -385,7 +388,7 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
                          f"{cfg.num_steps} (use a repeating iterator)") from None
       state, metrics = train_step(state, batch, jax.random.fold_in(key, step))
       step += 1
-      weight = _batch_weight(batch)
+      weight = batch_weight(batch)
       examples_now += weight
       window.append((step, metrics))
       bar.update(1, weight)
@@ -397,7 +400,7 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
                  for k in window[0][1] if k != "count"}
         window, checked = [], 0
         bar.set_metrics({k: means[k] for k in ("loss", "accuracy") if k in means})
-        record.update(_prefixed("train", means))
+        record.update(prefixed("train", means))
         record["train/examples_per_second"] = bar.examples_per_second
 
       evaluated = None
@@ -420,7 +423,7 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
           bar.write(f"early stopping at step {step}: dev {cfg.best_metric} has not improved "
                     f"for {int(es.num_bad)} evaluations (best {float(es.best):.4f} at step "
                     f"{int(es.best_step)})")
-        record.update(_prefixed("dev", evaluated))
+        record.update(prefixed("dev", evaluated))
         bar.write(f"step {step}: " + ", ".join(f"dev/{k}={v:.4f}" for k, v in evaluated.items()
                                                if k != "count"))
       if record:
@@ -463,7 +466,7 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
       summary["test"] = evaluate(eval_step, eval_state, test_batches, eval_key, desc="test",
                                  show_progress=cfg.progress)
       summary["test_step"] = int(eval_state.step)
-      writer.write(step, _prefixed("test", summary["test"]))
+      writer.write(step, prefixed("test", summary["test"]))
   finally:
     writer.close()
   summary["total_seconds_this_run"] = time.perf_counter() - t_start

@@ -114,7 +114,7 @@ def fit_sweep(config: loop_lib.LoopConfig | Mapping[str, Any] | Any, *,
   if (dev_batches is not None or test_batches is not None) and eval_step is None:
     raise ValueError("eval_step is required when dev_batches or test_batches is given")
   full_configs = list(setting_configs) if setting_configs is not None else [
-      loop_lib._config_dict(config)] * size  # pylint: disable=protected-access
+      loop_lib.config_dict(config)] * size
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   with workdir_lib.WorkdirLock(workdir):
@@ -228,7 +228,7 @@ def _fit_sweep(cfg, workdir, manager, *, train_step, init_carry, train_iter, key
                          f"{cfg.num_steps} (use a repeating iterator)") from None
       carry, metrics, updated = sweep_step(carry, batch, keys)
       step += 1
-      weight = loop_lib._batch_weight(batch)  # pylint: disable=protected-access
+      weight = loop_lib.batch_weight(batch)
       examples_now += weight
       window.append((metrics, updated))
       bar.update(1, weight)
@@ -241,7 +241,7 @@ def _fit_sweep(cfg, workdir, manager, *, train_step, init_carry, train_iter, key
         for s in np.flatnonzero(took.any(axis=0) & ~unlogged):
           means = {k: float(np.mean([m[k][s] for (m, _), t in zip(fetched, took[:, s]) if t]))
                    for k in fetched[0][0] if k != "count"}
-          records[s].update(loop_lib._prefixed("train", means))  # pylint: disable=protected-access
+          records[s].update(loop_lib.prefixed("train", means))
         window = []
         any_active = bool(np.any(jax.device_get(carry.active)))
 
@@ -265,7 +265,7 @@ def _fit_sweep(cfg, workdir, manager, *, train_step, init_carry, train_iter, key
         for s in np.flatnonzero(active & valid):
           if es.improved[s]:
             loop["best_dev"][s] = evaluated[s]
-          records[s].update(loop_lib._prefixed("dev", evaluated[s]))  # pylint: disable=protected-access
+          records[s].update(loop_lib.prefixed("dev", evaluated[s]))
           if es.should_stop[s]:
             unlogged[s] = True
             bar.write(f"setting {labels[s]}: early stopping at step {step}: dev "
@@ -319,7 +319,7 @@ def _fit_sweep(cfg, workdir, manager, *, train_step, init_carry, train_iter, key
       if tested is not None and failed is None:
         summary["test"] = tested[s]
         summary["test_step"] = best_step if best_step is not None else state_step
-        writer.write(state_step, loop_lib._prefixed("test", tested[s]))  # pylint: disable=protected-access
+        writer.write(state_step, loop_lib.prefixed("test", tested[s]))
       workdir_lib.write_json_atomic(folder / loop_lib.SUMMARY_NAME,
                                     workdir_lib.json_safe(summary))
       summaries.append(summary)

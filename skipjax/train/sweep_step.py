@@ -143,7 +143,7 @@ def make_sweep_eval_step(eval_step: loop_lib.EvalStep, settings_per_call: int | 
 def evaluate_settings(sweep_eval: Any, states: TrainState, batches: loop_lib.Batches,
                       keys: Array, *, desc: str, show_progress: bool) -> list[dict[str, float]]:
   """Per setting, exact metric means over a whole evaluation set (as `loop.evaluate`)."""
-  iterable = metrics_log.progress(loop_lib._fresh_iterable(batches, desc),  # pylint: disable=protected-access
+  iterable = metrics_log.progress(loop_lib.fresh_iterable(batches, desc),
                                   desc=desc, enabled=show_progress)
   fold = jax.vmap(jax.random.fold_in, in_axes=(0, None))
   total = None
