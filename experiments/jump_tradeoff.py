@@ -1,13 +1,8 @@
 """LSTM-Jump accuracy vs MEASURED batch-1 speed-up over test-time (R, N) (Yu et al. 2017, sec. 4).
 
-One trained model, no retraining: R (tokens read per chunk) and N (largest number of jumps) are
-call arguments of the reader, K is architectural. From a finished `experiments.run` work
-directory of an lstm_jump run:
-
-    python -m experiments.jump_tradeoff --workdir experiments/workdirs/lstm_jump_rotten_tomatoes \
-        [--read_sizes 1 3 6 12] [--num_jumps 5 8 10] [--sequences 150] [--rounds 20] \
-        [--baseline experiments/results/lstm_rotten_tomatoes.json] [--split test] [--step S] \
-        [--out experiments/plots/lstm_jump_rotten_tomatoes_jump_tradeoff] [--write_result]
+The LSTM-Jump part of `python -m experiments.tradeoff` (which see for the command). One trained
+model, no retraining: R (tokens read per chunk) and N (largest number of jumps) are call
+arguments of the reader, K is architectural.
 
 It restores the checkpoint the run's test metrics come from (`experiments.speedup.restore_run`),
 and for every (R, N) of the grid (default: the run's test-time R and N and R in {R/2, R, 2R, 4R}
@@ -26,17 +21,14 @@ It also evaluates the same weights reading every token (R = max_len, N = 0): the
 timed plain-LSTM computation. Writes `<out>.json` (one row per (R, N)) and `<out>.png` (accuracy
 vs measured speed-up, one point per (R, N), a line per N; the plain LSTM run of `--baseline` and
 the same weights reading all at 1x; the paper's point where known). `--write_result` puts the
-speed-up of the run's own (R, N) into `experiments/results/<run>.json` as `speedup_batch1` (time
-it on a quiet machine, pinned to one core: `taskset -c 0 python -m ...`).
+speed-up of the run's own (R, N) into `experiments/results/<run>.json` as `speedup_batch1`.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import json
 import pathlib
-import shlex
 import sys
 import time
 from typing import Any, Sequence
@@ -198,8 +190,38 @@ def plot(record: dict[str, Any], out: str | pathlib.Path,
       title=f"LSTM-Jump on {record['dataset']}: test-time R, N (K={record['max_jump']})")
 
 
-def _parse_grid(args: argparse.Namespace, run: tuple[int, int], max_len: int
-                ) -> list[tuple[int, int]]:
+def add_flags(parser: argparse.ArgumentParser) -> None:
+  """The flags of an lstm_jump run (all default None: `check_flags` fills them in)."""
+  group = parser.add_argument_group("LSTM-Jump runs (test-time R, N)")
+  group.add_argument("--read_sizes", type=int, nargs="+", default=None,
+                     help="test-time R values (default: the run's R/2, R, 2R, 4R)")
+  group.add_argument("--num_jumps", type=int, nargs="+", default=None,
+                     help="test-time N values (default: the run's N, N + 3, 2N)")
+  group.add_argument("--unroll", type=int, default=None,
+                     help="unroll of the reader's chunk scan (default: R, fully unrolled)")
+
+
+FLAGS = ("read_sizes", "num_jumps", "unroll")
+
+
+def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                config: dict[str, Any]) -> None:
+  """`parser.error` for a bad (R, N) grid or unroll; `config` is the run's config.json."""
+  del config
+  if args.own_only and (args.read_sizes is not None or args.num_jumps is not None):
+    parser.error("--own_only times the run's own (R, N): drop --read_sizes/--num_jumps")
+  for name in ("read_sizes", "num_jumps"):
+    values = getattr(args, name)
+    low = 1 if name == "read_sizes" else 0
+    if values is not None and any(v < low for v in values):
+      parser.error(f"--{name} must be >= {low}, got {values}")
+  if args.unroll is not None and args.unroll < 1:
+    parser.error(f"--unroll must be >= 1, got {args.unroll}")
+
+
+def parse_grid(args: argparse.Namespace, run: tuple[int, int], max_len: int
+               ) -> list[tuple[int, int]]:
+  """The (R, N) settings the flags ask for, always with the run's own."""
   if args.own_only:
     return [run]
   if args.read_sizes is None and args.num_jumps is None:
@@ -212,52 +234,27 @@ def _parse_grid(args: argparse.Namespace, run: tuple[int, int], max_len: int
   return sorted(grid)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m experiments.jump_tradeoff",
-                                   description=__doc__.split("\n")[0])
-  speedup_lib.add_common_flags(parser, plot_name="jump_tradeoff", own="the run's own (R, N)")
-  parser.add_argument("--read_sizes", type=int, nargs="+", default=None,
-                      help="test-time R values (default: the run's R/2, R, 2R, 4R)")
-  parser.add_argument("--num_jumps", type=int, nargs="+", default=None,
-                      help="test-time N values (default: the run's N, N + 3, 2N)")
-  parser.add_argument("--unroll", type=int, default=None,
-                      help="unroll of the reader's chunk scan (default: R, fully unrolled)")
-  args = parser.parse_args(argv)
-  if args.own_only and (args.read_sizes is not None or args.num_jumps is not None):
-    parser.error("--own_only times the run's own (R, N): drop --read_sizes/--num_jumps")
-  for name in ("read_sizes", "num_jumps"):
-    values = getattr(args, name)
-    low = 1 if name == "read_sizes" else 0
-    if values is not None and any(v < low for v in values):
-      parser.error(f"--{name} must be >= {low}, got {values}")
-  if args.unroll is not None and args.unroll < 1:
-    parser.error(f"--unroll must be >= 1, got {args.unroll}")
-  config = speedup_lib.check_common_flags(parser, args, model_ok=lambda m: m == "lstm_jump",
-                                          family="an lstm_jump")
-  baseline_path = args.baseline or speedup_lib.find_baseline(config["dataset"], args.results_dir)
-
-  restored = speedup_lib.restore_run(args.workdir, args.step)
+def measure(restored: speedup_lib.Restored, args: argparse.Namespace
+            ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+  """Evaluates (and with --sequences times) the grid. Returns (record, the run's own row, its
+  setting) for `experiments.tradeoff`."""
+  from skipjax import lstm_jump  # pylint: disable=g-import-not-at-top
   max_len = restored.data.spec.max_len
   run = run_setting(restored.config.net)
-  grid = _parse_grid(args, run, max_len)
+  grid = parse_grid(args, run, max_len)
   rows, predictions = evaluate(restored, grid, args.split)
   read_all = evaluate(restored, [(max_len, 0)], args.split)[0][0]
-  from skipjax import lstm_jump  # pylint: disable=g-import-not-at-top
   record = {"experiment": restored.config.experiment, "model": restored.config.model,
             "dataset": restored.config.dataset, "split": args.split,
             "workdir": str(args.workdir), "checkpoint_step": restored.step,
             "net": restored.config.net.to_dict(), "max_len": max_len,
             "max_jump": lstm_jump.max_jump(restored.state.params),
             "run_setting": {"read_size": run[0], "num_jumps": run[1]},
-            "command": "python -m experiments.jump_tradeoff " + " ".join(
-                shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)),
             "same_weights_read_all": {"accuracy": read_all["accuracy"], "read_size": max_len,
                                       "num_jumps": 0},
             "rows": rows}
   for row in rows:
     row["run_setting"] = (row["read_size"], row["num_jumps"]) == run
-  if restored.summary and args.split == "test" and args.step is None:
-    record["run_reported"] = restored.summary.get("test")  # the run's own eval, for comparison
   if args.sequences:
     timing = time_grid(restored, grid, args.split, sequences=args.sequences, rounds=args.rounds,
                        seed=args.seed, unroll=args.unroll, predictions=predictions)
@@ -265,31 +262,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in rows:
       row["speedup_batch1"] = per_setting[(row["read_size"], row["num_jumps"])]
       print(f"R={row['read_size']} N={row['num_jumps']}: accuracy {row['accuracy']:.4f} read "
-            f"{row['fraction_computed']:.3f} speed-up {row['speedup_batch1']['speedup']:.2f}x "
-            f"(min-based {row['speedup_batch1']['speedup_min']:.2f}x, rounds "
-            f"{row['speedup_batch1']['round_speedups']['min']:.2f}-"
-            f"{row['speedup_batch1']['round_speedups']['max']:.2f}) vs {timing['baseline']}",
+            f"{row['fraction_computed']:.3f} " + speedup_lib.describe(row["speedup_batch1"],
+                                                                     timing["baseline"]),
             file=sys.stderr)
     record["timing"] = timing
-  baseline = None
-  if baseline_path is not None:
-    baseline = json.loads(pathlib.Path(baseline_path).read_text())
-    record["baseline"] = {"result": str(baseline_path), "model": baseline["model"],
-                          "accuracy": baseline["value"]}
-  out = pathlib.Path(args.out or
-                     f"experiments/plots/{pathlib.Path(args.workdir).name}_jump_tradeoff")
-  out.parent.mkdir(parents=True, exist_ok=True)
-  json_path = pathlib.Path(f"{out}.json")
-  json_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-  print(json_path)
-  if args.sequences and not args.noplot:
-    print(plot(record, f"{out}.png", baseline))
-  if args.write_result:
-    own = next(row for row in rows if row["run_setting"])
-    speedup_lib.write_run_speedup(args, record, json_path, restored, own["speedup_batch1"],
-                                  own["accuracy"], record["run_setting"])
-  return 0
+  own = next(row for row in rows if row["run_setting"])
+  return record, own, record["run_setting"]
 
 
-if __name__ == "__main__":
-  sys.exit(main())
+def make_plots(record: dict[str, Any], out: pathlib.Path, baseline: dict[str, Any] | None
+               ) -> list[pathlib.Path]:
+  """`<out>.png` (accuracy vs measured speed-up) when the grid was timed."""
+  return [plot(record, f"{out}.png", baseline)] if record.get("timing") else []

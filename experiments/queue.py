@@ -21,9 +21,6 @@ import re
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
-SPEEDUP_TOOLS = ("skim_tradeoff", "jump_tradeoff")
-
-
 @dataclasses.dataclass(frozen=True)
 class Row:
   id: str                       # '<paper>/<table>/<row>'
@@ -32,11 +29,11 @@ class Row:
   name: str | None = None       # result record name (default: the row's last id component)
   sec_per_step: float = 0.3
   overhead_s: float = 60.0
-  # After training: measure the batch-1 speed-up of the run's own test-time setting with this
-  # tool ('skim_tradeoff' or 'jump_tradeoff', `experiments.<tool> --own_only --write_result`)
-  # into the published record, while the checkpoint is at hand.
-  speedup: str | None = None
-  speedup_args: tuple[str, ...] = ()  # extra flags of that tool (e.g. --sequences, --rounds)
+  # After training: measure the batch-1 speed-up of the run's own test-time setting (an LSTM-Jump
+  # or Skim-RNN run: `experiments.tradeoff --own_only --write_result`) into the published
+  # record, while the checkpoint is at hand.
+  speedup: bool = False
+  speedup_args: tuple[str, ...] = ()  # extra flags of the tool (e.g. --sequences, --rounds)
   # A study instead of one run: `--sweep` values ('FIELD=V1,V2,...', several form a grid), all
   # settings trained as one program (experiments/sweep.py); one record per setting, published
   # as `<name>.<label>.json`. `sec_per_step` is then the whole study's step.
@@ -51,15 +48,15 @@ class Row:
       raise ValueError(f"row id {self.id!r} must be '<paper>/<table>/<row>'")
     if self.name is None:
       object.__setattr__(self, "name", self.id.rsplit("/", 1)[1])
-    if self.sweep and self.speedup is not None:
+    if self.sweep and self.speedup:
       raise ValueError(f"row {self.id!r}: a sweep row has no speed-up tool (time its settings' "
                        "checkpoints with the tool directly)")
     if self.paper_values and not self.sweep:
       raise ValueError(f"row {self.id!r}: paper_values names settings of a sweep; a run's paper "
                        "figure is its config's paper_value")
-    if self.speedup not in (None, *SPEEDUP_TOOLS):
-      raise ValueError(f"row {self.id!r}: speedup must be one of {SPEEDUP_TOOLS} or None, got "
-                       f"{self.speedup!r}")
+    if not isinstance(self.speedup, bool):
+      raise ValueError(f"row {self.id!r}: speedup is True (measure with experiments.tradeoff) or "
+                       f"False, got {self.speedup!r}")
 
   def load_config(self):
     """The row's config with its overrides applied (as experiments.run would see it)."""
@@ -131,21 +128,21 @@ ROWS: tuple[Row, ...] = (
     # Skim-RNN (Seo et al., 2018), Table 2.
     Row("skim_rnn/table2/lstm_rotten_tomatoes", _cfg("lstm_rotten_tomatoes"), sec_per_step=0.1),
     Row("skim_rnn/table2/skim_lstm_rotten_tomatoes", _cfg("skim_lstm_rotten_tomatoes"),
-        sec_per_step=0.15, speedup="skim_tradeoff"),
+        sec_per_step=0.15, speedup=True),
     Row("skim_rnn/table2/lstm_sst2", _cfg("lstm_sst2"), sec_per_step=0.08),
     Row("skim_rnn/table2/skim_lstm_sst2", _cfg("skim_lstm_sst2"), sec_per_step=0.2,
-        speedup="skim_tradeoff"),
+        speedup=True),
     Row("skim_rnn/table2/skim_lstm_imdb", _cfg("skim_lstm_imdb"), sec_per_step=0.8,
-        speedup="skim_tradeoff"),
+        speedup=True),
     # LSTM-Jump (Yu et al., 2017).
     Row("lstm_jump/number_prediction/lstm_jump_number_prediction",
         _cfg("lstm_jump_number_prediction"), sec_per_step=0.05),
     Row("lstm_jump/number_prediction/lstm_number_prediction", _cfg("lstm_number_prediction"),
         sec_per_step=0.13),
     Row("lstm_jump/rotten_tomatoes/lstm_jump_rotten_tomatoes", _cfg("lstm_jump_rotten_tomatoes"),
-        sec_per_step=0.15, speedup="jump_tradeoff"),
+        sec_per_step=0.15, speedup=True),
     Row("lstm_jump/imdb/lstm_jump_imdb", _cfg("lstm_jump_imdb"), sec_per_step=0.6,
-        speedup="jump_tradeoff"),
+        speedup=True),
     # Dynamic skip connections (Gui et al., 2019).
     Row("dynamic_skip/number_prediction/lstm_number_prediction_11", _cfg("lstm_number_prediction_11"), sec_per_step=0.03),
     Row("dynamic_skip/number_prediction/dynamic_skip_number_prediction_11", _cfg("dynamic_skip_number_prediction_11"), sec_per_step=0.08),

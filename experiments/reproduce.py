@@ -32,8 +32,8 @@ program) in its workdir; it is done when every setting has its record or failed,
 setting's record is published as `<name>.<label>.json`.
 
 A row with a speed-up tool (Skim-LSTM, LSTM-Jump: `Row.speedup`) then has its own test-time
-setting timed at batch 1 against a plain LSTM of the same weights (`experiments.skim_tradeoff` /
-`jump_tradeoff --own_only --write_result`), so that the record carries `speedup_batch1` before the
+setting timed at batch 1 against a plain LSTM of the same weights (`experiments.tradeoff
+--own_only --write_result`), so that the record carries `speedup_batch1` before the
 checkpoint can be lost; a failed measurement is reported (`<root>/<row>/SPEEDUP_FAILED`) and
 retried on the next run of the queue only with `--retry_failed`. Time it on a quiet core.
 
@@ -378,7 +378,7 @@ def needs_publish(status: RowStatus, results_dir: pathlib.Path) -> bool:
 def needs_speedup(status: RowStatus, results_dir: pathlib.Path, *, retry_failed: bool) -> bool:
   """A finished row with a speed-up tool whose published record has no `speedup_batch1` yet (and
   whose measurement has not failed before, unless retry_failed)."""
-  if status.row.speedup is None or status.state != "done":
+  if not status.row.speedup or status.state != "done":
     return False
   if (status.workdir / SPEEDUP_FAILED_NAME).exists() and not retry_failed:
     return False
@@ -393,7 +393,7 @@ def needs_speedup(status: RowStatus, results_dir: pathlib.Path, *, retry_failed:
 
 def speedup_command(row: queue_lib.Row, workdir: pathlib.Path, results_dir: pathlib.Path, *,
                     cpus: str | None, python: str = sys.executable) -> list[str]:
-  cmd = [python, "-m", f"experiments.{row.speedup}", "--workdir", _relative(workdir),
+  cmd = [python, "-m", "experiments.tradeoff", "--workdir", _relative(workdir),
          "--own_only", "--noplot", "--write_result", "--results_dir", str(results_dir),
          "--out", _relative(workdir / "speedup"), *row.speedup_args]
   if cpus:

@@ -1,13 +1,9 @@
 """Skim-RNN accuracy vs FLOP reduction as the test-time threshold on p_read sweeps 0..1.
 
-Seo et al. (2018), Figure 5 / Section 4.1: one trained model, no retraining; a step is read iff
+The Skim-RNN part of `python -m experiments.tradeoff` (which see for the command). Seo et al.
+(2018), Figure 5 / Section 4.1: one trained model, no retraining; a step is read iff
 `p_read >= threshold`, so threshold 0 reads every token (the big LSTM alone) and threshold 1
-skims every token. From a finished (or stopped) `experiments.run` work directory:
-
-    python -m experiments.skim_tradeoff --workdir experiments/workdirs/skim_lstm_rotten_tomatoes \
-        [--baseline experiments/results/lstm_rotten_tomatoes.json] [--split test] [--step N] \
-        [--out experiments/plots/skim_lstm_rotten_tomatoes_tradeoff] \
-        [--sequences 150] [--rounds 20] [--time_all_thresholds] [--write_result]
+skims every token.
 
 It restores the checkpoint the run's test metrics come from (`experiments.speedup.restore_run`:
 summary.json's test_step, i.e. the best dev checkpoint; `--step` picks another), rebuilds the data
@@ -34,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import shlex
 import sys
 import time
 from typing import Any, Sequence
@@ -223,34 +218,43 @@ def plot_speedup(record: dict[str, Any], out: str | pathlib.Path,
       title=f"{record['model']} on {record['dataset']}: measured speed-up")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m experiments.skim_tradeoff",
-                                   description=__doc__.split("\n")[0])
-  speedup_lib.add_common_flags(parser, plot_name="tradeoff", own="the run's eval threshold")
-  parser.add_argument("--thresholds", type=float, nargs="+", default=list(DEFAULT_THRESHOLDS))
-  parser.add_argument("--time_thresholds", type=float, nargs="+", default=None,
-                      help="thresholds to time (default: the run's eval threshold)")
-  parser.add_argument("--time_all_thresholds", action="store_true",
-                      help="time every threshold of --thresholds (and the eval threshold)")
-  args = parser.parse_args(argv)
+def add_flags(parser: argparse.ArgumentParser) -> None:
+  """The flags of a Skim-RNN run (all default None: `check_flags` fills them in)."""
+  group = parser.add_argument_group("Skim-RNN runs (test-time p_read threshold)")
+  group.add_argument("--thresholds", type=float, nargs="+", default=None,
+                     help="thresholds to evaluate (default: 0, 0.05, ..., 1)")
+  group.add_argument("--time_thresholds", type=float, nargs="+", default=None,
+                     help="thresholds to time (default: the run's eval threshold)")
+  group.add_argument("--time_all_thresholds", action="store_true", default=None,
+                     help="time every threshold of --thresholds (and the eval threshold)")
+
+
+FLAGS = ("thresholds", "time_thresholds", "time_all_thresholds")
+
+
+def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                config: dict[str, Any]) -> None:
+  """`parser.error` for thresholds outside [0, 1] or timing flags beside --own_only; fills in
+  the default thresholds. `config` is the run's config.json."""
+  del config
+  if args.thresholds is None:
+    args.thresholds = list(DEFAULT_THRESHOLDS)
   if any(not 0.0 <= t <= 1.0 for t in args.thresholds + (args.time_thresholds or [])):
     parser.error(f"--thresholds and --time_thresholds must lie in [0, 1], got "
                  f"{args.thresholds}, {args.time_thresholds}")
-  speedup_lib.check_common_flags(parser, args, model_ok=lambda m: m.startswith("skim_"),
-                                 family="a Skim-RNN")
-
-  restored = speedup_lib.restore_run(args.workdir, args.step)
-  own = eval_threshold(restored.config.net)
   if args.own_only and (args.time_all_thresholds or args.time_thresholds):
     parser.error("--own_only times the run's eval threshold only: drop --time_*thresholds")
+
+
+def measure(restored: speedup_lib.Restored, args: argparse.Namespace
+            ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
+  """Sweeps (and with --sequences times) the thresholds. Returns (record, the row of the run's
+  eval threshold, that setting) for `experiments.tradeoff`."""
+  own = eval_threshold(restored.config.net)
   timed = set(args.thresholds if args.time_all_thresholds else (args.time_thresholds or []))
   timed = sorted(timed | {own}) if args.sequences else []
   thresholds = [own] if args.own_only else sorted(set(args.thresholds) | set(timed))
   record = sweep(args.workdir, thresholds, split=args.split, restored=restored)
-  record["command"] = "python -m experiments.skim_tradeoff " + " ".join(
-      shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-  if restored.summary and args.split == "test" and args.step is None:
-    record["run_reported"] = restored.summary.get("test")  # the run's own eval, for comparison
   if timed:
     timing = time_thresholds(restored, timed, args.split, sequences=args.sequences,
                              rounds=args.rounds, seed=args.seed)
@@ -258,34 +262,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in record["rows"]:
       row["speedup_batch1"] = per_threshold.get(row["threshold"])
       if row["speedup_batch1"] is not None:
-        t = row["speedup_batch1"]
         print(f"threshold {row['threshold']:g}: accuracy {row['accuracy']:.4f}, token skim rate "
               f"{row['token_skim_rate']:.3f}, FLOP reduction {row['flop_reduction']:.2f}x, "
-              f"measured speed-up {t['speedup']:.2f}x (min-based {t['speedup_min']:.2f}x, rounds "
-              f"{t['round_speedups']['min']:.2f}-{t['round_speedups']['max']:.2f}) vs "
-              f"{timing['baseline']}", file=sys.stderr)
+              "measured " + speedup_lib.describe(row["speedup_batch1"], timing["baseline"]),
+              file=sys.stderr)
     record["timing"] = timing
-  baseline_path = args.baseline or speedup_lib.find_baseline(record["dataset"], args.results_dir)
-  baseline = None
-  if baseline_path is not None:
-    baseline = json.loads(pathlib.Path(baseline_path).read_text())
-    record["baseline"] = {"result": str(baseline_path), "model": baseline["model"],
-                          "accuracy": baseline["value"], "flop_reduction": 1.0}
-  out = pathlib.Path(args.out or f"experiments/plots/{pathlib.Path(args.workdir).name}_tradeoff")
-  out.parent.mkdir(parents=True, exist_ok=True)
-  json_path = pathlib.Path(f"{out}.json")
-  json_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-  print(json_path)
-  if not args.noplot:
-    print(plot(record, f"{out}.png", baseline))
-    if timed:
-      print(plot_speedup(record, f"{out}_speedup.png", baseline))
-  if args.write_result:
-    row = next(r for r in record["rows"] if r["threshold"] == own)
-    speedup_lib.write_run_speedup(args, record, json_path, restored, row["speedup_batch1"],
-                                  row["accuracy"], {"threshold": own})
-  return 0
+  row = next(r for r in record["rows"] if r["threshold"] == own)
+  return record, row, {"threshold": own}
 
 
-if __name__ == "__main__":
-  sys.exit(main())
+def make_plots(record: dict[str, Any], out: pathlib.Path, baseline: dict[str, Any] | None
+               ) -> list[pathlib.Path]:
+  """`<out>.png` (accuracy vs FLOP reduction) and, when timed, `<out>_speedup.png`."""
+  paths = [plot(record, f"{out}.png", baseline)]
+  if record.get("timing"):
+    paths.append(plot_speedup(record, f"{out}_speedup.png", baseline))
+  return paths

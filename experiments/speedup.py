@@ -1,7 +1,7 @@
 """Measured batch-1 wall-clock speed-ups of TRAINED runs against a plain LSTM (issues #5, #6).
 
-The glue shared by `experiments.jump_tradeoff` (LSTM-Jump) and `experiments.skim_tradeoff`
-(Skim-RNN): restore a run's checkpoint, draw M test sequences, time each model one sequence at a
+The glue of `experiments.tradeoff` (its LSTM-Jump part `experiments/jump_tradeoff.py` and its
+Skim-RNN part `experiments/skim_tradeoff.py`): restore a run's checkpoint, draw M test sequences, time each model one sequence at a
 time (batch 1) interleaved with a plain LSTM of the same size and weights, summarise, and record
 the figure in the run's result record (`speedup_batch1`).
 
@@ -334,14 +334,13 @@ def write_run_speedup(args: Any, record: Mapping[str, Any], json_path: pathlib.P
 
 
 # ---------------------------------------------------------------------------------------------
-# What experiments.jump_tradeoff and experiments.skim_tradeoff share: their common flags, the
-# checks of a trained run's work directory, and the reference points of their speed-up plot.
+# What experiments.tradeoff's model families share: the common flags, the checks of a trained
+# run's work directory, and the reference points of the speed-up plot.
 # ---------------------------------------------------------------------------------------------
 
 
-def add_common_flags(parser: Any, *, plot_name: str, own: str) -> None:
-  """The flags of both trade-off tools (`own`: what the run's own setting is, for help texts;
-  `plot_name`: the default plot's suffix)."""
+def add_common_flags(parser: Any) -> None:
+  """The flags of `experiments.tradeoff` that every model family takes."""
   parser.add_argument("--workdir", required=True, help="experiments.run work directory")
   parser.add_argument("--baseline", default=None,
                       help="result record of the plain LSTM (default: speedup.find_baseline: "
@@ -351,19 +350,28 @@ def add_common_flags(parser: Any, *, plot_name: str, own: str) -> None:
   parser.add_argument("--step", type=int, default=None,
                       help="checkpoint step (default: the one the run's test metrics come from)")
   parser.add_argument("--out", default=None, help="path without suffix (default: "
-                      f"experiments/plots/<run>_{plot_name})")
+                      "experiments/plots/<run>_jump_tradeoff for LSTM-Jump, "
+                      "experiments/plots/<run>_tradeoff for Skim-RNN)")
   parser.add_argument("--sequences", type=int, default=DEFAULT_SEQUENCES,
                       help="M, test sequences timed one at a time (0: no timing)")
   parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
                       help="timed calls per (case, sequence)")
   parser.add_argument("--seed", type=int, default=0, help="seed of the timed-sequence sample")
   parser.add_argument("--write_result", action="store_true",
-                      help=f"write the speed-up at {own} into <results_dir>/<run>.json")
+                      help="write the speed-up at the run's own test-time setting into "
+                           "<results_dir>/<run>.json")
   parser.add_argument("--results_dir", default="experiments/results")
   parser.add_argument("--own_only", action="store_true",
-                      help=f"evaluate and time only {own} (the reproduce queue's measurement "
-                           "of a finished row)")
+                      help="evaluate and time only the run's own test-time setting (the "
+                           "reproduce queue's measurement of a finished row)")
   parser.add_argument("--noplot", action="store_true", help="write the json only")
+
+
+def describe(timing: Mapping[str, Any], baseline: str) -> str:
+  """One setting's measured speed-up, its min-based figure and its spread over rounds."""
+  return (f"speed-up {timing['speedup']:.2f}x (min-based {timing['speedup_min']:.2f}x, rounds "
+          f"{timing['round_speedups']['min']:.2f}-{timing['round_speedups']['max']:.2f}) vs "
+          f"{baseline}")
 
 
 def check_common_flags(parser: Any, args: Any, *, model_ok: Callable[[str], bool],

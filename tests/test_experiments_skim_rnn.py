@@ -218,12 +218,10 @@ def test_gru_core_and_float_inputs():
   assert skim_rnn.dims(model.params.rnn) == (3, 4, 1)
 
 
-def test_tradeoff_plot_and_threshold_check(tmp_path):
+def test_tradeoff_plot(tmp_path):
   from experiments import skim_tradeoff  # pylint: disable=g-import-not-at-top
   record = {"model": "skim_lstm", "dataset": "rotten_tomatoes", "split": "test",
             "rows": [{"threshold": t, "flop_reduction": x, "accuracy": a}
                      for t, x, a in [(0.0, 0.9, 0.75), (0.5, 2.2, 0.74), (1.0, 9.8, 0.70)]]}
   png = skim_tradeoff.plot(record, tmp_path / "t.png", {"model": "lstm", "value": 0.73})
   assert png.stat().st_size > 0
-  with pytest.raises(SystemExit):
-    skim_tradeoff.main(["--workdir", str(tmp_path), "--thresholds", "0.5", "1.5"])

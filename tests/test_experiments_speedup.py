@@ -1,5 +1,5 @@
-"""Measured batch-1 speed-ups of trained runs: experiments/speedup.py, jump_tradeoff.py and the
-timing of skim_tradeoff.py, end to end on tiny 2-step runs (number prediction, T=8)."""
+"""Measured batch-1 speed-ups of trained runs: experiments/speedup.py and experiments.tradeoff
+(its LSTM-Jump and Skim-RNN parts), end to end on tiny 2-step runs (number prediction, T=8)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from experiments import jump_tradeoff
 from experiments import run
 from experiments import skim_tradeoff
 from experiments import speedup
+from experiments import tradeoff
 from skipjax import results as results_lib
 
 CONFIG_DIR = pathlib.Path(run.__file__).parent / "configs"
@@ -167,7 +168,7 @@ def test_find_baseline_matches_the_dataset_field(tmp_path):
 def test_jump_tradeoff_end_to_end(runs, tmp_path):
   dirs, results_dir = runs
   out = tmp_path / "jump"
-  assert jump_tradeoff.main(["--workdir", str(dirs["jump_tiny"]), "--read_sizes", "1", "2",
+  assert tradeoff.main(["--workdir", str(dirs["jump_tiny"]), "--read_sizes", "1", "2",
                              "--num_jumps", "1", "--sequences", "3", "--rounds", "2",
                              "--out", str(out), "--write_result",
                              "--results_dir", str(results_dir)]) == 0
@@ -208,7 +209,7 @@ def test_jump_reader_timed_on_variable_lengths_agrees_with_the_eval(runs):
 def test_skim_tradeoff_times_the_eval_threshold(runs, tmp_path):
   dirs, results_dir = runs
   out = tmp_path / "skim"
-  assert skim_tradeoff.main(["--workdir", str(dirs["skim_tiny"]), "--thresholds", "0.0", "1.0",
+  assert tradeoff.main(["--workdir", str(dirs["skim_tiny"]), "--thresholds", "0.0", "1.0",
                              "--sequences", "3", "--rounds", "2", "--out", str(out),
                              "--write_result", "--results_dir", str(results_dir)]) == 0
   record = json.loads(out.with_suffix(".json").read_text())
@@ -237,14 +238,26 @@ def test_skim_cond_timed_on_variable_lengths_agrees_with_masked(runs):
   assert timing["per_threshold"][0.0]["timed_token_skim_rate"] == 0.0
 
 
-def test_bad_arguments_are_named(runs):
+def test_bad_arguments_are_named(runs, tmp_path, capsys):
   dirs, _ = runs
-  with pytest.raises(SystemExit):
-    jump_tradeoff.main(["--workdir", str(dirs["skim_tiny"])])  # not an lstm_jump run
-  with pytest.raises(SystemExit):
-    jump_tradeoff.main(["--workdir", str(dirs["jump_tiny"]), "--read_sizes", "0"])
-  with pytest.raises(SystemExit):
-    jump_tradeoff.main(["--workdir", str(dirs["jump_tiny"]), "--write_result", "--step", "2"])
-  with pytest.raises(SystemExit):
-    skim_tradeoff.main(["--workdir", str(dirs["skim_tiny"]), "--write_result", "--sequences",
-                        "0"])
+  jump, skim = str(dirs["jump_tiny"]), str(dirs["skim_tiny"])
+  lstm = tmp_path / "lstm_run"
+  lstm.mkdir()
+  (lstm / "config.json").write_text(json.dumps({"model": "lstm"}))
+  cases = [
+      (["--workdir", str(lstm)], "holds a 'lstm' run, not an lstm_jump or a Skim-RNN one"),
+      (["--workdir", str(tmp_path)], "not an experiments.run work directory (no config.json)"),
+      (["--workdir", skim, "--read_sizes", "2"], "--read_sizes: only for lstm_jump runs"),
+      (["--workdir", jump, "--thresholds", "0.5"], "--thresholds: only for Skim-RNN runs"),
+      (["--workdir", jump, "--read_sizes", "0"], "--read_sizes must be >= 1, got [0]"),
+      (["--workdir", jump, "--unroll", "0"], "--unroll must be >= 1"),
+      (["--workdir", jump, "--own_only", "--num_jumps", "2"], "--own_only times the run's own"),
+      (["--workdir", jump, "--write_result", "--step", "2"], "--write_result needs the test split"),
+      (["--workdir", skim, "--thresholds", "0.5", "1.5"], "must lie in [0, 1]"),
+      (["--workdir", skim, "--own_only", "--time_all_thresholds"], "--own_only times the run's"),
+      (["--workdir", skim, "--write_result", "--sequences", "0"], "--write_result needs"),
+  ]
+  for argv, message in cases:
+    with pytest.raises(SystemExit):
+      tradeoff.main(argv)
+    assert message in capsys.readouterr().err, argv

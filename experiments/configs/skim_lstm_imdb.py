@@ -14,7 +14,7 @@ shared IMDB protocol of `experiments.configs.IMDB_PROTOCOL` (Skip RNN's 15% dev 
 166 steps) with the paper's stopping rule: 3,000 steps (19 evaluations) without a better dev
 accuracy. Within 10 epochs that rule rarely stops a run: the best dev checkpoint is tested. Plain
 LSTM of the protocol: lstm_imdb.py (128 units). Threshold trade-off: `python -m
-experiments.skim_tradeoff --workdir experiments/workdirs/skim_lstm_imdb --baseline
+experiments.tradeoff --workdir experiments/workdirs/skim_lstm_imdb --baseline
 experiments/results/lstm_imdb.json`.
 
 Command:

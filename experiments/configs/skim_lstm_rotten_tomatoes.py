@@ -18,7 +18,7 @@ Command:
 Threshold sweep (accuracy vs FLOP reduction on test, from the best checkpoint; writes
 experiments/plots/skim_lstm_rotten_tomatoes_tradeoff.{json,png}):
 
-    python -m experiments.skim_tradeoff --workdir experiments/workdirs/skim_lstm_rotten_tomatoes
+    python -m experiments.tradeoff --workdir experiments/workdirs/skim_lstm_rotten_tomatoes
 
 Variants: `--config.experiment=skim_lstm_rotten_tomatoes_dX_gY --config.net.small_dim=X
 --config.hparams.skim_gamma=Y` with the workdir experiments/workdirs/skim_lstm_rotten_tomatoes_dX_gY.

@@ -9,7 +9,7 @@ experiments/configs/skim_lstm_rotten_tomatoes.py (`experiments.configs.sentence_
 GloVe yet, up to 20 epochs = 4,340 steps evaluated every 108, stopped after 3,000 steps without a
 better dev accuracy as in the paper); hard decisions at p_read >= 0.5 in evaluation. The plain
 LSTM of the same setting is experiments/configs/lstm_sst2.py. Threshold sweep: `python -m
-experiments.skim_tradeoff --workdir experiments/workdirs/skim_lstm_sst2 --baseline
+experiments.tradeoff --workdir experiments/workdirs/skim_lstm_sst2 --baseline
 experiments/results/lstm_sst2.json`.
 
 Command:
