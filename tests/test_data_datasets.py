@@ -1,4 +1,4 @@
-"""Tests for skipjax.data.datasets logic that needs no prepared data: source choice, split names,
+"""Tests for skipjax.data.datasets / tfds_source logic that needs no prepared data: source choice, split names,
 cache dir, and the conversion of tfds catalog features (the online route) to the local form."""
 
 import os
@@ -12,29 +12,30 @@ import pytest
 from skipjax import data
 from skipjax.data import datasets
 from skipjax.data import files
+from skipjax.data import tfds_source
 
 
 def test_split_aliases():
-  assert datasets._normalise_split("dev") == "validation"
-  assert datasets._normalise_split("valid[:50%]") == "validation[:50%]"
-  assert datasets._normalise_split("train[55000:]") == "train[55000:]"
+  assert tfds_source.normalise_split("dev") == "validation"
+  assert tfds_source.normalise_split("valid[:50%]") == "validation[:50%]"
+  assert tfds_source.normalise_split("train[55000:]") == "train[55000:]"
   with pytest.raises(ValueError, match="split"):
-    datasets._normalise_split("")
+    tfds_source.normalise_split("")
 
 
 def test_source_choice(tmp_path):
   if files.DEFAULT_DATA_DIR.is_dir():
-    assert datasets._choose_source("imdb", "auto", files.DEFAULT_DATA_DIR) == "local"
-    assert datasets._choose_source("ag_news", "auto", files.DEFAULT_DATA_DIR) == "local"
+    assert tfds_source.choose_source("imdb", "auto", files.DEFAULT_DATA_DIR) == "local"
+    assert tfds_source.choose_source("ag_news", "auto", files.DEFAULT_DATA_DIR) == "local"
   # Raw files absent: tfds's standard dataset where tfds has one, else local (-> missing-file
   # error naming the file).
-  assert datasets._choose_source("imdb", "auto", tmp_path) == "catalog"
-  assert datasets._choose_source("mnist", "auto", tmp_path) == "catalog"
-  assert datasets._choose_source("ptb", "auto", tmp_path) == "local"
+  assert tfds_source.choose_source("imdb", "auto", tmp_path) == "catalog"
+  assert tfds_source.choose_source("mnist", "auto", tmp_path) == "catalog"
+  assert tfds_source.choose_source("ptb", "auto", tmp_path) == "local"
   with pytest.raises(ValueError, match="no standard dataset"):
-    datasets._choose_source("rotten_tomatoes", "catalog", tmp_path)
+    tfds_source.choose_source("rotten_tomatoes", "catalog", tmp_path)
   with pytest.raises(ValueError, match="source"):
-    datasets._choose_source("imdb", "web", tmp_path)
+    tfds_source.choose_source("imdb", "web", tmp_path)
   with pytest.raises(files.DataFileError, match=r"ptb\.train\.txt\.xz"):
     data.load("ptb", "train", data_dir=tmp_path, cache_dir=tmp_path / "cache")
 
@@ -66,13 +67,13 @@ def test_catalog_features_convert_to_the_local_form(monkeypatch):
                     "label": np.array([1, 0]), "idx": np.array([0, 1])},
       "imdb": {"text": np.array([b"Great<br />movie"], object), "label": np.array([1])},
   }
-  monkeypatch.setattr(datasets, "_as_numpy", lambda builder, split: fake[builder])
-  ag = datasets._catalog_examples("ag_news", "ag_news", "test")
+  monkeypatch.setattr(tfds_source, "_as_numpy", lambda builder, split: fake[builder])
+  ag = tfds_source.catalog_examples("ag_news", "ag_news", "test")
   assert ag["text"] == ["Oil $50 up $2 again", "Win big"]
   np.testing.assert_array_equal(ag["label"], [2, 1])
-  glue = datasets._catalog_examples("sst2_glue", "sst2_glue", "train")
+  glue = tfds_source.catalog_examples("sst2_glue", "sst2_glue", "train")
   assert glue["text"] == ["a fine film", "dull"] and glue["label"].dtype == np.int32
-  imdb = datasets._catalog_examples("imdb", "imdb", "train")
+  imdb = tfds_source.catalog_examples("imdb", "imdb", "train")
   assert imdb["text"] == ["Great<br />movie"]
 
 

@@ -23,6 +23,7 @@ import time
 from skipjax import cli
 from skipjax.data import datasets
 from skipjax.data import files
+from skipjax.data import tfds_source
 
 _SPLITS = {"imdb": ("train", "test"), "ag_news": ("test",), "mnist": ("train", "test"),
            "pmnist": ("train", "test")}
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
   if not data_dir.is_dir():
     cli.fatal(f"python -m skipjax.data: no data directory {data_dir} (give --data_dir or set "
               f"${files.ENV_DATA_DIR})")
-  present = datasets._raw_present  # pylint: disable=protected-access
+  present = tfds_source.raw_present
   names = args.names or [n for n in datasets.NAMES if present(n, data_dir)]
   if not names:
     cli.fatal(f"python -m skipjax.data: no dataset's raw files are in {data_dir} (give "

@@ -1,20 +1,9 @@
 """One entry point for the real datasets: `load(name, split, ...) -> (arrays, info)`.
 
-Every dataset goes through tfds: prepared once (tfrecords under `cache_dir`), then each split is
-read once into in-memory numpy arrays (the datasets are small) that `skipjax.data.batches` serves.
-
-Where the data comes from (`source`):
-- 'local': from the raw files under the data dir (`data_dir`, $SKIPJAX_DATA_DIR, or
-  <repo>/../shared/data), each checked against the digest in its SOURCE.md. MNIST uses tfds's own
-  `mnist` builder with `manual_dir` (tfds verifies its registered checksums); the others use
-  skipjax's builders (`skipjax.data.builders`). The prepared dataset records the digests of the
-  raw files it came from (`files.PREPARED_RECORD`), and every process that loads it again hashes
-  the raw files and compares: a raw file changed since (flipped, truncated, replaced) raises
-  DataFileError naming it, with how to rebuild (restore it, or delete the prepared directory).
-- 'catalog': tfds's standard dataset (downloads; needs internet): imdb_reviews, glue/sst2,
-  ag_news_subset, conll2003 (tfds's copy is IOB2-tagged, not the original IOB1), mnist.
-- 'auto' (default): 'local' when the dataset's raw files are in the data dir, else 'catalog'
-  where tfds has the dataset, else the missing-file error.
+Every dataset goes through tfds (`skipjax.data.tfds_source`: prepared once, as tfrecords under
+`cache_dir`, from the raw files of the data dir checked against their SOURCE.md digests, or
+from tfds's catalog), then each split is read once into in-memory numpy arrays (the datasets
+are small), tokenised and encoded here, and served by `skipjax.data.batches`.
 
 Names and splits (validation is spelled 'validation'; 'dev' and 'valid' are accepted too; tfds
 slices such as 'train[:55000]' work):
@@ -24,55 +13,36 @@ slices such as 'train[:55000]' work):
   ag_news (test only offline; train needs the original train.csv), mnist and pmnist
   (train/test), ptb (train/validation/test), conll2003 (train/validation = testa, test = testb).
 
-This module imports tensorflow_datasets only inside functions (`tfds_import.import_tfds`),
-quietly: TensorFlow without its oneDNN banner and INFO lines, tfds without progress bars when
-stderr is not a terminal (a log file), and a dataset prepared from local files says so in one line instead of tfds's
-"Downloading and preparing dataset Unknown size".
+tensorflow_datasets is imported only inside functions (`tfds_import.import_tfds`), quietly:
+TensorFlow without its oneDNN banner and INFO lines, tfds without progress bars when stderr is
+not a terminal (a log file).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import pathlib
-import sys
-import threading
 from typing import Any, Sequence
 
 import numpy as np
 
 from skipjax import validation
 from skipjax.data import files
-from skipjax.data import tfds_import
+from skipjax.data import tfds_source
 from skipjax.data import text as text_lib
 
-ENV_TFDS_DIR = "SKIPJAX_TFDS_DIR"
+ENV_TFDS_DIR = tfds_source.ENV_TFDS_DIR
+CLASSIFICATION = tfds_source.CLASSIFICATION
+NAMES = tfds_source.NAMES
+resolve_cache_dir = tfds_source.resolve_cache_dir
+load_examples = tfds_source.load_examples
 
-CLASSIFICATION = ("imdb", "rotten_tomatoes", "sst2_glue", "sst2_trees", "sst5", "ag_news")
-NAMES = CLASSIFICATION + ("mnist", "pmnist", "ptb", "conll2003")
-
-# Which skipjax builder / raw-file group serves each name, and whether its text is tokenised.
-_BUILDER_KEY = {"imdb": "imdb", "rotten_tomatoes": "rotten_tomatoes", "sst2_glue": "sst_glue",
-                "sst2_trees": "sst_trees", "sst5": "sst_trees", "ag_news": "ag_news",
-                "ptb": "ptb", "conll2003": "conll2003", "mnist": "mnist", "pmnist": "mnist"}
+# Whether each dataset's text is tokenised already.
 _PRETOKENIZED = {"imdb": False, "ag_news": False, "rotten_tomatoes": True, "sst2_glue": True,
                  "sst2_trees": True, "sst5": True, "ptb": True, "conll2003": True}
-_CATALOG = {"imdb": "imdb_reviews", "sst2_glue": "glue/sst2", "ag_news": "ag_news_subset",
-            "conll2003": "conll2003", "mnist": "mnist", "pmnist": "mnist"}
-_SPLIT_ALIASES = {"dev": "validation", "valid": "validation"}
-
 PMNIST_SEED = 0
 MNIST_PIXELS = 784
 PTB_EOS = "<eos>"
-
-
-def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> pathlib.Path:
-  """Where tfds keeps prepared data: cache_dir, $SKIPJAX_TFDS_DIR, $TFDS_DATA_DIR, or
-  `files.cache_root()`/tfds (<repo>/.cache/tfds in a checkout, beside the word vectors)."""
-  if cache_dir is None:
-    cache_dir = (os.environ.get(ENV_TFDS_DIR) or os.environ.get("TFDS_DATA_DIR")
-                 or files.cache_root() / "tfds")
-  return pathlib.Path(cache_dir).expanduser().resolve()
 
 
 @dataclasses.dataclass
@@ -102,173 +72,7 @@ class DatasetInfo:
     return None if self.vocab is None else len(self.vocab)
 
 
-# ----- preparing through tfds -----
-
-_lock = threading.Lock()
-_split_memo: dict[tuple, dict[str, Any]] = {}
-_vocab_memo: dict[tuple, text_lib.Vocab] = {}
-
-
-def _normalise_split(split: str) -> str:
-  if not isinstance(split, str) or not split:
-    raise ValueError(f"split must be a non-empty string, got {split!r}")
-  base = split.split("[")[0]
-  return _SPLIT_ALIASES.get(base, base) + split[len(base):]
-
-
-def _raw_present(name: str, data_dir: pathlib.Path) -> bool:
-  groups = files.RAW_FILES[_BUILDER_KEY[name]]
-  roles = [r for r in groups if not (name == "ag_news" and r == "train")]
-  return all(files.has_file(_BUILDER_KEY[name], r, data_dir) for r in roles)
-
-
-def _choose_source(name: str, source: str, data_dir: pathlib.Path) -> str:
-  if source not in ("auto", "local", "catalog"):
-    raise ValueError(f"source must be 'auto', 'local' or 'catalog', got {source!r}")
-  if source == "catalog" and name not in _CATALOG:
-    raise ValueError(f"tfds has no standard dataset for {name!r}; use source='local' with the "
-                     "raw files")
-  if source != "auto":
-    return source
-  if _raw_present(name, data_dir) or name not in _CATALOG:
-    return "local"
-  return "catalog"
-
-
-def _builder(name: str, source: str, data_dir: pathlib.Path, cache_dir: pathlib.Path):
-  """A prepared tfds builder for `name`; from local raw files, checked against the record of
-  the files it was prepared from (`_prepare_local`)."""
-  tfds = tfds_import.import_tfds()
-  key = _BUILDER_KEY[name]
-  if source == "catalog":
-    builder = tfds.builder(_CATALOG[name], data_dir=str(cache_dir))
-    builder.download_and_prepare()
-    return builder
-  roles = list(files.RAW_FILES[key])
-  if key == "mnist":
-    builder = tfds.builder("mnist", data_dir=str(cache_dir))
-    manual_dir = data_dir / "mnist"
-  else:
-    from skipjax.data import builders  # pylint: disable=g-import-not-at-top
-    kwargs = {}
-    if key == "ag_news":
-      full = files.has_file("ag_news", "train", data_dir)
-      kwargs["config"] = "full" if full else "test_only"
-      roles = ["train", "test"] if full else ["test"]
-    builder = builders.BUILDERS[key](data_dir=str(cache_dir), **kwargs)
-    manual_dir = data_dir
-  _prepare_local(builder, key, roles, data_dir,
-                 tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
-  return builder
-
-
-def _prepare_local(builder, key: str, roles: list[str], data_dir: pathlib.Path,
-                   download_config) -> None:
-  """Prepares `builder` from the raw files `roles` of group `key`, or checks a prepared one.
-
-  A prepared dataset with a record (`files.PREPARED_RECORD`) must have been built from the raw
-  files now in the data dir, byte for byte (`files.check_prepared` raises DataFileError
-  otherwise). Without a record (a fresh preparation, or one made before records existed) the raw
-  files are checked against SOURCE.md's digests first, and the record is written after.
-  """
-  current = files.raw_file_record(key, roles, data_dir)
-  record = files.read_prepared_record(builder.data_dir) if builder.is_prepared() else None
-  # tfds prints "Downloading and preparing dataset Unknown size (download: Unknown size, ...)"
-  # and "... downloaded and prepared" to stdout: wrong for local files. One line instead.
-  builder._log_download_bytes = lambda: print(  # pylint: disable=protected-access
-      f"preparing {builder.name} from the raw files in {data_dir} into {builder.data_dir} "
-      "(once; later runs read it from there)", file=sys.stderr, flush=True)
-  builder._log_download_done = lambda: None  # pylint: disable=protected-access
-  if record is not None:
-    files.check_prepared(builder.data_dir, key, record, current, data_dir)
-  else:
-    for role in roles:
-      files.find_file(key, role, data_dir)  # the digest of SOURCE.md, before anything is read
-  builder.download_and_prepare(download_config=download_config)
-  if record is None:
-    files.write_prepared_record(builder.data_dir, key, current)
-
-
-def _as_numpy(builder, split: str) -> dict[str, np.ndarray]:
-  tfds = tfds_import.import_tfds()
-  return tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1, shuffle_files=False))
-
-
-def _decode(values: np.ndarray) -> list[str]:
-  return [v.decode("utf-8") for v in values]
-
-
-def _catalog_examples(name: str, builder, split: str) -> dict[str, Any]:
-  """tfds catalog features -> the same raw form as the local builders give."""
-  tfds = tfds_import.import_tfds()
-  if name == "conll2003":
-    split = {"validation": "dev"}.get(split, split)
-    names = builder.info.features["ner"].feature.names
-    tokens, tags = [], []
-    for ex in tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False)):
-      tokens.append(_decode(ex["tokens"]))
-      tags.append([names[t] for t in ex["ner"]])
-    return {"tokens": tokens, "ner": tags}
-  data = _as_numpy(builder, split)
-  if name == "ag_news":
-    from skipjax.data import builders  # pylint: disable=g-import-not-at-top
-    text = [builders.clean_ag_news(f"{t} {d}") for t, d in
-            zip(_decode(data["title"]), _decode(data["description"]))]
-    return {"text": text, "label": data["label"].astype(np.int32)}
-  if name == "sst2_glue":
-    return {"text": [t.strip() for t in _decode(data["sentence"])],
-            "label": data["label"].astype(np.int32)}
-  # imdb_reviews ('text', 'label'), mnist ('image', 'label').
-  return {k: _decode(v) if v.dtype == object else v for k, v in data.items()}
-
-
-def _split_examples(name: str, split: str, data_dir: pathlib.Path, cache_dir: pathlib.Path,
-                    source: str) -> tuple[dict[str, Any], dict[str, int], str]:
-  """(raw examples of a split, split sizes, source used), memoised per process."""
-  source = _choose_source(name, source, data_dir)
-  _check_available(name, split, data_dir, source)
-  key = (_BUILDER_KEY[name], split, str(data_dir), str(cache_dir), source)
-  with _lock:
-    if key not in _split_memo:
-      builder = _builder(name, source, data_dir, cache_dir)
-      sizes = {k: v.num_examples for k, v in builder.info.splits.items()}
-      if source == "catalog":
-        examples = _catalog_examples(name, builder, split)
-      else:
-        data = _as_numpy(builder, split)
-        examples = {k: _decode(v) if v.dtype == object else v for k, v in data.items()}
-      _split_memo[key] = {"examples": examples, "sizes": sizes}
-    entry = _split_memo[key]
-  return entry["examples"], entry["sizes"], source
-
-
-def _check_available(name: str, split: str, data_dir: pathlib.Path, source: str) -> None:
-  if name == "ag_news" and split.startswith("train") and source == "local" and not \
-      files.has_file("ag_news", "train", data_dir):
-    raw = files.RAW_FILES["ag_news"]["train"][0]
-    raise files.DataFileError(
-        f"AG News has no train split here: {data_dir / raw.path} is missing (the original "
-        f"train.csv, 120,000 rows, {raw.describe_digest()}). shared/data holds the test split "
-        "only (7,600 rows); place train.csv there to train, or use source='catalog' online.")
-
-
-def load_examples(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
-                  cache_dir: str | os.PathLike | None = None,
-                  source: str = "auto") -> tuple[dict[str, Any], dict[str, int]]:
-  """The untokenised examples of a split: ({'text': [str], 'label': int32 [N], ...} or, for
-  mnist, {'image': uint8 [N, 28, 28, 1], 'label'}; ptb {'text'}; conll2003 {'tokens', 'ner',
-  ...} as space-joined str), and the split sizes of the prepared dataset."""
-  name, split = _check_name(name), _normalise_split(split)
-  key_name = "sst5" if name == "sst2_trees" else ("mnist" if name == "pmnist" else name)
-  examples, sizes, _ = _split_examples(key_name, split, files.resolve_data_dir(data_dir),
-                                       resolve_cache_dir(cache_dir), source)
-  return examples, sizes
-
-
-def _check_name(name: str) -> str:
-  if name not in NAMES:
-    raise ValueError(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
-  return name
+_vocab_memo: dict[tuple, text_lib.Vocab] = {}  # train vocabularies built so far
 
 
 # ----- tokenised arrays -----
@@ -281,7 +85,7 @@ def _sst_binary(texts: list[str], labels: np.ndarray) -> tuple[list[str], np.nda
 
 def _text_label(name: str, split: str, data_dir, cache_dir, source):
   base = "sst5" if name == "sst2_trees" else name
-  examples, sizes, used = _split_examples(base, split, data_dir, cache_dir, source)
+  examples, sizes, used = tfds_source.split_examples(base, split, data_dir, cache_dir, source)
   texts, labels = examples["text"], np.asarray(examples["label"], np.int32)
   if name == "sst2_trees":
     texts, labels = _sst_binary(texts, labels)
@@ -301,7 +105,7 @@ def encode_texts(name: str, texts: Sequence[str], vocab: text_lib.Vocab, *,
   and cropped/padded to `max_len` keeping the first or last tokens. Returns 'inputs' [N, T]
   int32, 'lengths' [N] and 'original_lengths' [N] (before cropping).
   """
-  name = _check_name(name)
+  name = tfds_source.check_name(name)
   if name not in CLASSIFICATION:
     raise ValueError(f"encode_texts: dataset {name!r} is not a text-classification dataset "
                      f"(one of {sorted(CLASSIFICATION)})")
@@ -323,18 +127,18 @@ def _train_vocab(name: str, data_dir, cache_dir, source, min_freq, max_vocab_siz
   if key in _vocab_memo:
     return _vocab_memo[key]
   if name == "ag_news" and not files.has_file("ag_news", "train", data_dir) and \
-      _choose_source(name, source, data_dir) == "local":
+      tfds_source.choose_source(name, source, data_dir) == "local":
     raise ValueError("AG News: the vocabulary is built on the train split, which is not "
                      "available here (shared/data has the test split only). Pass vocab= (a "
                      "skipjax.data.Vocab or a JSON path saved by Vocab.save) to load the test "
                      "split.")
   if name == "ptb":
-    examples, _, _ = _split_examples("ptb", "train", data_dir, cache_dir, source)
+    examples, _, _ = tfds_source.split_examples("ptb", "train", data_dir, cache_dir, source)
     vocab = text_lib.Vocab.build((line.split() for line in examples["text"]), pad=None,
                                  unk=text_lib.UNK, extra=(PTB_EOS,), min_freq=min_freq,
                                  max_size=max_vocab_size)
   elif name == "conll2003":
-    examples, _, _ = _split_examples("conll2003", "train", data_dir, cache_dir, source)
+    examples, _, _ = tfds_source.split_examples("conll2003", "train", data_dir, cache_dir, source)
     vocab = text_lib.Vocab.build(
         ([w.lower() for w in _conll_tokens(s)] for s in examples["tokens"]),
         min_freq=min_freq, max_size=max_vocab_size)
@@ -397,12 +201,13 @@ def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
       [N, T] int32 tag ids (CONLL_NER_TAGS order; 0 = 'O' also on padding, use lengths), and
       'chars' with char_len; raw tokens and IOB1 tags in info.extras.
   """
-  name, split = _check_name(name), _normalise_split(split)
+  name, split = tfds_source.check_name(name), tfds_source.normalise_split(split)
   validation.check_positive_int("min_freq", min_freq)
   if max_len is not None:
     validation.check_positive_int("max_len", max_len)
   data_dir, cache_dir = files.resolve_data_dir(data_dir), resolve_cache_dir(cache_dir)
-  _check_available(name, split, data_dir, _choose_source(name, source, data_dir))
+  tfds_source.check_available(name, split, data_dir,
+                              tfds_source.choose_source(name, source, data_dir))
 
   if name in ("mnist", "pmnist"):
     return _load_mnist(name, split, data_dir, cache_dir, source, permutation_seed, pixel_dtype)
@@ -415,7 +220,7 @@ def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
                            train_tokens=tokens)
   vocab = _resolve_vocab(vocab, name, data_dir, cache_dir, source, min_freq, max_vocab_size)
   if name == "ptb":
-    examples, sizes, used = _split_examples("ptb", split, data_dir, cache_dir, source)
+    examples, sizes, used = tfds_source.split_examples("ptb", split, data_dir, cache_dir, source)
     stream = [w for line in examples["text"] for w in line.split() + [PTB_EOS]]
     tokens = vocab.encode(stream)
     info = DatasetInfo(name, split, len(tokens), None, None, vocab, sizes, None, None, used)
@@ -428,8 +233,8 @@ def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
   label_names = _label_names(name)
   counts = np.bincount(labels[labels >= 0], minlength=len(label_names))
   if name == "sst2_trees":  # the prepared dataset holds the 5-class trees: count the binary ones
-    sizes = {s: int((np.asarray(_split_examples("sst5", s, data_dir, cache_dir, source)[0]
-                                ["label"]) != 2).sum()) for s in sizes}
+    trees = lambda s: tfds_source.split_examples("sst5", s, data_dir, cache_dir, source)[0]
+    sizes = {s: int((np.asarray(trees(s)["label"]) != 2).sum()) for s in sizes}
   info = DatasetInfo(name, split, len(labels), len(label_names), label_names, vocab, sizes,
                      counts, ids.shape[1], used)
   return {"inputs": ids, "lengths": lengths, "original_lengths": original,
@@ -444,7 +249,7 @@ def _label_names(name: str) -> list[str]:
 
 
 def _load_mnist(name, split, data_dir, cache_dir, source, permutation_seed, pixel_dtype):
-  examples, sizes, used = _split_examples("mnist", split, data_dir, cache_dir, source)
+  examples, sizes, used = tfds_source.split_examples("mnist", split, data_dir, cache_dir, source)
   pixels = examples["image"].reshape(-1, MNIST_PIXELS, 1)
   if name == "pmnist":
     validation.check_nonneg_int("permutation_seed", permutation_seed)
@@ -467,7 +272,8 @@ def pmnist_permutation(seed: int = PMNIST_SEED) -> np.ndarray:
 
 def _load_conll(split, data_dir, cache_dir, source, vocab, max_len, keep, char_len):
   from skipjax.data import builders  # pylint: disable=g-import-not-at-top
-  examples, sizes, used = _split_examples("conll2003", split, data_dir, cache_dir, source)
+  examples, sizes, used = tfds_source.split_examples("conll2003", split, data_dir, cache_dir,
+                                                     source)
   tokens = [_conll_tokens(s) for s in examples["tokens"]]
   tags = [_conll_tokens(s) for s in examples["ner"]]
   tag_index = {t: i for i, t in enumerate(builders.CONLL_NER_TAGS)}
@@ -484,7 +290,7 @@ def _load_conll(split, data_dir, cache_dir, source, vocab, max_len, keep, char_l
   arrays = {"inputs": ids, "lengths": lengths, "original_lengths": original, "labels": tag_ids}
   if char_len is not None:
     validation.check_positive_int("char_len", char_len)
-    train, _, _ = _split_examples("conll2003", "train", data_dir, cache_dir, source)
+    train, _, _ = tfds_source.split_examples("conll2003", "train", data_dir, cache_dir, source)
     chars = text_lib.Vocab.build(list(w) for s in train["tokens"] for w in _conll_tokens(s))
     arrays["chars"] = _char_ids(tokens, chars, ids.shape[1], char_len, keep)
   info = DatasetInfo("conll2003", split, len(tokens), num_tags,
@@ -506,7 +312,6 @@ def _char_ids(sentences, chars, max_len, char_len, keep):
 
 def clear_memo() -> None:
   """Forget the splits and vocabularies read so far in this process."""
-  with _lock:
-    _split_memo.clear()
-    _vocab_memo.clear()
+  tfds_source.clear_memo()
+  _vocab_memo.clear()
 
