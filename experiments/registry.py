@@ -40,6 +40,7 @@ from skipjax import lstm_jump
 from skipjax import skim_rnn
 from skipjax import skip_rnn
 from skipjax import validation
+from skipjax.data import finite
 from skipjax.data import synthetic
 
 
@@ -179,10 +180,10 @@ def _synthetic_loader(task: str) -> Callable[[Any, int], Data]:
 
   - train_examples: None (default): an endless train stream, a fresh example every step, and
     fixed dev ('validation') and test sets drawn from their own streams. An integer (token tasks,
-    `synthetic.FINITE_TASKS`): the papers' protocol, a fixed, finite training set of that many
+    `finite.FINITE_TASKS`): the papers' protocol, a fixed, finite training set of that many
     examples served in epochs (reshuffled every epoch from the run seed; resumable state
     {'seed', 'epoch', 'position', ...}), and dev and test sets in which no input sequence of
-    train, or of each other, occurs (`synthetic.finite_splits`: collisions are rejected).
+    train, or of each other, occurs (`finite.finite_splits`: collisions are rejected).
   - data_seed: the seed the examples are drawn from (default: the run seed). Fixing it keeps one
     data set across model seeds, as the papers' one generated file did; the order in which a
     finite training set is served still follows the run seed.
@@ -210,12 +211,12 @@ def _synthetic_loader(task: str) -> Callable[[Any, int], Data]:
                                  **kwargs)
     else:
       from skipjax.data import batching  # pylint: disable=g-import-not-at-top
-      if task not in synthetic.FINITE_TASKS:
+      if task not in finite.FINITE_TASKS:
         raise ValueError(f"config.data.train_examples: a finite training set is built for the "
-                         f"token tasks {list(synthetic.FINITE_TASKS)}, not {task!r} (leave it "
+                         f"token tasks {list(finite.FINITE_TASKS)}, not {task!r} (leave it "
                          "None for an endless stream)")
       validation.check_positive_int("config.data.train_examples", train_examples)
-      splits = model_api.call_config(synthetic.finite_splits, "config.data", name=task, seed=data_seed,
+      splits = model_api.call_config(finite.finite_splits, "config.data", name=task, seed=data_seed,
                      sizes={"train": train_examples, "validation": dev_examples,
                             "test": test_examples}, **kwargs).arrays
       train = batching.Batcher(splits["train"], batch_size, shuffle=True, seed=seed)

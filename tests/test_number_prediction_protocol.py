@@ -1,5 +1,5 @@
 """The papers' number-prediction protocol: fixed, finite, disjoint splits
-(`skipjax.data.synthetic.finite_splits`), the authors' pointer range, the registry's finite
+(`skipjax.data.finite.finite_splits`), the authors' pointer range, the registry's finite
 loader, the configs of every row of Gui et al.'s table, and the entropy weight of their
 objective."""
 
@@ -17,6 +17,7 @@ import pytest
 from experiments import registry
 from experiments import run
 from skipjax import dynamic_skip
+from skipjax.data import finite
 from skipjax.data import synthetic
 
 CONFIG_DIR = pathlib.Path(run.__file__).parent / "configs"
@@ -91,7 +92,7 @@ def test_full_pointer_range_is_the_default_stream():
 ])
 def test_finite_splits_never_repeat_a_sequence(name, kwargs):
   sizes = {"train": 900, "validation": 400, "test": 400}
-  out = synthetic.finite_splits(name, 3, sizes, **kwargs)
+  out = finite.finite_splits(name, 3, sizes, **kwargs)
   rows = {split: _rows(a) for split, a in out.arrays.items()}
   for split, n in sizes.items():
     assert len(rows[split]) == n == len(set(rows[split]))
@@ -107,26 +108,26 @@ def test_finite_splits_never_repeat_a_sequence(name, kwargs):
     np.testing.assert_array_equal(y, x[np.arange(len(x)), 4 - 1 - 2 + x[:, -1]])
   else:
     np.testing.assert_array_equal(y, x[np.arange(len(x)), x[:, 0]])
-  again = synthetic.finite_splits(name, 3, sizes, **kwargs)
+  again = finite.finite_splits(name, 3, sizes, **kwargs)
   for split in sizes:
     for k in out.arrays[split]:
       np.testing.assert_array_equal(out.arrays[split][k], again.arrays[split][k])
-  other = synthetic.finite_splits(name, 4, sizes, **kwargs)
+  other = finite.finite_splits(name, 4, sizes, **kwargs)
   assert not np.array_equal(other.arrays["train"]["inputs"], out.arrays["train"]["inputs"])
 
 
 def test_finite_splits_reject_impossible_or_bad_requests():
   with pytest.raises(ValueError, match="only 2000 different sequences"):
-    synthetic.finite_splits("number_prediction_pointer", 0, {"train": 1500, "test": 501},
+    finite.finite_splits("number_prediction_pointer", 0, {"train": 1500, "test": 501},
                             length=4, pointer_range=2)
   with pytest.raises(ValueError, match="has no finite form"):
-    synthetic.finite_splits("adding", 0, {"train": 10})
+    finite.finite_splits("adding", 0, {"train": 10})
   with pytest.raises(ValueError, match="sizes must name some of the splits"):
-    synthetic.finite_splits("number_prediction_pointer", 0, {"dev": 10})
+    finite.finite_splits("number_prediction_pointer", 0, {"dev": 10})
   with pytest.raises(ValueError, match="sizes\\['test'\\]"):
-    synthetic.finite_splits("number_prediction_pointer", 0, {"train": 10, "test": 0})
+    finite.finite_splits("number_prediction_pointer", 0, {"train": 10, "test": 0})
   with pytest.raises(TypeError, match="unexpected keyword"):
-    synthetic.finite_splits("number_prediction_jump", 0, {"train": 10}, pointer_range=3)
+    finite.finite_splits("number_prediction_jump", 0, {"train": 10}, pointer_range=3)
 
 
 # ----------------------------------------------------------------------------- the loader

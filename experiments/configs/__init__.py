@@ -279,8 +279,8 @@ the b-th of the LAST 10 digits (the range of the authors' `produce_data.py`, lab
 L=11 any of the 10 digits, for L=21 digit 10 + b); a fixed training set of 100,000 sequences (the
 authors' size) served in epochs, reshuffled every epoch; 10,000 dev and 10,000 test sequences
 (ours: the authors have no dev split and score the first 1,000 of their test rows), none of them in
-train or in the other split (collisions are rejected, `synthetic.finite_splits`); data_seed 0, so
-every row of the table trains and tests on the same sets.
+train or in the other split (collisions are rejected, `skipjax.data.finite.finite_splits`);
+data_seed 0, so every row of the table trains and tests on the same sets.
 
 Model: hidden 200, K=10, the digits and the pointer (vocabulary 10) as learned 10-d embeddings (the
 authors one-hot encode: the same function class), the agent MLP 10 wide (the authors' fc1), Adam
@@ -489,7 +489,7 @@ positions 1..99, the digits sharing ids 0..9), training by a curriculum over len
 rule at T=50 (vocabulary max(10, T) = 50 ids), without a curriculum (the runner has none; at T=50
 LSTM-Jump learns without one), a fixed, finite training set of 1,000,000 sequences (the paper's
 size) served in epochs and reshuffled each epoch, 10,000 dev and 10,000 test sequences, none of
-them in train or in the other split (`synthetic.finite_splits`; at T=50 a collision is
+them in train or in the other split (`skipjax.data.finite.finite_splits`; at T=50 a collision is
 practically impossible, but it would be rejected), data_seed 0 (both configs see the same data).
 The paper's accuracies are at T=10/100/1000, so paper_value is unset."""
 
