@@ -244,3 +244,16 @@ def test_early_stopping_hand_worked():
   np.testing.assert_array_equal(es.should_stop, [False, True])
   with pytest.raises(ValueError, match="mode"):
     early_stopping.early_stopping(3, mode="best")
+
+
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_early_stopping_state_survives_its_json(mode):
+  init, update = early_stopping.early_stopping(patience=2, mode=mode)
+  fresh = early_stopping.to_json(init())
+  assert fresh["best"] is None and fresh["num_bad"] == 0  # nothing evaluated: no best yet
+  assert float(early_stopping.from_json(fresh, mode).best) == (-np.inf if mode == "max" else np.inf)
+  state = update(update(init(), 0.5, 10), 0.5, 20)  # one better, one not
+  back = early_stopping.from_json(early_stopping.to_json(state), mode)
+  for name in ("best", "best_step", "num_bad", "should_stop"):
+    assert np.asarray(getattr(back, name)) == np.asarray(getattr(state, name)), name
+  assert int(back.best_step) == 10 and int(back.num_bad) == 1

@@ -12,7 +12,8 @@ its own: stop the loop when `all(es.should_stop)`, and read `es.best` per settin
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+import math
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -67,3 +68,21 @@ def early_stopping(patience: int, mode: str = "max", min_delta: float = 0.0
         should_stop=state.should_stop | (num_bad >= patience))
 
   return init, update
+
+
+def to_json(es: EarlyStoppingState) -> dict[str, Any]:
+  """The state as the loop's checkpointed JSON (`best` None while nothing was evaluated)."""
+  best = float(es.best)
+  return {"best": best if math.isfinite(best) else None, "best_step": int(es.best_step),
+          "num_bad": int(es.num_bad), "should_stop": bool(es.should_stop)}
+
+
+def from_json(es_json: dict[str, Any], mode: str) -> EarlyStoppingState:
+  """The inverse of `to_json` (`mode` 'max' or 'min' gives the empty state's `best`)."""
+  best = es_json["best"]
+  if best is None:
+    best = -math.inf if mode == "max" else math.inf
+  return EarlyStoppingState(
+      best=jnp.asarray(best, jnp.float32), best_step=jnp.asarray(es_json["best_step"], jnp.int32),
+      num_bad=jnp.asarray(es_json["num_bad"], jnp.int32), improved=jnp.zeros((), bool),
+      should_stop=jnp.asarray(es_json["should_stop"]))

@@ -19,7 +19,7 @@ import os
 import pathlib
 import sys
 import time
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, Protocol
+from typing import Any, Callable, Mapping, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -28,17 +28,22 @@ import numpy as np
 from skipjax import validation
 from skipjax.train import checkpoint as checkpoint_lib
 from skipjax.train import early_stopping
+from skipjax.train import evaluation
 from skipjax.train import metrics_log
 from skipjax.train import multihost
-from skipjax.train import step as step_lib
 from skipjax.train import workdir as workdir_lib
 from skipjax.train.state import TrainState
 
-Batch = Mapping[str, Any]
-Metrics = Mapping[str, Any]
+Batch = evaluation.Batch
+Metrics = evaluation.Metrics
+Batches = evaluation.Batches
+EvalStep = evaluation.EvalStep
 TrainStep = Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]
-EvalStep = Callable[[TrainState, Batch, jax.Array], Metrics]
-Batches = Iterable[Batch] | Callable[[], Iterable[Batch]]
+# The helpers the training loops share, importable from here as before.
+batch_weight = evaluation.batch_weight
+evaluate = evaluation.evaluate
+fresh_iterable = evaluation.fresh_iterable
+prefixed = evaluation.prefixed
 
 SUMMARY_NAME = "summary.json"
 # Per-step train metrics that must stay finite (a NaN/Inf in either stops the run).
@@ -131,86 +136,9 @@ class FitResult(NamedTuple):
   summary: dict[str, Any]     # also written to <workdir>/summary.json
 
 
-def _local_rows(x: Any) -> np.ndarray:
-  """`x` on the host; for a global array spanning other processes' devices, the rows this
-  process holds (each distinct shard once)."""
-  if not isinstance(x, jax.Array) or x.is_fully_addressable:
-    return np.asarray(x)
-  shards = {}
-  for shard in x.addressable_shards:
-    shards.setdefault(tuple((s.start, s.stop) for s in shard.index), shard)
-  return np.concatenate([np.asarray(shards[k].data) for k in sorted(shards, key=str)])
-
-
-def batch_weight(batch: Batch) -> float:
-  """Number of real examples in a (possibly padded) batch, for the examples/s counter. With
-  several processes each counts its own rows and scales by the process count (exact when the
-  processes' rows weigh the same, as in unpadded training batches; no cross-process sync)."""
-  leaves = jax.tree.leaves(batch.get("labels", batch))
-  local = [_local_rows(batch[name]) for name in ("mask", "weights") if name in batch]
-  batch_size = (_local_rows(leaves[0]) if not local else local[0]).shape[0]
-  weight = np.ones(batch_size)
-  for value in local:
-    weight = weight * np.asarray(value, dtype=np.float64)
-  scale = 1 if all(not isinstance(x, jax.Array) or x.is_fully_addressable
-                   for x in leaves[:1]) else jax.process_count()
-  return float(weight.sum()) * scale
-
-
-def fresh_iterable(batches: Batches, name: str) -> Iterable[Batch]:
-  """One pass of re-iterable `batches` (a list, or a function returning a fresh iterator); a
-  one-shot iterator raises TypeError naming `name` (it could not be read at every evaluation)."""
-  iterable = batches() if callable(batches) else batches
-  if iter(iterable) is iterable and not callable(batches):  # pylint: disable=comparison-with-itself
-    raise TypeError(f"{name} batches must be re-iterable (a list, or a function returning a fresh "
-                    "iterator per pass), not a one-shot iterator: they are read at every "
-                    "evaluation")
-  return iterable
-
-
-def evaluate(eval_step: EvalStep, state: TrainState, batches: Batches, key: jax.Array, *,
-             desc: str = "eval", show_progress: bool = True) -> dict[str, float]:
-  """Exact metrics over a whole evaluation set (padded last batch included), with a progress bar.
-
-  `eval_step` is `skipjax.train.step.make_eval_step(loss_fn)` (jitted or not): per batch it
-  returns metric sums and 'count' (the weight of the batch's real examples), so the result is
-  the mean over the real examples whatever the batch sizes. `batches`: a re-iterable, or a
-  function returning a fresh iterable. Returns {metric: mean} plus 'count', as Python floats.
-  """
-  iterable = metrics_log.progress(fresh_iterable(batches, desc), desc=desc,
-                                  enabled=show_progress)
-  try:
-    return step_lib.evaluate(eval_step, state, iterable, key)
-  except ValueError as e:
-    if "empty" in str(e):
-      raise ValueError(f"evaluation set {desc!r} has no batches") from e
-    raise
-
-
-def _es_to_json(es: early_stopping.EarlyStoppingState) -> dict[str, Any]:
-  best = float(es.best)
-  return {"best": best if math.isfinite(best) else None, "best_step": int(es.best_step),
-          "num_bad": int(es.num_bad), "should_stop": bool(es.should_stop)}
-
-
-def _es_from_json(es_json: dict[str, Any], mode: str) -> early_stopping.EarlyStoppingState:
-  best = es_json["best"]
-  if best is None:
-    best = -math.inf if mode == "max" else math.inf
-  return early_stopping.EarlyStoppingState(
-      best=jnp.asarray(best, jnp.float32), best_step=jnp.asarray(es_json["best_step"], jnp.int32),
-      num_bad=jnp.asarray(es_json["num_bad"], jnp.int32), improved=jnp.zeros((), bool),
-      should_stop=jnp.asarray(es_json["should_stop"]))
-
-
 def _new_loop_state(es_init: Callable[[], early_stopping.EarlyStoppingState]) -> dict[str, Any]:
-  return {"step": 0, "data": None, "early_stopping": _es_to_json(es_init()), "best_dev": None,
+  return {"step": 0, "data": None, "early_stopping": early_stopping.to_json(es_init()), "best_dev": None,
           "train_seconds": 0.0, "examples_seen": 0.0}
-
-
-def prefixed(prefix: str, metrics: Mapping[str, Any]) -> dict[str, float]:
-  """`{prefix/name: float(value)}`: a split's metrics as the logs and records name them."""
-  return {f"{prefix}/{k}": float(v) for k, v in metrics.items()}
 
 
 def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathLike[str],
@@ -323,7 +251,7 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
     print(f"resumed from step {restored.step} (checkpoint {manager.step_dir(restored.step)})",
           file=sys.stderr)
   step = int(state.step)
-  es = _es_from_json(loop["early_stopping"], cfg.best_mode)
+  es = early_stopping.from_json(loop["early_stopping"], cfg.best_mode)
 
   # A run starting from scratch replaces any log left by an earlier attempt (whose checkpoints
   # are gone), as a resumed one replaces the records after its checkpoint.
@@ -372,7 +300,7 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
     loop["data"] = train_iter.get_state()
     loop["train_seconds"] = seconds_before + time.perf_counter() - t_start
     loop["examples_seen"] = examples_before + examples_now
-    loop["early_stopping"] = _es_to_json(es)
+    loop["early_stopping"] = early_stopping.to_json(es)
     # Only a new best carries metrics: the ranked values then strictly improve, so orbax's
     # keep-best keeps exactly the early-stopping best step (no ties broken differently).
     ranked = {cfg.best_metric: float(es.best)} if new_best else None
