@@ -14,7 +14,12 @@ process in its own workdir `<root>/<row id>`, using every core of the machine un
 pins it (`taskset`) and `--threads` limits XLA's intra-op threads.
 
 The queue never loses work:
-- a finished row (its workdir holds `result.json`) is skipped;
+- a finished row (its workdir holds `result.json`) is skipped; so is a row whose published record
+  in `--results_dir` (`reproduce_row` naming the row) was trained at the row's current config,
+  e.g. on another machine whose workdirs are gone: `--list` shows it as done (published, with its
+  commit). A record whose config differs from the row's now (a changed config or override) does
+  not count: the row is trained again and `--list` names the fields that changed.
+  `--ignore_published` trains such rows anyway;
 - an unfinished row resumes from its latest checkpoint (`experiments.run` resumes bit for bit);
 - `kill -9` of this process at any moment kills its child too (PR_SET_PDEATHSIG); running the
   same command again continues where it stopped;
@@ -157,7 +162,78 @@ def _logged_step(row: queue_lib.Row, workdir: pathlib.Path) -> tuple[int, float 
   return max(steps, default=(0, None), key=lambda sr: sr[0])
 
 
-def row_status(row: queue_lib.Row, root: pathlib.Path) -> RowStatus:
+# Config fields that say how a run is shown or kept, not what it trains: a published record
+# that differs from the row's config only in these still counts as the row's.
+_DISPLAY_FIELDS = frozenset({"progress", "tensorboard", "paper", "paper_value", "speedup_batch1",
+                             "checkpoint_every", "keep_checkpoints", "log_every", "experiment"})
+# A field that a record lacks (added to the configs after it ran) counts as unchanged when the
+# row's value is one of these: the new feature is off, so the run trained as the record's did.
+_OFF_VALUES = (None, False, "auto")
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      out.update(_flatten(value, f"{prefix}{key}."))
+    else:
+      out[prefix + key] = json.loads(json.dumps(value))  # tuples and lists alike
+  return out
+
+
+def config_changes(record_config: dict, row_config: dict,
+                   ignore: Sequence[str] = ()) -> dict[str, tuple]:
+  """field -> (the record's value, the row's) for every field in which a published record's
+  config differs from the row's config now (`_DISPLAY_FIELDS` and `ignore` left out; '<absent>'
+  for a field one side lacks)."""
+  old, new = _flatten(record_config), _flatten(row_config)
+  changes = {}
+  for key in sorted(set(old) | set(new)):
+    if key in ignore or key in _DISPLAY_FIELDS:
+      continue
+    if key not in old and any(new[key] is v or new[key] == v for v in _OFF_VALUES
+                              if type(new[key]) is type(v) or v is None):
+      continue
+    before, after = old.get(key, "<absent>"), new.get(key, "<absent>")
+    if before != after:
+      changes[key] = (before, after)
+  return changes
+
+
+def published_state(row: queue_lib.Row, results_dir: pathlib.Path) -> tuple[bool, str]:
+  """(True, 'published at <commit>') when results_dir holds the row's records (every setting's,
+  for a sweep row; `reproduce_row` naming the row, or absent in a record from before the queue)
+  trained at the row's current config; else (False, why not, or '' when the row
+  has no record there)."""
+  names = ([f"{row.name}.{label}" for label in row.sweep_labels()] if row.sweep
+           else [row.name])
+  config = row.load_config().to_dict()
+  ignore = [spec.split("=", 1)[0] for spec in row.sweep]  # a setting's own values
+  commits = set()
+  for name in names:
+    path = results_dir / f"{name}.json"
+    if not path.is_file():
+      return False, ""
+    try:
+      record = json.loads(path.read_text())
+    except ValueError:
+      return False, f"published record {path.name} unreadable"
+    # A record from before the queue (no reproduce_row) counts when its config is the row's.
+    if record.get("reproduce_row", row.id) != row.id:
+      return False, ""
+    changes = config_changes(record.get("config") or {}, config, ignore)
+    if changes:
+      shown = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in list(changes.items())[:3])
+      more = f" (+{len(changes) - 3} more)" if len(changes) > 3 else ""
+      return False, f"published record is stale: {shown}{more}"
+    commits.add(str(record.get("git_commit") or "?")[:8])
+  return True, f"published at {', '.join(sorted(commits))}"
+
+
+def row_status(row: queue_lib.Row, root: pathlib.Path,
+               results_dir: pathlib.Path | None = None) -> RowStatus:
+  """The row's state from its workdir under root, and, for a row with nothing there, from its
+  published records in results_dir (None: the workdir alone)."""
   workdir = root / row.id
   num_steps = row.num_steps()
   if result_path(row, workdir) is not None:
@@ -166,7 +242,12 @@ def row_status(row: queue_lib.Row, root: pathlib.Path) -> RowStatus:
   if (workdir / FAILED_NAME).exists():
     return RowStatus(row, workdir, "failed", num_steps, step,
                      (workdir / FAILED_NAME).read_text().strip().splitlines()[0])
-  return RowStatus(row, workdir, "partial" if step else "todo", num_steps, step)
+  detail = ""
+  if results_dir is not None and not step:
+    published, detail = published_state(row, results_dir)
+    if published:
+      return RowStatus(row, workdir, "done", num_steps, num_steps, detail)
+  return RowStatus(row, workdir, "partial" if step else "todo", num_steps, step, detail)
 
 
 def load_rates(root: pathlib.Path) -> dict[str, float]:
@@ -365,7 +446,7 @@ def publish_record(row: queue_lib.Row, source: pathlib.Path, results_dir: pathli
 
 def needs_publish(status: RowStatus, results_dir: pathlib.Path) -> bool:
   """A finished row with a record of its own that results_dir does not hold yet."""
-  if status.state != "done":
+  if status.state != "done" or result_path(status.row, status.workdir) is None:
     return False
   if status.row.sweep:
     records = sweep_records(status.row, status.workdir) or {}
@@ -378,7 +459,8 @@ def needs_publish(status: RowStatus, results_dir: pathlib.Path) -> bool:
 def needs_speedup(status: RowStatus, results_dir: pathlib.Path, *, retry_failed: bool) -> bool:
   """A finished row with a speed-up tool whose published record has no `speedup_batch1` yet (and
   whose measurement has not failed before, unless retry_failed)."""
-  if not status.row.speedup or status.state != "done":
+  if (not status.row.speedup or status.state != "done"
+      or result_path(status.row, status.workdir) is None):  # published from elsewhere
     return False
   if (status.workdir / SPEEDUP_FAILED_NAME).exists() and not retry_failed:
     return False
@@ -496,6 +578,9 @@ def main(argv: Sequence[str] | None = None) -> int:
   parser.add_argument("--max_rows", type=int, default=None,
                       help="stop after training this many rows")
   parser.add_argument("--retry_failed", action="store_true", help="run failed rows again")
+  parser.add_argument("--ignore_published", action="store_true",
+                      help="train rows whose current record is already in --results_dir "
+                      "(by default they count as done)")
   parser.add_argument("--status_every", type=float, default=300.0,
                       help="seconds between status tables while a row runs")
   args = parser.parse_args(argv)
@@ -508,7 +593,12 @@ def main(argv: Sequence[str] | None = None) -> int:
   except ValueError as e:
     cli.fatal(f"reproduce: {e}")
   rows = select_rows(all_rows, args.only)
-  statuses = [row_status(r, root) for r in rows]
+  published_dir = None if args.ignore_published else results_dir
+
+  def status_of(row):
+    return row_status(row, root, published_dir)
+
+  statuses = [status_of(r) for r in rows]
   rates = load_rates(root)
   if args.list or args.dry_run:
     print(status_table(statuses, rates))
@@ -525,7 +615,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   print(f"reproduce at {commit}: {len(rows)} rows under {root}", flush=True)
   trained, failed, no_speedup = 0, [], []
   for i, status in enumerate(statuses):
-    status = row_status(status.row, root)  # a row may have finished meanwhile
+    status = status_of(status.row)  # a row may have finished meanwhile
     statuses[i] = status
     if status.state == "done":
       if needs_publish(status, results_dir):  # e.g. a results_dir that lacks its records
@@ -545,7 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rc = run_row(status, root, statuses, cpus=args.cpus, threads=args.threads,
                  status_every=args.status_every, log=lambda m: print(m, flush=True))
     trained += 1
-    statuses[i] = row_status(status.row, root)
+    statuses[i] = status_of(status.row)
     if rc == 0 and statuses[i].state == "done":
       publish(statuses[i], results_dir, commit, log=lambda m: print(m, flush=True))
       if needs_speedup(statuses[i], results_dir, retry_failed=True):
@@ -558,7 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
       reason = f"{_EXIT_NAMES.get(rc, 'error')}: {reason}"
       (status.workdir / FAILED_NAME).write_text(
           f"exit {rc} at {_now()}: {reason}\ncommit {commit}\n")
-      statuses[i] = row_status(status.row, root)
+      statuses[i] = status_of(status.row)
       failed.append(status.row.id)
       print(f"row {status.row.id} FAILED (exit {rc}): {reason}; going on", flush=True)
   print(status_table(statuses, load_rates(root)), flush=True)

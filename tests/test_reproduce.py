@@ -251,3 +251,62 @@ def test_a_sweep_row_with_a_bad_sweep_is_refused():
                       sweep=("net.hidden_dim=4,8",))
   with pytest.raises(ValueError, match="row x/y/z: --sweep net.hidden_dim=4,8"):
     queue_lib.check_rows([row])
+
+
+def _published(results_dir, row, **changes):
+  """Writes a record of `row` into results_dir as the queue publishes it, its config changed by
+  `changes` (dotted field -> value)."""
+  config = row.load_config()
+  for field, value in changes.items():
+    *parents, leaf = field.split(".")
+    node = config
+    for p in parents:
+      node = node[p]
+    node[leaf] = value
+  results_dir.mkdir(exist_ok=True)
+  record = {"reproduce_row": row.id, "config": config.to_dict(), "git_commit": "0123456789ab",
+            "train_steps": int(config.num_steps)}
+  (results_dir / f"{row.name}.json").write_text(json.dumps(record))
+
+
+def test_a_row_published_at_its_current_config_is_done_on_a_machine_without_its_workdir(tmp_path):
+  row = queue_lib.Row("t/adding/a", "experiments/configs/lstm_adding.py",
+                      ("--config.num_steps=40",), speedup=True)
+  results = tmp_path / "results"
+  assert reproduce.row_status(row, tmp_path / "root", results).state == "todo"  # no record
+  _published(results, row)
+  status = reproduce.row_status(row, tmp_path / "root", results)
+  assert status.state == "done" and status.detail == "published at 01234567", status
+  # Nothing to publish or time from a workdir that is not here.
+  assert not reproduce.needs_publish(status, results)
+  assert not reproduce.needs_speedup(status, results, retry_failed=True)
+  # Without results_dir (--ignore_published) the workdir alone decides.
+  assert reproduce.row_status(row, tmp_path / "root").state == "todo"
+  # Display-only fields may differ.
+  _published(results, row, progress=True, log_every=7)
+  assert reproduce.row_status(row, tmp_path / "root", results).state == "done"
+
+
+def test_a_published_record_of_another_config_or_row_does_not_count(tmp_path):
+  row = queue_lib.Row("t/adding/a", "experiments/configs/lstm_adding.py",
+                      ("--config.num_steps=40",))
+  results = tmp_path / "results"
+  _published(results, row, **{"optimizer.learning_rate": 0.5, "net.hidden_dim": 3})
+  status = reproduce.row_status(row, tmp_path / "root", results)
+  assert status.state == "todo"
+  assert status.detail.startswith("published record is stale: ")
+  assert "net.hidden_dim 3 -> " in status.detail and "optimizer.learning_rate 0.5 -> " in status.detail
+  other = queue_lib.Row("t/other/a", "experiments/configs/lstm_adding.py",
+                        ("--config.num_steps=40",))
+  _published(results, other)  # same name, another row's record
+  assert reproduce.row_status(row, tmp_path / "root", results).state == "todo"
+
+
+def test_config_changes_treat_a_field_added_later_and_off_as_unchanged():
+  old = {"net": {"hidden_dim": 8}, "data": {"bucket_boundaries": [16, 32]}}
+  new = {"net": {"hidden_dim": 8, "pretrained_embedding": None, "freeze_embedding": False},
+         "data": {"bucket_boundaries": (16, 32)}}
+  assert reproduce.config_changes(old, new) == {}
+  new["net"]["dropout_new"] = 0.3  # a field added later, and on: the run differs
+  assert reproduce.config_changes(old, new) == {"net.dropout_new": ("<absent>", 0.3)}
+  assert reproduce.config_changes({"seed": 1}, {"seed": 0}, ignore=["seed"]) == {}
