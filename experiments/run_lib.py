@@ -354,7 +354,10 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
 
     init_key, train_key = jax.random.split(jax.random.key(config.seed))
     t0 = time.perf_counter()
-    data = registry.DATASETS[config.dataset](config.data, config.seed)
+    # Each process reads its own rows of every training batch.
+    data = registry.DATASETS[config.dataset](config.data, config.seed,
+                                             process_index=jax.process_index(),
+                                             process_count=jax.process_count())
     if primary:
       save_data_spec(workdir, data.spec)
     model, optimizer, state = build_state(config, data.spec, init_key)
@@ -367,7 +370,7 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
       state = parallel.replicate(state, device_mesh)
       train_step = parallel.data_parallel_train_step(train_fn, device_mesh)
       eval_step = parallel.data_parallel_eval_step(eval_fn, device_mesh)
-      train_iter = parallel.ShardedIterator(data.train, device_mesh)
+      train_iter = parallel.ShardedIterator(data.train, device_mesh, local=True)
       dev_batches, test_batches = (None if b is None else parallel.sharded_batches(b, device_mesh)
                                    for b in (data.dev, data.test))
       print(f"data parallel over {num_devices} {jax.devices()[0].platform} devices (mesh "

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from skipjax import layers
 from skipjax import validation
 from skipjax.data import batching
 
@@ -61,8 +62,8 @@ def make_stream_loss(loss_fn: Callable[..., Any],
     `loss(params, model_state, batch, key, hparams) -> (loss, (model_state, metrics))`: the
     incoming model_state is ignored (a split starts from `init_model_state(B)`) and returned
     unchanged; window w gets key `fold_in(key, w)`. Metrics: each per-window metric weighted by
-    the window's tokens (sum over rows of lengths * mask), averaged over the split; 'perplexity'
-    = exp(summed NLL / tokens); 'count' = tokens.
+    the window's tokens (sum over rows of lengths x `layers.example_weights`: mask x weights),
+    averaged over the split; 'perplexity' = exp(summed NLL / tokens); 'count' = tokens.
   """
 
   def stream_loss(params, model_state, batch, key, hparams):
@@ -75,7 +76,10 @@ def make_stream_loss(loss_fn: Callable[..., Any],
     if jnp.shape(batch["inputs"])[:2] != (num_windows, batch_size):
       raise ValueError(f"stream batch['inputs'] must start with [W, B] = "
                        f"{(num_windows, batch_size)}, got {jnp.shape(batch['inputs'])}")
-    weights = jnp.asarray(batch.get("mask", jnp.ones_like(lengths)), jnp.float32)
+    # The one weighting rule (mask x weights, `layers.example_weights`), per window.
+    weighting = {k: batch[k] for k in ("mask", "weights") if k in batch}
+    weights = (jax.vmap(lambda b: layers.example_weights(b, batch_size))(weighting) if weighting
+               else jnp.ones((num_windows, batch_size), jnp.float32))          # [W, B]
     tokens = jnp.sum(lengths.astype(jnp.float32) * weights, axis=1)   # [W]
 
     def window(state, xs):

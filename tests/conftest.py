@@ -48,7 +48,7 @@ SLOW_TESTS = frozenset([
     "tests/test_experiments_multiprocess.py::test_a_sweep_over_two_processes_is_refused_by_both",  # 12 s
     "tests/test_experiments_multiprocess.py::test_only_process_0_writes",  # 120 s: its fixture trains
     "tests/test_experiments_multiprocess.py::test_the_kill_came_in_the_middle_and_the_rerun_resumed",
-    "tests/test_experiments_multiprocess.py::test_two_processes_end_equal_to_one_device",
+    "tests/test_experiments_multiprocess.py::test_two_processes_or_eight_devices_end_equal_to_one_device",
     "tests/test_experiments_predict.py::test_cli_prints_one_json_line_per_text",  # 8 s
     "tests/test_experiments_predict.py::test_predict_fn_agrees_with_the_evaluation_loss",  # 41 s
     "tests/test_experiments_predict.py::test_predictions_on_raw_test_text_reproduce_the_test_accuracy",  # 5 s

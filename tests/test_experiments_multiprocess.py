@@ -5,6 +5,7 @@ one model over a mesh of all four devices, each process feeding its own rows of 
 Checked here, against the single-device run of the same config:
 - the parameters, the logged losses and the test metric agree to float tolerance, for a run
   straight through and for one killed with SIGKILL in the middle (both processes) and rerun;
+  and for one process over 8 fake devices (`--mesh data=8`) killed in the middle and rerun;
 - only process 0 writes the run's files (process 1's log has no result line; the workdir has
   one metrics.jsonl, one result.json); orbax writes the checkpoints from both;
 - a failure that only process 0 sees (the workdir locked by another run) stops both processes,
@@ -114,29 +115,53 @@ def runs(tmp_path_factory):
 
   # Killed (SIGKILL, both processes) once a checkpoint is complete and before the run ends.
   killed = root / "killed"
-  procs = _start_pair(killed, root)
+  _kill_after_a_checkpoint(killed, _start_pair(killed, root), root / "killed.p0.log", out,
+                           "killed")
+  assert _wait(_start_pair(killed, root)) == [0, 0], (root / "killed.p0.log").read_text()[-3000:]
+  out["killed"] = _outcome(killed)
+
+  # One process over 8 fake devices (--mesh data=8), killed the same way and rerun.
+  mesh8 = root / "mesh8_killed"
+  log_path = root / "mesh8_killed.log"
+
+  def start_mesh8():
+    log = open(log_path, "a")
+    return [subprocess.Popen(_command(mesh8) + ["--mesh=data=8"], cwd=REPO, env=_env(8),
+                             stdout=log, stderr=subprocess.STDOUT)]
+
+  _kill_after_a_checkpoint(mesh8, start_mesh8(), log_path, out, "mesh8_killed")
+  assert _wait(start_mesh8()) == [0], log_path.read_text()[-3000:]
+  out["mesh8_killed"] = _outcome(mesh8)
+  out["root"] = root
+  return out
+
+
+def _kill_after_a_checkpoint(workdir: pathlib.Path, procs: list[subprocess.Popen],
+                             log: pathlib.Path, out: dict, name: str) -> None:
+  """SIGKILLs procs once a checkpoint of workdir is complete; records in out whether that came
+  before the end of the run and which checkpoints were kept."""
   deadline = time.monotonic() + 300
-  while not any((killed / "checkpoints").glob("*/skipjax_files.json")):
-    assert all(p.poll() is None for p in procs), (root / "killed.p0.log").read_text()[-3000:]
+  while not any((workdir / "checkpoints").glob("*/skipjax_files.json")):
+    assert all(p.poll() is None for p in procs), log.read_text()[-3000:]
     assert time.monotonic() < deadline, "no checkpoint within 300 s"
     time.sleep(0.02)
   for p in procs:
     p.send_signal(signal.SIGKILL)
   _wait(procs)
-  out["killed_before_end"] = not (killed / "result.json").exists()
-  out["kept_steps"] = sorted(int(p.name) for p in (killed / "checkpoints").iterdir()
-                             if p.name.isdigit())
-  assert _wait(_start_pair(killed, root)) == [0, 0], (root / "killed.p0.log").read_text()[-3000:]
-  out["killed"] = _outcome(killed)
-  out["root"] = root
-  return out
+  out[f"{name}_before_end"] = not (workdir / "result.json").exists()
+  out[f"{name}_kept_steps"] = sorted(int(p.name) for p in (workdir / "checkpoints").iterdir()
+                                     if p.name.isdigit())
 
 
-@pytest.mark.parametrize("name", ["straight", "killed"])
-def test_two_processes_end_equal_to_one_device(runs, name):
+@pytest.mark.parametrize("name", ["straight", "killed", "mesh8_killed"])
+def test_two_processes_or_eight_devices_end_equal_to_one_device(runs, name):
   one, two = runs["single"], runs[name]
-  assert "in 2 processes" in two["record"]["hardware"], two["record"]["hardware"]
+  if name == "mesh8_killed":
+    assert "data parallel over 8 devices" in two["record"]["hardware"], two["record"]["hardware"]
+  else:
+    assert "in 2 processes" in two["record"]["hardware"], two["record"]["hardware"]
   assert "processes" not in one["record"]["hardware"]
+  assert "data parallel" not in one["record"]["hardware"]
   assert sorted(two["params"]) == sorted(one["params"])
   for key, value in one["params"].items():
     np.testing.assert_allclose(two["params"][key], value, rtol=2e-4, atol=2e-5, err_msg=key)
@@ -146,11 +171,12 @@ def test_two_processes_end_equal_to_one_device(runs, name):
   assert len(set(np.round(one["losses"], 6))) > 1  # it trained
 
 
-def test_the_kill_came_in_the_middle_and_the_rerun_resumed(runs):
-  assert runs["killed_before_end"]
-  assert runs["kept_steps"] and max(runs["kept_steps"]) < STEPS
-  log = (runs["root"] / "killed.p0.log").read_text()
-  assert "resumed from step" in log
+@pytest.mark.parametrize("name,log", [("killed", "killed.p0.log"),
+                                      ("mesh8_killed", "mesh8_killed.log")])
+def test_the_kill_came_in_the_middle_and_the_rerun_resumed(runs, name, log):
+  assert runs[f"{name}_before_end"]
+  assert runs[f"{name}_kept_steps"] and max(runs[f"{name}_kept_steps"]) < STEPS
+  assert "resumed from step" in (runs["root"] / log).read_text()
 
 
 def test_only_process_0_writes(runs):

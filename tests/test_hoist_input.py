@@ -12,6 +12,7 @@ import pytest
 
 from skipjax import dynamic_skip
 from skipjax.skim_rnn import core as skim_core
+from skipjax.skim_rnn import steps as skim_steps
 from skipjax.skip_rnn import core as skip_core
 
 B, T, D, H = 3, 7, 5, 6
@@ -33,7 +34,7 @@ def _skip(cell, layers):
 def _skim(small_dim=2, cell="lstm"):
   params = skim_core.skim_init(jax.random.key(0), D, H, small_dim, cell=cell)
   def run(p, xs, hoist):
-    return skim_core.gumbel_layer(p, xs, jax.random.key(2), 0.7, LENGTHS, hoist_input=hoist)[1:]
+    return skim_steps.gumbel_layer(p, xs, jax.random.key(2), 0.7, LENGTHS, hoist_input=hoist)[1:]
   return params, run
 
 

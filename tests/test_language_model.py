@@ -180,3 +180,20 @@ def test_sum_over_time_scales_the_task_loss_to_zaremba_and_keeps_the_metrics():
   off, _ = _window_eval(params, state, window, key, {"lam": jnp.float32(0.0),
                                                      "sum_over_time": 0.0})
   np.testing.assert_allclose(off, mean_loss, rtol=1e-6)
+
+
+def test_stream_tokens_are_weighted_by_mask_times_weights():
+  """The one weighting rule (`layers.example_weights`) with both keys set: a row's tokens count
+  with mask x weights (the mask alone would count row 1 in full)."""
+  params = _params(1)
+  stream = lm.stream_batch(_tokens(B * 2 * T + 1, seed=3), B, T)
+  hp = {"lam": jnp.float32(1.0)}
+  key = jax.random.PRNGKey(0)
+  weighted = dict(stream, weights=np.tile(np.array([1.0, 0.5], np.float32),
+                                          (stream["lengths"].shape[0], 1)))
+  _, (_, plain) = _stream_loss(params, _init_state(B), stream, key, hp)
+  _, (_, got) = _stream_loss(params, _init_state(B), weighted, key, hp)
+  lengths, mask = np.asarray(stream["lengths"]), np.asarray(stream["mask"])
+  assert float(plain["count"]) == np.sum(lengths * mask)
+  assert float(got["count"]) == np.sum(lengths * mask * weighted["weights"])
+  assert float(got["count"]) < float(plain["count"])

@@ -107,8 +107,8 @@ class SkimRNNTest(parameterized.TestCase):
     params, xs, _ = _setup(cell, small)
     carry = sr.zero_state(params, (B,))
     carry = jax.tree_util.tree_map(lambda a: a + jnp.arange(H, dtype=jnp.float32) / 7, carry)
-    proj = sr.core._project(params, xs[:, 0])
-    new = sr.core._skim_update(params, carry, proj.small)
+    proj = sr.steps.project(params, xs[:, 0])
+    new = sr.steps.skim_update(params, carry, proj.small)
     for old_leaf, new_leaf in zip(jax.tree_util.tree_leaves(carry),
                                   jax.tree_util.tree_leaves(new)):
       np.testing.assert_array_equal(new_leaf[:, small:], old_leaf[:, small:])

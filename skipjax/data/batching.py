@@ -10,7 +10,8 @@
   (sorted within windows of `bucket_window` batches when shuffling, sorted globally otherwise)
   and the time axis is cut to the smallest boundary >= the longest example of the batch, so a
   jitted step sees only len(bucket_boundaries) + 1 shapes;
-- multi-host: each process keeps rows [i * B/n, (i+1) * B/n) of the same global batch.
+- multi-host: each process keeps rows [i * B/n, (i+1) * B/n) of the same global batch (only
+  those rows are gathered; a bucketed batch is cut to the global batch's width).
 
 `LMBatcher` serves a contiguous token stream as [B, T] BPTT windows (Zaremba et al. 2014).
 """
@@ -165,12 +166,15 @@ class Batcher(Iterator[Batch]):
     if valid < self.batch_size:
       # Fill with real rows of this batch (cycled), masked out.
       indices = np.concatenate([indices, indices[np.arange(self.batch_size - valid) % valid]])
+    # The global batch's longest example sets the bucket width, so that every process cuts its
+    # rows to the same width (one global array).
+    longest = (int(self.arrays["lengths"][indices].max(initial=1))
+               if self.bucket_boundaries is not None else 0)
     shard = slice(self.process_index * (self.batch_size // self.process_count),
                   (self.process_index + 1) * (self.batch_size // self.process_count))
     indices, mask = indices[shard], mask[shard]
     batch = {k: v[indices] for k, v in self.arrays.items()}
     if self.bucket_boundaries is not None:
-      longest = int(self.arrays["lengths"][indices].max(initial=1))
       fitting = [b for b in self.bucket_boundaries if b >= longest]
       width = fitting[0] if fitting else None  # longer than every boundary: keep the full T
       if width is not None:

@@ -38,7 +38,8 @@ Deviations from public ports (following the paper instead): the Gumbel noise per
 decision logits (not a constant); the decision uses h_{t-1}, not the new state; a skim step
 starts from the previous state, never from the big cell's new state.
 
-- `core`: parameters, the two updates, the Gumbel-softmax training layer and step, FLOPs.
+- `core`: parameters, shapes, input checks, FLOPs.
+- `steps`: the read and skim updates, the decision, the Gumbel-softmax training layer and steps.
 - `inference`: hard-decision `masked_layer` (batched), `gather_layer` (batched, real savings),
   `cond_layer` (batch 1, real savings), `infer`.
 - `model`: the text classifier, its training loss and its hard-decision evaluation loss.
@@ -46,9 +47,10 @@ starts from the previous state, never from the big cell's new state.
 """
 
 from skipjax.skim_rnn.core import (READ, SKIM, Carry, SkimOutput, SkimParams, check_params,
-                                   dense_run_flops, dims, gumbel_layer, gumbel_step, hard_step,
-                                   skim_gru_init, skim_init, skim_lstm_init, skim_run_flops,
-                                   step_flops, threshold_logit, zero_state)
+                                   dense_run_flops, dims, skim_gru_init, skim_init,
+                                   skim_lstm_init, skim_run_flops, step_flops, threshold_logit,
+                                   zero_state)
+from skipjax.skim_rnn.steps import gumbel_layer, gumbel_step, hard_step
 from skipjax.skim_rnn.inference import cond_layer, gather_layer, infer, masked_layer
 from skipjax.skim_rnn.model import (DEFAULT_EVAL_THRESHOLD, HPARAMS, REQUIRED_HPARAMS,
                                     ClassifierParams, classifier_infer, classifier_init,

@@ -1,5 +1,6 @@
-"""Skim-RNN core: parameters, the read and skim updates, the Gumbel-softmax training layer, and
-the analytic FLOPs (Seo, Min, Farhadi, Hajishirzi, ICLR 2018; equations in `skipjax.skim_rnn`).
+"""Skim-RNN core: parameters, shapes, input checks and the analytic FLOPs (Seo, Min, Farhadi,
+Hajishirzi, ICLR 2018; equations in `skipjax.skim_rnn`). The updates and the Gumbel-softmax
+training layer are in `skim_rnn.steps`.
 
 Conventions: `xs` [B, T, D] float, `lengths` [B] int (steps t >= length leave the carry unchanged,
 as in `recurrence.scan_rnn`). The carry is `cells.LSTMState(c, h)` ([..., d] each) for an LSTM
@@ -14,7 +15,6 @@ import jax
 import jax.numpy as jnp
 
 from skipjax import cells
-from skipjax import recurrence
 from skipjax import validation
 from skipjax import layers
 
@@ -56,18 +56,20 @@ class SkimOutput(NamedTuple):
 # ----------------------------------------------------------------------------------------------
 
 
-def _is_lstm(params: SkimParams) -> bool:
+def is_lstm(params: SkimParams) -> bool:
+  """Whether the core (params.big) is an LSTM (else a GRU)."""
   return isinstance(params.big, cells.LSTMParams)
 
 
-def _num_gates(params: SkimParams) -> int:
-  return 4 if _is_lstm(params) else 3
+def num_gates(params: SkimParams) -> int:
+  """G: 4 gates for an LSTM core, 3 for a GRU."""
+  return 4 if is_lstm(params) else 3
 
 
 def dims(params: SkimParams) -> tuple[int, int, int]:
   """(input_dim D, hidden_dim d, small_dim d') of a SkimParams."""
   d = params.big.w_h.shape[0]
-  small = 0 if params.small is None else params.small.w_h.shape[1] // _num_gates(params)
+  small = 0 if params.small is None else params.small.w_h.shape[1] // num_gates(params)
   return params.big.w_i.shape[0], d, small
 
 
@@ -84,7 +86,7 @@ def check_params(params: SkimParams) -> tuple[int, int, int]:
     if type(params.small) is not type(params.big):
       raise TypeError(f"params.small is a {type(params.small).__name__} but params.big a "
                       f"{type(params.big).__name__}: both cells use the same core")
-    gates = _num_gates(params)
+    gates = num_gates(params)
     w_i, w_h = jnp.shape(params.small.w_i), jnp.shape(params.small.w_h)
     if len(w_h) != 2 or w_h[0] != hidden or w_h[1] % gates or not 0 < w_h[1] <= gates * hidden:
       raise ValueError(f"params.small.w_h must have shape [d={hidden}, {gates} d'] with "
@@ -93,7 +95,7 @@ def check_params(params: SkimParams) -> tuple[int, int, int]:
     if w_i != (input_dim, gates * small_dim):
       raise ValueError(f"params.small.w_i must have shape {(input_dim, gates * small_dim)} "
                        f"(D of params.big, {gates} gates of d'={small_dim}), got {w_i}")
-    for bias in ("b",) if _is_lstm(params) else ("b_i", "b_h"):
+    for bias in ("b",) if is_lstm(params) else ("b_i", "b_h"):
       shape = jnp.shape(getattr(params.small, bias))
       if shape != (gates * small_dim,):
         raise ValueError(f"params.small.{bias} must have shape ({gates * small_dim},), got "
@@ -163,98 +165,14 @@ def skim_gru_init(key: Array, input_dim: int, hidden_dim: int, small_dim: int,
 def zero_state(params: SkimParams, batch_shape: tuple[int, ...] = ()) -> Carry:
   """All-zero carry with leading `batch_shape`."""
   _, d, _ = dims(params)
-  if _is_lstm(params):
+  if is_lstm(params):
     return cells.lstm_zero_state(batch_shape, d)
   return cells.gru_zero_state(batch_shape, d)
 
 
-def _hidden(carry: Carry) -> Array:
+def hidden_state(carry: Carry) -> Array:
+  """The hidden state h of a carry (an LSTM's `LSTMState.h`, a GRU's carry itself)."""
   return carry.h if isinstance(carry, cells.LSTMState) else carry
-
-
-# ----------------------------------------------------------------------------------------------
-# The two updates and the decision (any leading batch axes)
-# ----------------------------------------------------------------------------------------------
-
-
-def _matmul(x, w):
-  return jnp.matmul(x.astype(w.dtype), w, preferred_element_type=jnp.float32)
-
-
-class _Projections(NamedTuple):
-  """Input terms of all steps, computed in one matmul each outside the recurrence."""
-  big: Array     # [..., T, G d]
-  small: Array   # [..., T, G d'] (bias included); size-0 last axis when d' = 0
-  decide: Array  # [..., T, 2] (bias included)
-
-
-def _project(params: SkimParams, xs: Array) -> _Projections:
-  input_dim, _, small_dim = dims(params)
-  if _is_lstm(params):
-    big = cells.lstm_input_projection(params.big, xs)
-  else:
-    big = cells.gru_input_projection(params.big, xs)
-  if small_dim:
-    b = params.small.b if _is_lstm(params) else params.small.b_i
-    small = _matmul(xs, params.small.w_i) + b.astype(jnp.float32)
-  else:
-    small = jnp.zeros(xs.shape[:-1] + (0,), jnp.float32)
-  decide = _matmul(xs, params.decide.w[:input_dim]) + params.decide.b.astype(jnp.float32)
-  return _Projections(big=big, small=small, decide=decide)
-
-
-def _decision_logits(params: SkimParams, carry: Carry, decide_proj_t: Array) -> Array:
-  """[..., 2] logits of (read, skim) from `x_t` (projected) and h_{t-1}."""
-  input_dim = params.big.w_i.shape[0]
-  return decide_proj_t + _matmul(_hidden(carry), params.decide.w[input_dim:])
-
-
-def _read_update(params: SkimParams, carry: Carry, big_proj_t: Array) -> Carry:
-  if _is_lstm(params):
-    return cells.lstm_step_projected(params.big, carry, big_proj_t)[0]
-  return cells.gru_step_projected(params.big, carry, big_proj_t)[0]
-
-
-def _sigmoid(z: Array) -> Array:
-  """sigmoid(z) = (1 + tanh(z / 2)) / 2: one tanh, which XLA:CPU evaluates faster than the
-  logistic (about 10% of a skim step at d' = 10); exact up to float rounding."""
-  return 0.5 + 0.5 * jnp.tanh(0.5 * z)
-
-
-def _small_lstm_update(gates: Array, state: cells.LSTMState) -> cells.LSTMState:
-  """The small LSTM's update of units :d' from its gate pre-activations [..., 4d']."""
-  small_dim = gates.shape[-1] // 4
-  i, f, g, o = jnp.split(gates, 4, axis=-1)
-  c = _sigmoid(f) * state.c[..., :small_dim] + _sigmoid(i) * jnp.tanh(g)
-  h = _sigmoid(o) * jnp.tanh(c)
-  return cells.LSTMState(c=jnp.concatenate([c, state.c[..., small_dim:]], axis=-1),
-                         h=jnp.concatenate([h, state.h[..., small_dim:]], axis=-1))
-
-
-def _small_gru_update(x_gates: Array, h_gates: Array, h: Array) -> Array:
-  """The small GRU's update of units :d' (torch.nn.GRU equations, h_{t-1} of size d read by
-  the gates, only h_{t-1}[:d'] interpolated)."""
-  small_dim = x_gates.shape[-1] // 3
-  x_r, x_z, x_n = jnp.split(x_gates, 3, axis=-1)
-  h_r, h_z, h_n = jnp.split(h_gates, 3, axis=-1)
-  r = _sigmoid(x_r + h_r)
-  z = _sigmoid(x_z + h_z)
-  n = jnp.tanh(x_n + r * h_n)
-  new = (1.0 - z) * n + z * h[..., :small_dim]
-  return jnp.concatenate([new, h[..., small_dim:]], axis=-1)
-
-
-def _skim_update(params: SkimParams, carry: Carry, small_proj_t: Array,
-                 small_rec_t: Array | None = None) -> Carry:
-  """Small-cell update; `small_rec_t` = h_{t-1} @ small.w_h when already computed."""
-  if params.small is None:
-    return carry
-  if small_rec_t is None:
-    small_rec_t = _matmul(_hidden(carry), params.small.w_h)
-  if _is_lstm(params):
-    return _small_lstm_update(small_proj_t + small_rec_t, carry)
-  return _small_gru_update(small_proj_t, small_rec_t + params.small.b_h.astype(jnp.float32),
-                           carry)
 
 
 def threshold_logit(threshold: Array | float) -> Array:
@@ -270,7 +188,9 @@ def threshold_logit(threshold: Array | float) -> Array:
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_inputs(params, xs, lengths, batched=True):
+def check_inputs(params, xs, lengths, batched=True):
+  """Checks params and xs ([B, T, D], or [T, D] when not batched) and lengths; returns the
+  lengths (all T when None)."""
   input_dim = check_params(params)[0]
   validation.check_rank("xs", xs, 3 if batched else 2)
   validation.check_floating("xs", xs)
@@ -282,7 +202,9 @@ def _check_inputs(params, xs, lengths, batched=True):
   return lengths
 
 
-def _check_threshold(threshold, shape):
+def check_threshold(threshold, shape):
+  """Checks a read threshold in [0, 1] broadcastable to the decisions' `shape`; returns its
+  logit (`threshold_logit`) broadcast to `shape`."""
   t = jnp.asarray(threshold)
   validation.check_floating("threshold", t)
   validation.check_in("threshold", threshold, validation.UNIT, "(on p_read: 0 reads every "
@@ -293,107 +215,6 @@ def _check_threshold(threshold, shape):
     raise ValueError(f"threshold of shape {t.shape} does not broadcast to the decisions' shape "
                      f"{shape} ([batch, time]; a scalar or [time] per-step thresholds)") from None
   return jnp.broadcast_to(threshold_logit(t), shape)
-
-
-
-def gumbel_step(params: SkimParams, carry: Carry, x_t: Array, noise_t: Array,
-                tau: Array | float, hard: Array | float = 0.0) -> tuple[Carry, Array, Array]:
-  """One training step from the raw input x_t [..., D] and Gumbel noise [..., 2]: the step of
-  `gumbel_layer`, for a user's own scan (e.g. `modules.SkimCell` in `flax.linen.RNN`).
-
-  Returns (new carry, decision log-probabilities [..., 2] (read, skim), mixture weights r
-  [..., 2]).
-  """
-  return _gumbel_update(params, carry, _project(params, x_t), noise_t,
-                        jnp.asarray(tau, jnp.float32), jnp.asarray(hard, jnp.float32))
-
-
-def hard_step(params: SkimParams, carry: Carry, x_t: Array,
-              threshold: Array | float = 0.5) -> tuple[Carry, Array, Array]:
-  """One hard-decision step (read iff p_read >= threshold) from x_t [..., D]: the step of
-  `inference.masked_layer` (both candidates computed, one kept). Returns (new carry, decision
-  log-probabilities [..., 2], read [...] bool)."""
-  new, read, logits = _hard_update(params, carry, _project(params, x_t),
-                                   threshold_logit(threshold))
-  return new, jax.nn.log_softmax(logits, axis=-1), read
-
-
-def _gumbel_update(p, carry, proj_t, noise_t, tau, hard):
-  logits = _decision_logits(p, carry, proj_t.decide)
-  # Gumbel noise perturbs the model's logits (not a constant); shift-invariant, so
-  # log p_t + g_t and logits + g_t give the same softmax.
-  r = jax.nn.softmax((logits + noise_t) / tau, axis=-1)
-  one_hot = jax.nn.one_hot(jnp.argmax(r, axis=-1), 2, dtype=r.dtype)
-  r = r + hard * jax.lax.stop_gradient(one_hot - r)   # straight-through where hard = 1
-  read = _read_update(p, carry, proj_t.big)
-  skim = _skim_update(p, carry, proj_t.small)
-  mix = jax.tree_util.tree_map(
-      lambda a, b: r[..., READ:READ + 1] * a + r[..., SKIM:SKIM + 1] * b, read, skim)
-  return mix, jax.nn.log_softmax(logits, axis=-1), r
-
-
-def _hard_update(p, carry, proj_t, lthr_t):
-  logits = _decision_logits(p, carry, proj_t.decide)
-  read = logits[..., READ] - logits[..., SKIM] >= lthr_t
-  new = recurrence.masked_update(read, _read_update(p, carry, proj_t.big),
-                                 _skim_update(p, carry, proj_t.small))
-  return new, read, logits
-
-def gumbel_layer(params: SkimParams, xs: Array, noise_key: Array, tau: Array | float,
-                 lengths: Array | None = None, initial: Carry | None = None, *,
-                 reverse: bool = False, unroll: int = 1,
-                 hard: Array | float = 0.0,
-                 hoist_input: bool | None = None) -> tuple[Carry, Array, Array, Array]:
-  """Training pass: Gumbel-softmax mixture of the read and skim candidates (Seo et al. 2018).
-
-      r_t = softmax((log p_t + g_t) / tau),  g_t ~ Gumbel(0, 1) per example and step
-      carry_t = r_t[read] * read_update + r_t[skim] * skim_update
-
-  Args:
-    params: SkimParams.
-    xs: [B, T, D] float inputs.
-    noise_key: PRNG key for the Gumbel noise (drawn once for all [B, T, 2] decisions).
-    tau: temperature (scalar) > 0, e.g. `estimators.exponential_temperature(step)`.
-    lengths: [B] int in [0, T] (None: all T).
-    initial: initial carry with leading [B] (zeros if None).
-    reverse: run each sequence backwards within its length (backward half of a BiRNN).
-    unroll: passed to `lax.scan`.
-    hard: 0 (the paper): the soft mixture. 1: straight-through Gumbel-softmax, the forward pass
-      takes the sampled one-hot decision (each step is either a read or a skim, as at test time)
-      and the gradient is the soft mixture's. A float in [0, 1] (may be a traced hparam);
-      values in between blend the two forward passes.
-    hoist_input: project x_t for all steps before the scan (three big matmuls) instead of
-      inside each step; None: at batch 1 only, as `recurrence.lstm_layer` (inside the step was
-      faster on CPU at batch 64, where the hoisted [B, T, 4d] projection goes through memory:
-      `experiments/train_step_time.py`). Same results either way.
-  Returns:
-    (final carry, hs [B, T, d], decision log-probabilities [B, T, 2] (read, skim),
-    mixture weights r [B, T, 2], one-hot where hard=1); hs, log-probs and r are zero at padding.
-  """
-  lengths = _check_inputs(params, xs, lengths)
-  # tau <= 0 would divide by zero or flip the softmax (NaN states); checked now when concrete,
-  # by `checkify.checkify` when traced.
-  validation.check_in("tau", tau, validation.POSITIVE, "(the Gumbel-softmax temperature)")
-  validation.check_in("hard", hard, validation.UNIT)
-  if initial is None:
-    initial = zero_state(params, (xs.shape[0],))
-  if hoist_input is None:
-    hoist_input = xs.shape[0] == 1
-  inputs = _project(params, xs) if hoist_input else xs
-  noise = jax.random.gumbel(noise_key, xs.shape[:2] + (2,), jnp.float32)
-  tau = jnp.asarray(tau, jnp.float32)
-  hard = jnp.asarray(hard, jnp.float32)
-
-  def step(p, carry, inp):
-    x_t, noise_t = inp
-    proj_t = x_t if hoist_input else _project(p, x_t)
-    mix, log_p, r = _gumbel_update(p, carry, proj_t, noise_t, tau, hard)
-    return mix, (_hidden(mix), log_p, r)
-
-  final, (hs, log_p, r) = recurrence.scan_rnn(step, params, initial, (inputs, noise), lengths,
-                                              reverse=reverse, unroll=unroll)
-  return final, hs, log_p, r
-
 
 
 # ----------------------------------------------------------------------------------------------
@@ -419,7 +240,7 @@ def step_flops(input_dim: int, hidden_dim: int, small_dim: int,
 def skim_run_flops(params: SkimParams, num_read: Array, lengths: Array) -> Array:
   """FLOPs of a conditional run that reads `num_read` of its `lengths` real steps (float32)."""
   input_dim, d, small_dim = dims(params)
-  f = step_flops(input_dim, d, small_dim, "lstm" if _is_lstm(params) else "gru")
+  f = step_flops(input_dim, d, small_dim, "lstm" if is_lstm(params) else "gru")
   num_read = jnp.asarray(num_read, jnp.float32)
   lengths = jnp.asarray(lengths, jnp.float32)
   return lengths * f["token"] + num_read * f["read"] + (lengths - num_read) * f["skim"]

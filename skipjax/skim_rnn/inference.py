@@ -23,10 +23,10 @@ from jax import lax
 from skipjax import cells
 from skipjax import recurrence
 from skipjax import validation
-from skipjax.skim_rnn.core import (Carry, READ, SKIM, SkimOutput, SkimParams, _check_inputs,
-                                   _check_threshold, _hard_update, _hidden, _is_lstm, _matmul,
-                                   _num_gates, _project, _read_update, _skim_update, dims,
+from skipjax.skim_rnn.core import (Carry, READ, SKIM, SkimOutput, SkimParams, check_inputs,
+                                   check_threshold, hidden_state, is_lstm, num_gates, dims,
                                    skim_run_flops, zero_state)
+from skipjax.skim_rnn.steps import hard_update, matmul, project, read_update, skim_update
 
 Array = jax.Array
 
@@ -51,16 +51,16 @@ def masked_layer(params: SkimParams, xs: Array, lengths: Array | None = None,
   Returns:
     SkimOutput with hs [B, T, d], skim_mask [B, T], flops [B].
   """
-  lengths = _check_inputs(params, xs, lengths)
-  lthr = _check_threshold(threshold, xs.shape[:2])  # reversed with xs: follows its token
+  lengths = check_inputs(params, xs, lengths)
+  lthr = check_threshold(threshold, xs.shape[:2])  # reversed with xs: follows its token
   if initial is None:
     initial = zero_state(params, (xs.shape[0],))
-  proj = _project(params, xs)
+  proj = project(params, xs)
 
   def step(p, carry, inp):
     proj_t, lthr_t = inp
-    new, read, _ = _hard_update(p, carry, proj_t, lthr_t)
-    return new, (_hidden(new), read)
+    new, read, _ = hard_update(p, carry, proj_t, lthr_t)
+    return new, (hidden_state(new), read)
 
   final, (hs, read) = recurrence.scan_rnn(step, params, initial, (proj, lthr), lengths,
                                           reverse=reverse, unroll=unroll)
@@ -74,13 +74,13 @@ def _fused_token_weights(params: SkimParams) -> tuple[int, Array, Array, Array]:
   """(G d', w_x [D, G d' + 1], b_x [G d' + 1], w_rec [d, G d' + 1]): the small cell's gates and
   the decision's logit difference (read - skim) as one input and one recurrent matmul."""
   input_dim, _, small_dim = dims(params)
-  gates = _num_gates(params) * small_dim
+  gates = num_gates(params) * small_dim
   w_dec, b_dec = params.decide.w, params.decide.b
   w_diff = (w_dec[:, READ] - w_dec[:, SKIM])[:, None]            # [D + d, 1]
   b_diff = (b_dec[READ] - b_dec[SKIM]).astype(jnp.float32)[None]
   if not small_dim:
     return gates, w_diff[:input_dim], b_diff, w_diff[input_dim:]
-  small_b = params.small.b if _is_lstm(params) else params.small.b_i
+  small_b = params.small.b if is_lstm(params) else params.small.b_i
   w_x = jnp.concatenate([params.small.w_i, w_diff[:input_dim].astype(params.small.w_i.dtype)],
                         axis=1)
   b_x = jnp.concatenate([small_b.astype(jnp.float32), b_diff])
@@ -120,13 +120,13 @@ def cond_layer(params: SkimParams, xs: Array, length: Array | int | None = None,
     SkimOutput with final carry, hs [T, d] or None, skim_mask [T] and flops (scalar), or None
     for both when record=False.
   """
-  _check_inputs(params, xs, None, batched=False)
+  check_inputs(params, xs, None, batched=False)
   max_len = xs.shape[0]
   if length is None:
     length = max_len
   length = jnp.asarray(length)
   validation.check_lengths(length[None], 1, max_len, name="length")
-  lthr = _check_threshold(threshold, (max_len,))
+  lthr = check_threshold(threshold, (max_len,))
   if reverse:
     xs, lthr = recurrence.reverse_sequences((xs[None], lthr[None]), length[None])
     xs, lthr = xs[0], lthr[0]
@@ -135,29 +135,29 @@ def cond_layer(params: SkimParams, xs: Array, length: Array | int | None = None,
   input_dim, _, small_dim = dims(params)
   gates, w_x, b_x, w_rec = _fused_token_weights(params)
   # Per token: [small input gates | decision input term | x_t | logit(threshold)], one row.
-  rows = jnp.concatenate([_matmul(xs, w_x) + b_x, xs.astype(jnp.float32), lthr[:, None]], axis=1)
+  rows = jnp.concatenate([matmul(xs, w_x) + b_x, xs.astype(jnp.float32), lthr[:, None]], axis=1)
   valid = jnp.arange(max_len) < length
 
-  if _is_lstm(params):
+  if is_lstm(params):
     w_xh = cells.lstm_stack_weights(params.big)  # once, outside the loop
 
   def read_branch(carry, row):
     x_t = row[gates + 1:gates + 1 + input_dim]
-    if _is_lstm(params):
+    if is_lstm(params):
       return cells.lstm_step_stacked(w_xh, params.big.b, carry, x_t)[0]
-    return _read_update(params, carry, cells.gru_input_projection(params.big, x_t))
+    return read_update(params, carry, cells.gru_input_projection(params.big, x_t))
 
   def skim_branch(carry, row, rec):
-    return _skim_update(params, carry, row[:gates], rec[:gates])
+    return skim_update(params, carry, row[:gates], rec[:gates])
 
   def body(carry, inp):
     row, valid_t = inp
-    rec = _matmul(_hidden(carry), w_rec)
+    rec = matmul(hidden_state(carry), w_rec)
     read = row[gates] + rec[gates] >= row[-1]
     branch = jnp.where(valid_t, jnp.where(read, 2, 1), 0).astype(jnp.int32)
     carry = lax.switch(branch, [lambda c, r, q: c, skim_branch,
                                 lambda c, r, q: read_branch(c, r)], carry, row, rec)
-    return carry, (_hidden(carry) if return_sequences else None, read if record else None)
+    return carry, (hidden_state(carry) if return_sequences else None, read if record else None)
 
   final, (hs, read) = lax.scan(body, initial, (rows, valid), unroll=unroll)
   if hs is not None:
@@ -213,9 +213,9 @@ def gather_layer(params: SkimParams, xs: Array, lengths: Array | None = None,
   Returns:
     SkimOutput as `masked_layer`'s (hs None without return_sequences).
   """
-  lengths = _check_inputs(params, xs, lengths)
+  lengths = check_inputs(params, xs, lengths)
   batch, max_len = xs.shape[:2]
-  lthr = _check_threshold(threshold, xs.shape[:2])
+  lthr = check_threshold(threshold, xs.shape[:2])
   caps = default_capacities(batch) if capacities is None else tuple(int(c) for c in capacities)
   if not caps or list(caps) != sorted(set(caps)) or caps[0] < 0 or caps[-1] != batch:
     raise ValueError(f"capacities must increase strictly from >= 0 to the batch size {batch}, "
@@ -224,15 +224,15 @@ def gather_layer(params: SkimParams, xs: Array, lengths: Array | None = None,
     initial = zero_state(params, (batch,))
   input_dim, _, small_dim = dims(params)
   gates, w_x, b_x, w_rec = _fused_token_weights(params)
-  token = _matmul(xs, w_x) + b_x                                   # [B, T, G d' + 1]
+  token = matmul(xs, w_x) + b_x                                   # [B, T, G d' + 1]
   valid = recurrence.sequence_mask(lengths, max_len)
-  if _is_lstm(params):
+  if is_lstm(params):
     w_xh = cells.lstm_stack_weights(params.big)  # once, outside the loop
 
   def big(carry_rows, x_rows):
-    if _is_lstm(params):
+    if is_lstm(params):
       return cells.lstm_step_stacked(w_xh, params.big.b, carry_rows, x_rows)[0]
-    return _read_update(params, carry_rows, cells.gru_input_projection(params.big, x_rows))
+    return read_update(params, carry_rows, cells.gru_input_projection(params.big, x_rows))
 
   def branch(size):
     def run(carry, x_t, read):
@@ -252,14 +252,14 @@ def gather_layer(params: SkimParams, xs: Array, lengths: Array | None = None,
 
   def body(carry, inp):
     token_t, x_t, lthr_t, valid_t = inp
-    rec = _matmul(_hidden(carry), w_rec)
+    rec = matmul(hidden_state(carry), w_rec)
     read = (token_t[:, gates] + rec[:, gates] >= lthr_t) & valid_t
-    skim = _skim_update(params, carry, token_t[:, :gates], rec[:, :gates])
+    skim = skim_update(params, carry, token_t[:, :gates], rec[:, :gates])
     carry = recurrence.masked_update(valid_t & ~read, skim, carry)
     num_read = jnp.sum(read.astype(jnp.int32))
     index = jnp.searchsorted(caps_array, num_read, side="left")
     carry = lax.switch(index, branches, carry, x_t, read)
-    return carry, (_hidden(carry) if return_sequences else None, read)
+    return carry, (hidden_state(carry) if return_sequences else None, read)
 
   time_major = lambda a: jnp.swapaxes(a, 0, 1)
   final, (hs, read) = lax.scan(body, initial, (time_major(token), time_major(xs),
@@ -286,8 +286,8 @@ def infer(params: SkimParams, xs: Array, lengths: Array | None = None,
     return gather_layer(params, xs, lengths, threshold, return_sequences=return_sequences)
   if path != "cond":
     raise ValueError(f"path must be 'masked', 'gather' or 'cond', got {path!r}")
-  lengths = _check_inputs(params, xs, lengths)
-  _check_threshold(threshold, xs.shape[:2])
+  lengths = check_inputs(params, xs, lengths)
+  check_threshold(threshold, xs.shape[:2])
   thr = jnp.broadcast_to(jnp.asarray(threshold, jnp.float32), xs.shape[:2])
   fn = lambda x, n, t: cond_layer(params, x, n, t, reverse=reverse,
                                   return_sequences=return_sequences)

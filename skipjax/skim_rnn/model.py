@@ -14,9 +14,10 @@ from skipjax import estimators
 from skipjax import layers
 from skipjax import recurrence
 from skipjax import validation
-from skipjax.skim_rnn.core import (READ, SKIM, SkimParams, _hidden, _is_lstm, check_params,
-                                   dense_run_flops, dims, gumbel_layer, skim_init)
+from skipjax.skim_rnn.core import (READ, SKIM, SkimParams, check_params, dense_run_flops, dims,
+                                   hidden_state, is_lstm, skim_init)
 from skipjax.skim_rnn.inference import infer
+from skipjax.skim_rnn.steps import gumbel_layer
 
 Array = jax.Array
 
@@ -105,7 +106,7 @@ def classifier_loss(params: ClassifierParams, model_state: Any, batch: dict[str,
   tau = estimators.exponential_temperature(hparams.get("step", 0.0))
   final, _, log_p, r = gumbel_layer(params.rnn, xs, key, tau, lengths,
                                     hard=hparams.get("gumbel_hard", 0.0))
-  h_final = _hidden(final)
+  h_final = hidden_state(final)
   if rate is not None:
     h_final = layers.dropout(jax.random.fold_in(key, 2), h_final, rate)
   logits = layers.dense(params.head, h_final)
@@ -140,9 +141,9 @@ def classifier_infer(params: ClassifierParams, batch: dict[str, Array],
   xs = _features(params, batch["inputs"])
   lengths = batch["lengths"]
   out = infer(params.rnn, xs, lengths, threshold, path=path, return_sequences=False)
-  logits = layers.dense(params.head, _hidden(out.final))
+  logits = layers.dense(params.head, hidden_state(out.final))
   input_dim, d, _ = dims(params.rnn)
-  cell = "lstm" if _is_lstm(params.rnn) else "gru"
+  cell = "lstm" if is_lstm(params.rnn) else "gru"
   n = jnp.asarray(lengths, jnp.float32)
   return {"logits": logits, "skim_mask": out.skim_mask,
           "skim_rate": out.skim_mask.sum(-1) / jnp.maximum(n, 1.0), "flops": out.flops,

@@ -1,12 +1,12 @@
 """Flax linen modules over the pure Skim-RNN functions.
 
 - `SkimLSTM` / `SkimGRU`: whole-sequence layers. `__call__` is the Gumbel-softmax training pass
-  (`core.gumbel_layer`), `infer` the hard-decision inference (`inference.infer`, masked or
+  (`steps.gumbel_layer`), `infer` the hard-decision inference (`inference.infer`, masked or
   batch-1 conditional path).
 - `SkimLSTMCell` / `SkimGRUCell`: one step, a `flax.linen.RNNCellBase`, for a user's own
-  `nn.RNN` / `nn.scan`. With `threshold=None` a step is the training step (`core.gumbel_step`,
+  `nn.RNN` / `nn.scan`. With `threshold=None` a step is the training step (`steps.gumbel_step`,
   noise from the "gumbel" RNG stream unless passed); with a threshold it is the hard-decision
-  step (`core.hard_step`). The step's output is a `SkimStep` (h, decision log-probabilities,
+  step (`steps.hard_step`). The step's output is a `SkimStep` (h, decision log-probabilities,
   mixture weights / one-hot read-skim decision), so a user can form the skim loss.
 
 The parameters live under one entry "skim", a `core.SkimParams` pytree, the same for a layer and
@@ -25,6 +25,7 @@ from skipjax import cells
 from skipjax import validation
 from skipjax.skim_rnn import core
 from skipjax.skim_rnn import inference
+from skipjax.skim_rnn import steps
 
 Array = jax.Array
 
@@ -58,9 +59,9 @@ class _SkimRNN(_SkimParamsMixin, nn.Module):
   def __call__(self, xs: Array, lengths: Array | None = None, *, key: Array,
                tau: Array | float = 1.0, hard: Array | float = 0.0):
     """Training pass: xs [B, T, D], lengths [B] -> (final carry, hs [B, T, d], log_p [B, T, 2],
-    r [B, T, 2]), `core.gumbel_layer` with Gumbel noise from `key`."""
+    r [B, T, 2]), `steps.gumbel_layer` with Gumbel noise from `key`."""
     validation.check_rank("xs", xs, 3)
-    return core.gumbel_layer(self.skim_params(xs.shape[-1]), xs, key, tau, lengths, hard=hard)
+    return steps.gumbel_layer(self.skim_params(xs.shape[-1]), xs, key, tau, lengths, hard=hard)
 
   @nn.compact
   def infer(self, xs: Array, lengths: Array | None = None, threshold: Array | float = 0.5, *,
@@ -101,13 +102,13 @@ class _SkimCell(_SkimParamsMixin, nn.RNNCellBase):
     if self.cell == "lstm":
       carry = cells.LSTMState(*carry)
     if self.threshold is not None:
-      new, log_p, read = core.hard_step(params, carry, inputs, self.threshold)
+      new, log_p, read = steps.hard_step(params, carry, inputs, self.threshold)
       r = jax.nn.one_hot(jnp.where(read, core.READ, core.SKIM), 2, dtype=jnp.float32)
     else:
       if noise is None:
         noise = jax.random.gumbel(self.make_rng("gumbel"), inputs.shape[:-1] + (2,),
                                   jnp.float32)
-      new, log_p, r = core.gumbel_step(params, carry, inputs, noise, self.tau, self.hard)
+      new, log_p, r = steps.gumbel_step(params, carry, inputs, noise, self.tau, self.hard)
     return new, SkimStep(new.h if self.cell == "lstm" else new, log_p, r)
 
   @nn.nowrap

@@ -139,18 +139,23 @@ def process_rows(batch: Any) -> Any:
 
 class ShardedIterator:
   """A resumable train iterator (`get_state`/`set_state`) whose batches come out as global
-  arrays split over `mesh`'s data axis, each process contributing its own rows
-  (`process_rows`). The position is the wrapped iterator's, so a checkpoint taken on one mesh
-  resumes on another."""
+  arrays split over `mesh`'s data axis, each process contributing its own rows. The position is
+  the wrapped iterator's, so a checkpoint taken on one mesh resumes on another.
 
-  def __init__(self, iterator: Any, mesh: Mesh, axis_name: str = DATA_AXIS):
+  local=False: the wrapped iterator yields whole global batches and each process keeps its rows
+  (`process_rows`). local=True: it already yields this process's rows (a batcher built with
+  process_index / process_count, which reads only those examples)."""
+
+  def __init__(self, iterator: Any, mesh: Mesh, axis_name: str = DATA_AXIS, *,
+               local: bool = False):
     self._iterator, self._mesh, self._axis = iterator, mesh, axis_name
+    self._rows = (lambda batch: batch) if local else process_rows
 
   def __iter__(self) -> "ShardedIterator":
     return self
 
   def __next__(self) -> Any:
-    return shard_batch(process_rows(next(self._iterator)), self._mesh, self._axis)
+    return shard_batch(self._rows(next(self._iterator)), self._mesh, self._axis)
 
   def get_state(self) -> Any:
     return self._iterator.get_state()
