@@ -65,6 +65,7 @@ class Row:
       config = configs.load(self.config)
     except FileNotFoundError as e:
       raise FileNotFoundError(f"row {self.id}: {e}") from None
+    config.lock()  # an override of a field the config lacks is an error, as in the runner
     for flag in self.overrides:
       match = re.fullmatch(r"--config\.([\w.]+)=(.*)", flag)
       if match is None:

@@ -91,7 +91,10 @@ def text_data(batch_size: int, max_len: int | None, **overrides) -> ml_collectio
       batch_size=batch_size, eval_batch_size=256, train_split="train", dev_split="validation",
       test_split="test", max_len=max_len if max_len is not None else config_dict.placeholder(int),
       min_freq=1, max_vocab_size=config_dict.placeholder(int), source="local",
-      data_dir=config_dict.placeholder(str), cache_dir=config_dict.placeholder(str)))
+      data_dir=config_dict.placeholder(str), cache_dir=config_dict.placeholder(str),
+      # Increasing lengths: batches of similar length, each cut to the smallest boundary >= its
+      # longest example (`batching.Batcher`); None: every batch padded to max_len.
+      bucket_boundaries=config_dict.placeholder(tuple)))
   d.update(overrides)
   return d
 
