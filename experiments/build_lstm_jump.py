@@ -1,6 +1,6 @@
 """Registry builder for LSTM-Jump (Yu, Lee, Le, ACL 2017): `registry.MODELS['lstm_jump']`.
 
-`config.net` holds the architecture (passed on to `skipjax.lstm_jump.init`: `embed_dim`,
+`config.net` holds the architecture (a `skipjax.lstm_jump.ModelConfig`: `embed_dim`,
 `hidden_dim`, `max_jump` = K, `forget_bias`, `cell_init`) and the reading settings, which are
 not parameters but static arguments of the losses:
 
@@ -28,7 +28,7 @@ from skipjax import cells
 from skipjax import lstm_jump
 from skipjax import validation
 
-# config.net keys that configure the losses rather than lstm_jump.init.
+# config.net keys that configure the losses (lstm_jump.LossConfig), not the architecture.
 _READING_KEYS = ("read_size", "num_jumps", "eval_read_size", "eval_num_jumps", "num_samples",
                  "normalize_rewards")
 
@@ -66,16 +66,15 @@ def build_lstm_jump(key: jax.Array, net: Any, spec: Any) -> Any:
   validation.check_positive_int("config.net.num_samples", reading.get("num_samples", 1))
   if spec.vocab_size is None:
     kwargs.pop("embed_dim", None)
-  loss_fn = model_api.call_config(
-      lstm_jump.make_loss_fn, "config.net", read_size=reading["read_size"],
-      num_jumps=reading["num_jumps"], num_samples=reading.get("num_samples", 1),
+  train_reading = lstm_jump.LossConfig(
+      read_size=reading["read_size"], num_jumps=reading["num_jumps"],
+      num_samples=reading.get("num_samples", 1),
       normalize_rewards=bool(reading.get("normalize_rewards", False)))
-  eval_loss_fn = model_api.call_config(
-      lstm_jump.make_loss_fn, "config.net", read_size=eval_read_size,
-      num_jumps=eval_num_jumps, greedy=True)
-  init = functools.partial(lstm_jump.init, vocab_size=spec.vocab_size, input_dim=spec.input_dim,
-                           num_classes=spec.num_classes, **kwargs)
-  params = model_api.call_config(jax.jit(init), "config.net", key=key)
+  eval_reading = lstm_jump.LossConfig(read_size=eval_read_size, num_jumps=eval_num_jumps)
+  loss_fn, eval_loss_fn = train_reading.loss_fn(), eval_reading.loss_fn(greedy=True)
+  arch = model_api.call_config(lstm_jump.ModelConfig, "config.net", vocab_size=spec.vocab_size,
+                               input_dim=spec.input_dim, num_classes=spec.num_classes, **kwargs)
+  params = jax.jit(lstm_jump.model_init, static_argnames="config")(key, config=arch)
   input_dim, hidden_dim = params.lstm.w_i.shape[0], params.lstm.w_h.shape[0]
   return model_api.Model(params, {}, loss_fn, eval_loss_fn,
                         int(cells.lstm_step_flops(input_dim, hidden_dim)),

@@ -1,7 +1,7 @@
 """Registry builders for Skim-RNN (Seo, Min, Farhadi, Hajishirzi, ICLR 2018).
 
 `experiments.registry.MODELS` maps "skim_lstm" and "skim_gru" here (the name picks the core),
-both built from `skipjax.skim_rnn.classifier_init`.
+both built from `skipjax.skim_rnn.ClassifierConfig` (`model_init`).
 
 `config.net`: `embed_dim` (token inputs; float inputs take the dataset's `input_dim`),
 `hidden_dim` (d), `small_dim` (d'), `param_dtype`, and `eval_threshold` (the test-time threshold
@@ -61,9 +61,10 @@ def build_skim(key: jax.Array, net: Any, spec: Any, *, cell: str = "lstm") -> An
       raise ValueError(f"config.net.embed_dim={embed_dim} differs from the dataset's input_dim "
                        f"{spec.input_dim} (float inputs have no embedding; leave it unset)")
     kwargs["embed_dim"] = spec.input_dim
-  init = functools.partial(skim_rnn.classifier_init, vocab_size=spec.vocab_size,
-                           num_classes=spec.num_classes, cell=cell, **kwargs)
-  params = model_api.call_config(jax.jit(init), "config.net", key=key)
+  arch = model_api.call_config(skim_rnn.ClassifierConfig, "config.net",
+                               vocab_size=spec.vocab_size, num_classes=spec.num_classes,
+                               cell=cell, **kwargs)
+  params = jax.jit(skim_rnn.model_init, static_argnames="config")(key, config=arch)
   input_dim, hidden_dim, small_dim = skim_rnn.dims(params.rnn)
   flops = skim_rnn.step_flops(input_dim, hidden_dim, small_dim, cell)
   return model_api.Model(params, {}, skim_rnn.classifier_loss, make_eval_loss(float(threshold)),

@@ -9,14 +9,16 @@
 
 Plain LSTM/GRU baselines are the registry's "lstm"/"gru" (`skipjax.classifier`).
 
-`config.net`: `hidden_dim`, `num_layers`, `embed_dim` (token inputs only), `binarize` ("round" or
-"bernoulli"), `random_update_prob`, `dropout`, `init` — the fields of
-`skipjax.skip_rnn.SkipRNNConfig` other than those the dataset fixes (`input_dim`/`vocab_size`,
-`num_outputs`, `task`) and the name fixes (`cell`, `skip`). `config.hparams`: `budget_lambda`
-(the lambda of the budget loss `lambda * sum_t u_t`; 0 if absent).
+`config.net`: `hidden_dim`, `num_layers`, `embed_dim` (token inputs only), `random_update_prob`,
+`init` — the fields of `skipjax.skip_rnn.SkipRNNConfig` other than those the dataset fixes
+(`input_dim`/`vocab_size`, `num_outputs`, `task`) and the name fixes (`cell`, `skip`) — and the
+training settings `binarize` ("round" or "bernoulli") and `dropout`, the fields of
+`skip_rnn.LossConfig`. `config.hparams`: `budget_lambda` (the lambda of the budget loss
+`lambda * sum_t u_t`; 0 if absent).
 
-Training uses `skip_rnn.make_loss_fn(config)` (straight-through gate, dropout); evaluation (dev
-and test) uses `make_loss_fn(config, train=False)` (rounded gate, no dropout), whose metrics are
+Training uses `skip_rnn.make_loss_fn(config, loss_config)` (straight-through gate, dropout);
+evaluation (dev and test) uses `make_loss_fn(config, train=False)` (rounded gate, no dropout),
+whose metrics are
 `loss`, `task_loss`, `budget_loss`, `accuracy` (classification) or `mse` (regression),
 `updates` (mean number of updated steps per sequence) and `fraction_computed` (mean of
 updates / length; the result record's `fraction_computed`).
@@ -24,6 +26,7 @@ updates / length; the result record's `fraction_computed`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -35,6 +38,8 @@ from skipjax import skip_rnn
 
 # config.net keys that the dataset or the model name fixes.
 _FIXED_KEYS = ("cell", "skip", "input_dim", "vocab_size", "num_outputs", "task")
+# config.net keys of the training settings (skip_rnn.LossConfig), not of the architecture.
+_LOSS_KEYS = tuple(f.name for f in dataclasses.fields(skip_rnn.LossConfig))
 
 
 def make_config(net: Any, spec: Any, *, cell: str, skip: str) -> skip_rnn.SkipRNNConfig:
@@ -48,7 +53,7 @@ def make_config(net: Any, spec: Any, *, cell: str, skip: str) -> skip_rnn.SkipRN
   if spec.task not in ("classification", "regression"):
     raise ValueError(f"config.model={name!r} needs a classification or regression dataset, got "
                      f"task {spec.task!r}")
-  kwargs = model_api.net_kwargs(net)
+  kwargs = {k: v for k, v in model_api.net_kwargs(net).items() if k not in _LOSS_KEYS}
   for fixed in _FIXED_KEYS:
     if fixed in kwargs:
       raise ValueError(f"config.net.{fixed}: set by the model name ({name}) or the dataset; do "
@@ -71,6 +76,15 @@ def make_config(net: Any, spec: Any, *, cell: str, skip: str) -> skip_rnn.SkipRN
                      f"config.net: {message}") from None
 
 
+def make_loss_config(net: Any) -> skip_rnn.LossConfig:
+  """The `skip_rnn.LossConfig` of `config.net`'s training settings (binarize, dropout)."""
+  kwargs = {k: v for k, v in model_api.net_kwargs(net).items() if k in _LOSS_KEYS}
+  try:
+    return skip_rnn.LossConfig(**kwargs)
+  except ValueError as e:
+    raise ValueError(f"config.net: {e}") from None
+
+
 def build_skip(key: jax.Array, net: Any, spec: Any, *, cell: str = "lstm",
                skip: str = "learned") -> Any:
   """Skip RNN (or its random-skipping baseline) for a classification or regression DataSpec.
@@ -85,9 +99,10 @@ def build_skip(key: jax.Array, net: Any, spec: Any, *, cell: str = "lstm",
     updated step of the stack plus the gate (`skip_rnn.step_flops`).
   """
   config = make_config(net, spec, cell=cell, skip=skip)
+  loss_config = make_loss_config(net)
   init = functools.partial(skip_rnn.model_init, config=config)
   params = jax.jit(init)(key)  # one compiled initialiser instead of many eager ops
-  return model_api.Model(params, {}, skip_rnn.make_loss_fn(config),
+  return model_api.Model(params, {}, skip_rnn.make_loss_fn(config, loss_config),
                         skip_rnn.make_loss_fn(config, train=False),
                         int(skip_rnn.step_flops(params.rnn)),
                         functools.partial(_predict, config=config))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import pathlib
 
@@ -214,3 +215,35 @@ def test_registry_names():
   config = build_skip_rnn.make_config({"hidden_dim": 4}, ADDING, cell="gru", skip="random")
   assert config == skip_rnn.SkipRNNConfig(cell="gru", hidden_dim=4, input_dim=2, num_outputs=1,
                                           task="regression", skip="random")
+
+
+def test_training_settings_are_a_loss_config_apart_from_the_architecture():
+  """config.net's binarize / dropout become `skip_rnn.LossConfig`, not SkipRNNConfig fields
+  (issue 15 item 3); a bad value names config.net."""
+  net = {"hidden_dim": 4, "binarize": "bernoulli", "dropout": 0.25}
+  config = build_skip_rnn.make_config(net, ADDING, cell="lstm", skip="learned")
+  assert config == skip_rnn.SkipRNNConfig(hidden_dim=4, input_dim=2, num_outputs=1,
+                                          task="regression")
+  assert build_skip_rnn.make_loss_config(net) == skip_rnn.LossConfig(binarize="bernoulli",
+                                                                     dropout=0.25)
+  assert not {f.name for f in dataclasses.fields(skip_rnn.SkipRNNConfig)} & {
+      f.name for f in dataclasses.fields(skip_rnn.LossConfig)}
+  with pytest.raises(ValueError, match="config.net: binarize must be one of"):
+    build_skip_rnn.make_loss_config({"binarize": "sample"})
+  # Bernoulli binarisation samples the gate in training (the key matters), rounds in evaluation.
+  batch = {"inputs": np.random.default_rng(0).normal(size=(8, 6, 2)).astype(np.float32),
+           "lengths": np.full(8, 6, np.int32), "labels": np.zeros(8, np.float32)}
+  hp = {"budget_lambda": 0.0}
+
+  def losses(binarize):  # no dropout: only the gate can use the key
+    model = registry.MODELS["skip_lstm"](jax.random.key(0), {"hidden_dim": 4,
+                                                              "binarize": binarize}, ADDING)
+    return ([float(model.loss_fn(model.params, {}, batch, jax.random.key(k), hp)[0])
+             for k in (1, 2)],
+            [float(model.eval_loss_fn(model.params, {}, batch, jax.random.key(k), hp)[0])
+             for k in (1, 2)])
+
+  (round_train, round_eval), (sampled_train, sampled_eval) = losses("round"), losses("bernoulli")
+  assert round_train[0] == round_train[1] == round_eval[0]
+  assert sampled_train[0] != sampled_train[1]
+  assert sampled_eval[0] == sampled_eval[1] == round_eval[0]

@@ -300,7 +300,7 @@ def test_loss_fn_protocol(task, skip):
 
 
 def test_dropout_only_in_training():
-  """Dropout (SkipRNNConfig.dropout or hparams['dropout']) is off in the evaluation loss, on in
+  """Dropout (LossConfig.dropout or hparams['dropout']) is off in the evaluation loss, on in
   training (deterministic per key), and rate 0 is no dropout."""
   cfg = sr.SkipRNNConfig(vocab_size=11, embed_dim=4, hidden_dim=5, num_outputs=3, init="torch")
   params = jax.jit(sr.model_init, static_argnums=1)(jax.random.key(21), cfg)
@@ -319,12 +319,11 @@ def test_dropout_only_in_training():
   assert trained != plain and float(train_fn(params, k1, drop)) == trained
   assert float(train_fn(params, k2, drop)) != trained
   # The static rate gives the same masks as the hparam; giving both is an error.
-  static = sr.SkipRNNConfig(vocab_size=11, embed_dim=4, hidden_dim=5, num_outputs=3,
-                            init="torch", dropout=0.5)
-  np.testing.assert_allclose(jax.jit(lambda p, k: sr.make_loss_fn(static)(
+  static = sr.LossConfig(dropout=0.5)
+  np.testing.assert_allclose(jax.jit(lambda p, k: sr.make_loss_fn(cfg, static)(
       p, {}, batch, k, lam)[0])(params, k1), trained, rtol=1e-6)
   with pytest.raises(ValueError, match="dropout rate is given twice"):
-    sr.make_loss_fn(static)(params, {}, batch, k1, drop)
+    sr.make_loss_fn(cfg, static)(params, {}, batch, k1, drop)
 
 
 def test_flax_modules_match_pure_functions():

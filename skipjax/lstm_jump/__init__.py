@@ -30,14 +30,15 @@ error to the reward; the advantage is `sg(reward - b_i)`. Options that reimpleme
 against variance: several sampled trajectories per example, an entropy bonus
 (`hparams['entropy_beta']`), reward normalisation over the batch.
 
-- `core`: parameters, the read / jump rules, the training path `apply`.
+- `core`: the architecture (`ModelConfig` -> `model_init`), parameters, the read / jump rules,
+  the training path `apply`.
 - `inference`: `infer` (computes only what it reads) and `predict`.
-- `model`: the training loss `make_loss_fn`, `read_fraction`, `flops`.
+- `model`: the training loss (`LossConfig` -> `make_loss_fn`), `read_fraction`, `flops`.
 - `modules`: Flax linen `LSTMJump`.
 """
 
-from skipjax.lstm_jump.core import (Head, LSTMJumpOutput, LSTMJumpParams, apply, check_params,
-                                    default_head, init, max_jump)
+from skipjax.lstm_jump.core import (Head, LSTMJumpOutput, LSTMJumpParams, ModelConfig, apply,
+                                    check_params, default_head, init, max_jump, model_init)
 from skipjax.lstm_jump.inference import infer, predict
-from skipjax.lstm_jump.model import HPARAMS, flops, make_loss_fn, read_fraction
+from skipjax.lstm_jump.model import HPARAMS, LossConfig, flops, make_loss_fn, read_fraction
 from skipjax.lstm_jump.modules import LSTMJump

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -57,6 +58,46 @@ class LSTMJumpOutput(NamedTuple):
   final_state: cells.LSTMState
   jump_logits: Array | None = None
   jump_hidden: Array | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """The architecture of an LSTM-Jump reader (hashable, static): `model_init`.
+
+  Exactly one of vocab_size (token-id inputs [B, T], with embed_dim) and input_dim (float inputs
+  [B, T, D]). hidden_dim: H. num_classes: C. max_jump: K (the jump head has K + 1 outputs).
+  forget_bias, cell_init: see `cells.lstm_init`. How it reads (R, N) and trains (samples, reward
+  normalisation) is `model.LossConfig`'s: R and N may differ between training and test.
+  """
+  num_classes: int
+  hidden_dim: int
+  max_jump: int
+  vocab_size: int | None = None
+  input_dim: int | None = None
+  embed_dim: int | None = None
+  forget_bias: float = 1.0
+  cell_init: str = "default"
+
+  def __post_init__(self):
+    if (self.vocab_size is None) == (self.input_dim is None):
+      raise ValueError("give exactly one of vocab_size (token inputs) and input_dim (float "
+                       f"inputs); got vocab_size={self.vocab_size!r}, "
+                       f"input_dim={self.input_dim!r}")
+    if self.vocab_size is not None and self.embed_dim is None:
+      raise ValueError("embed_dim is required with vocab_size")
+    if self.input_dim is not None and self.embed_dim is not None:
+      raise ValueError("embed_dim only applies to token inputs (vocab_size); float inputs feed "
+                       "the LSTM directly")
+    for name in ("num_classes", "hidden_dim", "max_jump", "vocab_size", "input_dim",
+                 "embed_dim"):
+      if getattr(self, name) is not None:
+        validation.check_positive_int(name, getattr(self, name))
+
+
+def model_init(key: Array, config: ModelConfig, *,
+               param_dtype: Any = jnp.float32) -> LSTMJumpParams:
+  """Initial parameters of the reader described by `config` (`init`)."""
+  return init(key, **dataclasses.asdict(config), param_dtype=param_dtype)
 
 
 def init(key: Array, *, vocab_size: int | None = None, input_dim: int | None = None,

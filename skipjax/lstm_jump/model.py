@@ -4,6 +4,7 @@ read fraction and FLOPs.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 import jax
@@ -40,6 +41,26 @@ def flops(params: core.LSTMJumpParams, out: core.LSTMJumpOutput) -> Array:
   jump_head = 2 * h * (core.max_jump(params) + 1)
   return (tokens * cells.lstm_step_flops(d, h) + decisions * jump_head
           + out.logits.shape[0] * 2 * h * out.logits.shape[-1])
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+  """How an LSTM-Jump loss reads and trains, apart from the architecture (`core.ModelConfig`):
+  read_size R, num_jumps N, and for the sampled (training) loss num_samples trajectories per
+  example and normalize_rewards. `make_loss_fn(**dataclasses.asdict(c))`, or `c.loss_fn()`."""
+  read_size: int
+  num_jumps: int
+  num_samples: int = 1
+  normalize_rewards: bool = False
+
+  def __post_init__(self):
+    validation.check_positive_int("read_size", self.read_size)
+    validation.check_nonneg_int("num_jumps", self.num_jumps)
+    validation.check_positive_int("num_samples", self.num_samples)
+
+  def loss_fn(self, *, greedy: bool = False, head: core.Head = core.default_head):
+    """`make_loss_fn` with these settings (greedy=True: the evaluation loss)."""
+    return make_loss_fn(**dataclasses.asdict(self), greedy=greedy, head=head)
 
 
 def make_loss_fn(*, read_size: int, num_jumps: int, num_samples: int = 1,

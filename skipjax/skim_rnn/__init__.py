@@ -42,7 +42,8 @@ starts from the previous state, never from the big cell's new state.
 - `steps`: the read and skim updates, the decision, the Gumbel-softmax training layer and steps.
 - `inference`: hard-decision `masked_layer` (batched), `gather_layer` (batched, real savings),
   `cond_layer` (batch 1, real savings), `infer`.
-- `model`: the text classifier, its training loss and its hard-decision evaluation loss.
+- `model`: the text classifier (`ClassifierConfig` -> `model_init`), its training loss and its
+  hard-decision evaluation loss.
 - `modules`: Flax linen `SkimLSTM` / `SkimGRU` layers and `SkimLSTMCell` / `SkimGRUCell` steps.
 """
 
@@ -53,6 +54,7 @@ from skipjax.skim_rnn.core import (READ, SKIM, Carry, SkimOutput, SkimParams, ch
 from skipjax.skim_rnn.steps import gumbel_layer, gumbel_step, hard_step
 from skipjax.skim_rnn.inference import cond_layer, gather_layer, infer, masked_layer
 from skipjax.skim_rnn.model import (DEFAULT_EVAL_THRESHOLD, HPARAMS, REQUIRED_HPARAMS,
-                                    ClassifierParams, classifier_infer, classifier_init,
-                                    classifier_loss, make_eval_loss, split_summary)
+                                    ClassifierConfig, ClassifierParams, classifier_infer,
+                                    classifier_init, classifier_loss, make_eval_loss, model_init,
+                                    split_summary)
 from skipjax.skim_rnn.modules import SkimGRU, SkimGRUCell, SkimLSTM, SkimLSTMCell, SkimStep

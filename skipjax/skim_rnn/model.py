@@ -5,6 +5,7 @@ under the skipjax loss protocol `loss_fn(params, model_state, batch, key, hparam
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
@@ -35,6 +36,45 @@ class ClassifierParams(NamedTuple):
   embedding: Array | None
   rnn: SkimParams
   head: layers.DenseParams
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierConfig:
+  """The architecture of the Skim-RNN text classifier (hashable, static): `model_init`.
+
+  num_classes: C. vocab_size: V for token-id inputs [B, T]; None for float features
+  [B, T, embed_dim]. embed_dim: E. hidden_dim: d, the big cell. small_dim: d' in [0, d], the
+  small cell (0: a skim copies the state). cell: "lstm" or "gru". The training settings are
+  `classifier_loss`'s hparams (skim_gamma, gumbel_hard, dropout); evaluation's read threshold is
+  `make_eval_loss(threshold)`'s.
+  """
+  num_classes: int
+  vocab_size: int | None = None
+  embed_dim: int = 100
+  hidden_dim: int = 100
+  small_dim: int = 10
+  cell: str = "lstm"
+
+  def __post_init__(self):
+    validation.check_positive_int("num_classes", self.num_classes)
+    if self.vocab_size is not None:
+      validation.check_positive_int("vocab_size", self.vocab_size)
+    validation.check_positive_int("embed_dim", self.embed_dim)
+    validation.check_positive_int("hidden_dim", self.hidden_dim)
+    validation.check_nonneg_int("small_dim", self.small_dim)
+    if self.small_dim > self.hidden_dim:
+      raise ValueError(f"small_dim must be at most hidden_dim={self.hidden_dim}, got "
+                       f"{self.small_dim}")
+    if self.cell not in ("lstm", "gru"):
+      raise ValueError(f"cell must be 'lstm' or 'gru', got {self.cell!r}")
+
+
+def model_init(key: Array, config: ClassifierConfig, *,
+               param_dtype: Any = jnp.float32) -> ClassifierParams:
+  """Initial parameters of the classifier described by `config` (`classifier_init`)."""
+  return classifier_init(key, config.vocab_size, config.num_classes, embed_dim=config.embed_dim,
+                         hidden_dim=config.hidden_dim, small_dim=config.small_dim,
+                         cell=config.cell, param_dtype=param_dtype)
 
 
 def classifier_init(key: Array, vocab_size: int | None, num_classes: int, *,

@@ -11,7 +11,7 @@ from skipjax.skip_rnn.core import (SkipCarry, SkipOutput, SkipParams, budget_los
                                    skip_init, skip_rnn, skip_step, step_flops)
 from skipjax.skip_rnn.inference import (SkipInference, project_embedding, skip_rnn_infer,
                                         skip_rnn_infer_batch, skip_rnn_infer_tokens)
-from skipjax.skip_rnn.model import (HPARAMS, SkipModelParams, SkipRNNConfig, make_loss_fn,
-                                    model_apply, model_flops, model_init, predict_jump,
-                                    task_metrics)
+from skipjax.skip_rnn.model import (HPARAMS, LossConfig, SkipModelParams, SkipRNNConfig,
+                                    make_loss_fn, model_apply, model_flops, model_init,
+                                    predict_jump, task_metrics)
 from skipjax.skip_rnn.modules import SkipGRU, SkipGRUCell, SkipLSTM, SkipLSTMCell, SkipStep

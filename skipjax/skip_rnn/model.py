@@ -7,7 +7,7 @@ batch: 'inputs' [B, T, D] float or [B, T] int ids, 'lengths' [B] int, 'labels' [
 or float targets for regression), optional 'mask' and 'weights' [B] (they multiply:
 `layers.example_weights`).
 hparams: 'budget_lambda' (the lambda of the budget loss `lambda * sum_t u_t`, default 0) and
-optionally 'dropout' (a rate, sweepable; instead of the static `SkipRNNConfig.dropout`).
+optionally 'dropout' (a rate, sweepable; instead of the static `LossConfig.dropout`).
 
 The head reads the top layer's hidden state after each example's last real step (for a skipped
 final step, the state of the last update), as in the paper. `config.skip` picks the learned gate
@@ -43,12 +43,9 @@ class SkipRNNConfig:
   cell: "lstm" or "gru". hidden_dim, num_layers: the stack (one gate from the top layer).
   input_dim: D for dense inputs [B, T, D]; or vocab_size (+ embed_dim) for token ids [B, T].
   num_outputs: classes (classification) or 1 (regression). task: "classification" | "regression".
-  skip: "learned" | "random" | "none". binarize: "round" (straight-through round) or
-  "bernoulli" (straight-through Bernoulli sample while training; rounding at evaluation).
-  random_update_prob: update probability of the random baseline. dropout: rate on the inputs and
-  on the final hidden state while training (paper's IMDB model: 0.2; `hparams['dropout']` may give
-  it instead, as a float a sweep can vary). init: the cores'
-  initialisation, "default" or "torch" (see `cells.lstm_init`).
+  skip: "learned" | "random" | "none". random_update_prob: update probability of the random
+  baseline. init: the cores' initialisation, "default" or "torch" (see `cells.lstm_init`).
+  The training settings (the gate's binarisation, dropout) are `LossConfig`'s.
   """
   cell: str = "lstm"
   hidden_dim: int = 110
@@ -59,15 +56,12 @@ class SkipRNNConfig:
   num_outputs: int = 10
   task: str = "classification"
   skip: str = "learned"
-  binarize: str = "round"
   random_update_prob: float = 0.5
-  dropout: float = 0.0
   init: str = "default"
 
   def __post_init__(self):
     for name, allowed in (("cell", ("lstm", "gru")), ("task", ("classification", "regression")),
-                          ("skip", ("learned", "random", "none")),
-                          ("binarize", ("round", "bernoulli")), ("init", ("default", "torch"))):
+                          ("skip", ("learned", "random", "none")), ("init", ("default", "torch"))):
       if getattr(self, name) not in allowed:
         raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
     validation.check_positive_int("hidden_dim", self.hidden_dim)
@@ -80,10 +74,27 @@ class SkipRNNConfig:
     else:
       validation.check_positive_int("vocab_size", self.vocab_size)
       validation.check_positive_int("embed_dim", self.embed_dim)
-    if not 0.0 <= self.dropout < 1.0:
-      raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
     if not 0.0 < self.random_update_prob <= 1.0:
       raise ValueError(f"random_update_prob must lie in (0, 1], got {self.random_update_prob}")
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+  """The training settings of `make_loss_fn` (hashable, static), apart from the architecture.
+
+  binarize: "round" (straight-through round) or "bernoulli" (straight-through Bernoulli sample
+  while training; rounding at evaluation). dropout: rate on the inputs and on the final hidden
+  state while training (the paper's IMDB model: 0.2); `hparams['dropout']` may give it instead,
+  as a float a sweep can vary.
+  """
+  binarize: str = "round"
+  dropout: float = 0.0
+
+  def __post_init__(self):
+    if self.binarize not in ("round", "bernoulli"):
+      raise ValueError(f"binarize must be one of ('round', 'bernoulli'), got {self.binarize!r}")
+    if not 0.0 <= self.dropout < 1.0:
+      raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
 
 
 class SkipModelParams(NamedTuple):
@@ -124,21 +135,21 @@ def _head(params: SkipModelParams, h: Array, config: SkipRNNConfig) -> Array:
 
 def model_apply(params: SkipModelParams, inputs: Array, lengths: Array, config: SkipRNNConfig,
                 *, key: Array | None = None, train: bool = False,
-                dropout: float | Array | None = None) -> tuple[Array, core.SkipOutput]:
+                dropout: float | Array | None = None,
+                binarize: str = "round") -> tuple[Array, core.SkipOutput]:
   """Masked (training-path) forward pass.
 
   Args:
     params: SkipModelParams. inputs: [B, T, D] float or [B, T] int. lengths: [B] int.
     config: SkipRNNConfig. key: PRNG key (needed when training with dropout, Bernoulli
       binarisation, or for the random baseline). train: enables dropout and Bernoulli sampling.
-    dropout: the dropout rate (a float or traced scalar); None: `config.dropout`.
+    dropout: the dropout rate while training (a float or traced scalar); None: none.
+    binarize: the gate's binarisation while training (`LossConfig.binarize`).
   Returns:
     (outputs: logits [B, C] or regression values [B], SkipOutput).
   """
-  if dropout is None:
-    dropout = config.dropout if config.dropout > 0 else None
   use_dropout = train and dropout is not None
-  needs_key = config.skip == "random" or use_dropout or (train and config.binarize == "bernoulli")
+  needs_key = config.skip == "random" or use_dropout or (train and binarize == "bernoulli")
   if needs_key and key is None:
     raise ValueError("key is required for this configuration (dropout, Bernoulli gate or "
                      "random skipping)")
@@ -147,7 +158,7 @@ def model_apply(params: SkipModelParams, inputs: Array, lengths: Array, config: 
   if use_dropout:
     xs = layers.dropout(k_in, xs, dropout)
   if config.skip == "learned":
-    gate_key = k_gate if (train and config.binarize == "bernoulli") else None
+    gate_key = k_gate if (train and binarize == "bernoulli") else None
     out = core.skip_rnn(params.rnn, xs, lengths, key=gate_key)
   elif config.skip == "random":
     out = core.random_skip_rnn(params.rnn, xs, lengths, k_gate, config.random_update_prob)
@@ -187,13 +198,15 @@ def task_metrics(outputs: Array, labels: Array, config: SkipRNNConfig,
   return task_loss, {"mse": task_loss}
 
 
-def make_loss_fn(config: SkipRNNConfig, *, train: bool = True) -> LossFn:
+def make_loss_fn(config: SkipRNNConfig, loss_config: LossConfig = LossConfig(), *,
+                 train: bool = True) -> LossFn:
   """The model's loss under the protocol of `skipjax.train.state`.
 
   loss = task loss (cross-entropy, or MSE for regression) + budget loss
   `hparams['budget_lambda'] * sum_t u_t` (per sequence, averaged over the batch; only real steps
   count). With `train=False` dropout is off and the gate rounds (evaluation). The dropout rate is
-  `hparams['dropout']` when given (then `config.dropout` must be 0), else `config.dropout`.
+  `hparams['dropout']` when given (then `loss_config.dropout` must be 0), else
+  `loss_config.dropout`; the gate binarises by `loss_config.binarize` while training.
 
   Metrics: 'loss', 'task_loss', 'budget_loss', 'accuracy' or 'mse', 'updates' (mean number of
   updated steps), 'fraction_computed' (mean of updates / length).
@@ -203,11 +216,13 @@ def make_loss_fn(config: SkipRNNConfig, *, train: bool = True) -> LossFn:
     lengths = jnp.asarray(batch["lengths"], jnp.int32)
     weights = layers.example_weights(batch, lengths.shape[0])  # mask x weights
     rate = hparams.get("dropout")
-    if rate is not None and config.dropout > 0:
-      raise ValueError(f"the dropout rate is given twice: SkipRNNConfig.dropout={config.dropout} "
-                       "and hparams['dropout']; set one")
+    if rate is not None and loss_config.dropout > 0:
+      raise ValueError(f"the dropout rate is given twice: LossConfig.dropout="
+                       f"{loss_config.dropout} and hparams['dropout']; set one")
+    if rate is None and loss_config.dropout > 0:
+      rate = loss_config.dropout
     outputs, out = model_apply(params, batch["inputs"], lengths, config, key=key, train=train,
-                               dropout=rate)
+                               dropout=rate, binarize=loss_config.binarize)
     task_loss, metrics = task_metrics(outputs, batch["labels"], config, weights)
     budget_lambda = jnp.asarray(hparams.get("budget_lambda", 0.0), jnp.float32)
     if config.skip == "learned":
