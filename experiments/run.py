@@ -60,6 +60,7 @@ from absl import flags
 from absl import logging as absl_logging
 from ml_collections import config_flags
 
+from experiments import configs
 from experiments import exit_codes
 from experiments import run_lib
 from experiments import sweep
@@ -231,7 +232,10 @@ def config_path_error(value: str) -> str | None:
   names = sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_"))
   close = cli.closest(file.stem, names)
   variant = re.fullmatch(r"(\w+)_lam(0|[\d.]+e\d+)", file.stem)  # a per-lambda file of old
-  if variant is not None and variant.group(1) in names:
+  renamed = configs.renamed_hint(file.stem)
+  if renamed is not None:
+    hint = renamed
+  elif variant is not None and variant.group(1) in names:
     budget = variant.group(2).replace("e", "e-")
     hint = (f"the lambda is now the config's argument: "
             f"--config {_shown(folder / (variant.group(1) + '.py'))}:{budget}")

@@ -227,15 +227,7 @@ SIBLINGS = {
     "sst2": (("lstm_sst2", "skim_lstm_sst2"), ()),
     "number_prediction_jump": (("lstm_number_prediction", "lstm_jump_number_prediction"),
                                ("num_steps", "eval_every")),
-    "number_prediction_pointer": (("dynamic_skip_number_prediction_11",
-                                   "dynamic_skip_number_prediction_21",
-                                   "dynamic_skip_lam1_number_prediction_11",
-                                   "dynamic_skip_lam1_number_prediction_21",
-                                   "attention_skip_number_prediction_11",
-                                   "attention_skip_number_prediction_21",
-                                   "fixed_skip3_number_prediction_11",
-                                   "lstm_number_prediction_11", "lstm_number_prediction_21"),
-                                  ("data.length",)),
+    "number_prediction_pointer": (tuple(configs_lib.RENAMED.values()), ("data.length",)),
 }
 
 
@@ -243,9 +235,13 @@ SIBLINGS = {
 def test_sibling_configs_share_their_setting(family):
   names, own_fields = SIBLINGS[family]
   configs = {name: _flat(configs_lib.load(name).to_dict()) for name in names}
-  # A config's experiment is its file's name, or that name and the argument's tag.
-  assert all(config["experiment"] == name or (":" in name and config["experiment"].startswith(
-      name.split(":")[0] + "_")) for name, config in configs.items())
+  # A config's experiment is its file's name, or that name and the argument's tag, or (a
+  # config of a whole table, RENAMED) the row's old name; never two alike.
+  renamed = {spec: old for old, spec in configs_lib.RENAMED.items()}
+  assert all(config["experiment"] in (name, renamed.get(name)) or (
+      ":" in name and config["experiment"].startswith(name.split(":")[0] + "_"))
+             for name, config in configs.items())
+  assert len({config["experiment"] for config in configs.values()}) == len(configs)
   free = {"experiment", "model", "paper_value", *own_fields}
   for key in set().union(*configs.values()) - free:
     values = {name: config[key] for name, config in configs.items() if key in config}
@@ -308,7 +304,7 @@ def _tiny(name, **hparams):
 def test_out_of_range_hparam_fails_before_training(tmp_path):
   """Issue 11 item 5: `--config.hparams.lam=1.5` trained to exit 0 (inside the jitted step lam is
   traced, so the eager range check of the layer never ran). Now the config is refused first."""
-  config = _tiny("dynamic_skip_number_prediction_11", lam=1.5)
+  config = _tiny("gui_number_prediction:dynamic_skip,11", lam=1.5)
   config.net.update(num_skips=3, agent_dim=4, embed_dim=4)
   config.data.update(length=6)
   workdir = tmp_path / "work"
@@ -319,7 +315,7 @@ def test_out_of_range_hparam_fails_before_training(tmp_path):
 
 
 @pytest.mark.parametrize("name,hparams,match", [
-    ("dynamic_skip_number_prediction_11", {"lam": -0.1}, r"config\.hparams\.lam must lie in "
+    ("gui_number_prediction:dynamic_skip,11", {"lam": -0.1}, r"config\.hparams\.lam must lie in "
                                                          r"\[0, 1\], got -0\.1"),
     ("dynamic_skip_conll2003", {"dropout": 1.0}, r"config\.hparams\.dropout must lie in \[0, 1\)"),
     ("dynamic_skip_ptb", {"sum_over_time": 2.0}, r"config\.hparams\.sum_over_time must lie in "

@@ -3,7 +3,6 @@ their number-prediction configs."""
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 
 import jax
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from experiments import build_dynamic_skip
+from experiments import configs
 from experiments import registry
 from experiments import run
 from skipjax import cells
@@ -33,12 +33,10 @@ TOKEN_SPEC = registry.DataSpec("classification", 10, 12, None, 6, None)
 
 
 def _config(name: str) -> ml_collections.ConfigDict:
-  path = CONFIG_DIR / f"{name}.py"
-  spec = importlib.util.spec_from_file_location(name, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  assert f"--config experiments/configs/{name}.py" in module.__doc__.replace("\\\n", "")
-  return module.get_config()
+  """The config of a table row, named as its experiment (gui_number_prediction.py:ARG)."""
+  config = configs.load(configs.RENAMED[name])
+  assert config.experiment == name
+  return config
 
 
 def _tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

@@ -31,10 +31,11 @@ from test_config import _load
 assert len(jax.devices()) == 8, jax.devices()
 root = pathlib.Path(sys.argv[1])
 out = {}
+from experiments import configs
 for name, net in (("skip_lstm_adding", {"hidden_dim": 8}),
                   ("dynamic_skip_number_prediction_11", {"hidden_dim": 8, "agent_dim": 4})):
   def config(steps):
-    c = _load(pathlib.Path("experiments/configs") / f"{name}.py").get_config()
+    c = configs.load(configs.RENAMED.get(name, name))
     c.net.update(net)
     c.data.update(batch_size=16, eval_batch_size=16)
     for key in ("dev_examples", "test_examples", "train_examples"):

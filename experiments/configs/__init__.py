@@ -20,6 +20,28 @@ CONFIG_DIR = pathlib.Path(__file__).resolve().parent
 REPO = CONFIG_DIR.parent.parent
 
 
+# Config files that became arguments of another (big_vision style): old name -> the spec now.
+RENAMED = {
+    "dynamic_skip_number_prediction_11": "gui_number_prediction:dynamic_skip,11",
+    "dynamic_skip_number_prediction_21": "gui_number_prediction:dynamic_skip,21",
+    "dynamic_skip_lam1_number_prediction_11": "gui_number_prediction:dynamic_skip,11,lam=1",
+    "dynamic_skip_lam1_number_prediction_21": "gui_number_prediction:dynamic_skip,21,lam=1",
+    "attention_skip_number_prediction_11": "gui_number_prediction:attention_skip_lstm,11",
+    "attention_skip_number_prediction_21": "gui_number_prediction:attention_skip_lstm,21",
+    "fixed_skip3_number_prediction_11": "gui_number_prediction:fixed_skip_lstm,11",
+    "lstm_number_prediction_11": "gui_number_prediction:lstm,11",
+    "lstm_number_prediction_21": "gui_number_prediction:lstm,21",
+}
+
+
+def renamed_hint(stem: str) -> str | None:
+  """'this config is now X' for a config file of old (`RENAMED`), else None."""
+  if stem in RENAMED:
+    name, _, arg = RENAMED[stem].partition(":")
+    return f"this config is now experiments/configs/{name}.py:{arg}"
+  return None
+
+
 def load(spec: str) -> ml_collections.ConfigDict:
   """The config `spec` names, as `experiments.run --config` reads it: 'NAME' or 'NAME:ARG'
   (experiments/configs/NAME.py, `get_config(ARG)`), or a file 'PATH.py[:ARG]' (relative paths from
@@ -32,7 +54,8 @@ def load(spec: str) -> ml_collections.ConfigDict:
   elif not path.is_absolute():
     path = REPO / path
   if not path.is_file():
-    raise FileNotFoundError(f"config {spec!r}: no file {path}")
+    hint = renamed_hint(path.stem)
+    raise FileNotFoundError(f"config {spec!r}: no file {path}" + (f"; {hint}" if hint else ""))
   module_spec = importlib.util.spec_from_file_location(f"_skipjax_config_{path.stem}", path)
   module = importlib.util.module_from_spec(module_spec)
   module_spec.loader.exec_module(module)

@@ -13,9 +13,8 @@ Command:
     python -m experiments.run --config experiments/configs/dynamic_skip_imdb.py \
         --workdir experiments/workdirs/dynamic_skip_imdb --noplot
 
-Hardware: not yet run with this setting (the earlier run, 2 epochs without dropout and with a 10%
-dev split, is in git history and experiments/results/dynamic_skip_imdb.json).
-Time: not yet run with this setting.
+Hardware: 2-core x86_64 CPU, a run pinned to one core. Time: experiments/RESULTS.md
+(3,330 steps: 86.3% test after 50.3 min, at fd64619).
 """
 
 from experiments.configs import imdb_config

@@ -15,9 +15,8 @@ Command:
     python -m experiments.run --config experiments/configs/lstm_imdb.py \
         --workdir experiments/workdirs/lstm_imdb --noplot
 
-Hardware: not yet run with this setting (the earlier runs, without dropout and with a 10% dev
-split, are in git history and experiments/results/lstm_imdb.json).
-Time: not yet run with this setting.
+Hardware: 2-core x86_64 CPU, a run pinned to one core. Time: experiments/RESULTS.md
+(3,330 steps: 87.1% test after 45.7 min, at c175a8f).
 """
 
 from experiments.configs import imdb_config

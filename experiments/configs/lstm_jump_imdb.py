@@ -14,9 +14,9 @@ Command:
     python -m experiments.run --config experiments/configs/lstm_jump_imdb.py \
         --workdir experiments/workdirs/lstm_jump_imdb --noplot
 
-Hardware: not yet run with this setting (the earlier run, 3 epochs without dropout and with a 10%
-dev split, is in git history and experiments/results/lstm_jump_imdb.json).
-Time: not yet run with this setting.
+Hardware: 2-core x86_64 CPU, a run pinned to one core. Time: experiments/RESULTS.md
+(early-stopped at 2,822 steps: 82.8% test reading 58.0% of the tokens after
+40.0 min, at 4543d3a).
 """
 
 from ml_collections import config_dict

@@ -16,10 +16,9 @@ Command:
     python -m experiments.run --config experiments/configs/lstm_jump_number_prediction.py \
         --workdir experiments/workdirs/lstm_jump_number_prediction
 
-Not yet run with this protocol. Hardware: -. Time: -. Metric reached: -. The earlier record
-experiments/results/lstm_jump_number_prediction.json (98.3% test reading 4.0% of the tokens,
-3,000 steps, 2.2 min) comes from the old protocol: an endless stream of fresh examples, 1,024 dev
-and 4,096 test sequences. The plain LSTM on the same data: `lstm_number_prediction.py`.
+Hardware: 2-core x86_64 CPU, a run pinned to one core. Time: experiments/RESULTS.md
+(3,000 steps: 100.0% test reading 4.0% of the tokens after 0.8 min, at
+4543d3a).
 """
 
 from experiments.configs import NUMBER_PREDICTION_JUMP_LENGTH, lstm_jump_net

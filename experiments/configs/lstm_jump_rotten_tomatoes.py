@@ -18,9 +18,9 @@ Command:
     python -m experiments.run --config experiments/configs/lstm_jump_rotten_tomatoes.py \
         --workdir experiments/workdirs/lstm_jump_rotten_tomatoes
 
-Hardware: not yet run with this setting (the earlier 4-epoch run without dropout is in git
-history and experiments/results/lstm_jump_rotten_tomatoes.json).
-Time: not yet run with this setting.
+Hardware: 2-core x86_64 CPU, a run pinned to one core. Time: experiments/RESULTS.md
+(3,780 steps: 76.2% test reading 75.8%, measured batch-1 speed-up 0.89x, 6.0 min,
+at 4171e06).
 """
 
 from experiments.configs import lstm_jump_net, sentence_config

@@ -13,9 +13,8 @@ Command:
     python -m experiments.run --config experiments/configs/lstm_rotten_tomatoes.py \
         --workdir experiments/workdirs/lstm_rotten_tomatoes
 
-Hardware: not yet run with this setting (the earlier 4-epoch run without dropout is in git
-history and experiments/results/lstm_rotten_tomatoes.json).
-Time: not yet run with this setting.
+Hardware: 2-core x86_64 CPU, a run pinned to one core. Time: experiments/RESULTS.md
+(4,320 steps: 79.1% test after 2.4 min, at 4543d3a).
 """
 
 from experiments.configs import sentence_config

@@ -16,9 +16,8 @@ Command:
     python -m experiments.run --config experiments/configs/lstm_sst2.py \
         --workdir experiments/workdirs/lstm_sst2 --config.progress=False
 
-Hardware: not yet run with this setting (the earlier run on the GLUE copy, tested on its 872
-validation sentences, is in git history and experiments/results/lstm_sst2.json).
-Time: not yet run with this setting.
+Hardware: 2-core x86_64 CPU, a run pinned to one core. Time: experiments/RESULTS.md
+(3,564 steps: 84.6% test after 2.1 min, at 4543d3a).
 """
 
 from experiments.configs import sentence_config

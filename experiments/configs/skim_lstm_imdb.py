@@ -22,9 +22,8 @@ Command:
     python -m experiments.run --config experiments/configs/skim_lstm_imdb.py \
         --workdir experiments/workdirs/skim_lstm_imdb --noplot
 
-Hardware: not yet run with this setting (the earlier run, 2 epochs without dropout and with a 10%
-dev split, is in git history and experiments/results/skim_lstm_imdb.json).
-Time: not yet run with this setting.
+Hardware: 2-core x86_64 CPU, a run pinned to one core. Time: experiments/RESULTS.md
+(3,330 steps: 86.3% test at 92.6% skim after 45.5 min, measured batch-1 speed-up 1.76x).
 """
 
 from experiments.configs import SKIM_RNN_PATIENCE_STEPS, imdb_config

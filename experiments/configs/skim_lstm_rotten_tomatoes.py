@@ -23,9 +23,8 @@ experiments/plots/skim_lstm_rotten_tomatoes_tradeoff.{json,png}):
 Variants: `--config.experiment=skim_lstm_rotten_tomatoes_dX_gY --config.net.small_dim=X
 --config.hparams.skim_gamma=Y` with the workdir experiments/workdirs/skim_lstm_rotten_tomatoes_dX_gY.
 
-Hardware: not yet run with this setting (the earlier 4-epoch runs without dropout, d'=10 and the
-d'=5 / gamma=0.02 variants, are in git history and experiments/results/).
-Time: not yet run with this setting.
+Hardware: 2-core x86_64 CPU, a run pinned to one core. Time: experiments/RESULTS.md
+(77.3% test at 60.7% skim, early-stopped at 3,645 steps, 4.7 min).
 """
 
 from experiments.configs import sentence_config

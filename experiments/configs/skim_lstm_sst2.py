@@ -17,9 +17,8 @@ Command:
     python -m experiments.run --config experiments/configs/skim_lstm_sst2.py \
         --workdir experiments/workdirs/skim_lstm_sst2 --config.progress=False
 
-Hardware: not yet run with this setting (the earlier run on the GLUE copy, tested on its 872
-validation sentences, is in git history and experiments/results/skim_lstm_sst2.json).
-Time: not yet run with this setting.
+Hardware: 2-core x86_64 CPU, a run pinned to one core. Time: experiments/RESULTS.md
+(83.7% test at 51.5% skim, 3,564 steps, 4.4 min).
 """
 
 from experiments.configs import sentence_config
