@@ -131,6 +131,10 @@ ROWS: tuple[Row, ...] = (
     Row("skip_rnn/table5/skip_lstm_imdb_lam1e4_e20", _cfg("skip_lstm_imdb", "1e-4"),
         ("--config.experiment=skip_lstm_imdb_lam1e4_e20", "--config.num_steps=6660",
          "--config.data.bucket_boundaries=(100,200,300,400)"), sec_per_step=0.3),
+    # The plain LSTM of that protocol (the row above's baseline).
+    Row("skip_rnn/table5/lstm_imdb_e20", _cfg("lstm_imdb"),
+        ("--config.experiment=lstm_imdb_e20", "--config.num_steps=6660",
+         "--config.data.bucket_boundaries=(100,200,300,400)"), sec_per_step=0.25),
     # Skim-RNN (Seo et al., 2018), Table 2.
     Row("skim_rnn/table2/lstm_rotten_tomatoes", _cfg("lstm_rotten_tomatoes"), sec_per_step=0.1),
     Row("skim_rnn/table2/skim_lstm_rotten_tomatoes", _cfg("skim_lstm_rotten_tomatoes"),
@@ -160,6 +164,9 @@ ROWS: tuple[Row, ...] = (
     Row("dynamic_skip/number_prediction/dynamic_skip_lam1_number_prediction_21", _cfg("gui_number_prediction", "dynamic_skip,21,lam=1"), sec_per_step=0.12),
     Row("dynamic_skip/number_prediction/fixed_skip3_number_prediction_11", _cfg("gui_number_prediction", "fixed_skip_lstm,11"), sec_per_step=0.03),
     Row("dynamic_skip/imdb/dynamic_skip_imdb", _cfg("dynamic_skip_imdb"), sec_per_step=0.6),
+    Row("dynamic_skip/imdb/dynamic_skip_imdb_e20", _cfg("dynamic_skip_imdb"),
+        ("--config.experiment=dynamic_skip_imdb_e20", "--config.num_steps=6660",
+         "--config.data.bucket_boundaries=(100,200,300,400)"), sec_per_step=0.45),
     Row("dynamic_skip/conll2003/lstm_conll2003", _cfg("lstm_conll2003"), sec_per_step=0.1),
     Row("dynamic_skip/conll2003/dynamic_skip_conll2003", _cfg("dynamic_skip_conll2003"),
         sec_per_step=0.17),

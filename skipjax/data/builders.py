@@ -30,6 +30,20 @@ _MANUAL = ("Place the raw files as in this project's shared/data (see each SOURC
            "directory and pass it as data_dir= (or set $SKIPJAX_DATA_DIR): {}.")
 
 
+def _dataset_info(builder, homepage: str, **features) -> "tfds.core.DatasetInfo":
+  """The DatasetInfo of a skipjax builder: `features`, the examples in file order
+  (`disable_shuffling`), and supervised keys ('text', 'label') where both are features."""
+  supervised = ("text", "label") if {"text", "label"} <= set(features) else None
+  return tfds.core.DatasetInfo(builder=builder, features=tfds.features.FeaturesDict(features),
+                               supervised_keys=supervised, disable_shuffling=True,
+                               homepage=homepage)
+
+
+def _text_label(names: list[str]) -> dict:
+  """The features of a text classification set: 'text' and a class 'label' of `names`."""
+  return {"text": tfds.features.Text(), "label": tfds.features.ClassLabel(names=names)}
+
+
 def _manual_file(dl_manager, dataset: str, role: str) -> pathlib.Path:
   """The verified raw file `role` of `dataset` under the download manager's manual_dir."""
   return files.find_file(dataset, role, dl_manager.manual_dir)
@@ -83,17 +97,8 @@ class SkipjaxImdb(tfds.core.GeneratorBasedBuilder):
       "imdb/aclImdb_v1_rebuilt.tar.xz or the original imdb/aclImdb_v1.tar.gz")
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self,
-        features=tfds.features.FeaturesDict({
-            "text": tfds.features.Text(),
-            "label": tfds.features.ClassLabel(names=["neg", "pos"]),
-            "rating": np.int32,
-        }),
-        supervised_keys=("text", "label"),
-        disable_shuffling=True,
-        homepage="https://ai.stanford.edu/~amaas/data/sentiment/",
-    )
+    return _dataset_info(self, "https://ai.stanford.edu/~amaas/data/sentiment/",
+                         **_text_label(["neg", "pos"]), rating=np.int32)
 
   def _split_generators(self, dl_manager):
     archive = files.find_file("imdb", "archive", dl_manager.manual_dir)
@@ -131,17 +136,8 @@ class SkipjaxRottenTomatoes(tfds.core.GeneratorBasedBuilder):
   MANUAL_DOWNLOAD_INSTRUCTIONS = _MANUAL.format("rotten_tomatoes/rt-polarity.{pos,neg}.xz")
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self,
-        features=tfds.features.FeaturesDict({
-            "text": tfds.features.Text(),
-            "label": tfds.features.ClassLabel(names=["neg", "pos"]),
-            "id": np.int32,
-        }),
-        supervised_keys=("text", "label"),
-        disable_shuffling=True,
-        homepage="https://www.cs.cornell.edu/people/pabo/movie-review-data/",
-    )
+    return _dataset_info(self, "https://www.cs.cornell.edu/people/pabo/movie-review-data/",
+                         **_text_label(["neg", "pos"]), id=np.int32)
 
   def _split_generators(self, dl_manager):
     snippets = []
@@ -168,16 +164,8 @@ class SkipjaxSstGlue(tfds.core.GeneratorBasedBuilder):
   MANUAL_DOWNLOAD_INSTRUCTIONS = _MANUAL.format("sst/glue_sst2/{train,dev,test}.tsv.xz")
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self,
-        features=tfds.features.FeaturesDict({
-            "text": tfds.features.Text(),
-            "label": tfds.features.ClassLabel(names=["negative", "positive"]),
-        }),
-        supervised_keys=("text", "label"),
-        disable_shuffling=True,
-        homepage="https://gluebenchmark.com/",
-    )
+    return _dataset_info(self, "https://gluebenchmark.com/",
+                         **_text_label(["negative", "positive"]))
 
   def _split_generators(self, dl_manager):
     return {split: self._generate_examples(_manual_file(dl_manager, "sst_glue", split),
@@ -216,17 +204,8 @@ class SkipjaxSstTrees(tfds.core.GeneratorBasedBuilder):
   MANUAL_DOWNLOAD_INSTRUCTIONS = _MANUAL.format("sst/trees/{train,dev,test}.txt.xz")
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self,
-        features=tfds.features.FeaturesDict({
-            "text": tfds.features.Text(),
-            "label": tfds.features.ClassLabel(
-                names=["very negative", "negative", "neutral", "positive", "very positive"]),
-        }),
-        supervised_keys=("text", "label"),
-        disable_shuffling=True,
-        homepage="https://nlp.stanford.edu/sentiment/",
-    )
+    return _dataset_info(self, "https://nlp.stanford.edu/sentiment/", **_text_label(
+        ["very negative", "negative", "neutral", "positive", "very positive"]))
 
   def _split_generators(self, dl_manager):
     return {split: self._generate_examples(_manual_file(dl_manager, "sst_trees", split))
@@ -260,18 +239,10 @@ class SkipjaxAgNews(tfds.core.GeneratorBasedBuilder):
       "ag_news/test.csv.xz, and for the train split the original ag_news/train.csv")
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self,
-        features=tfds.features.FeaturesDict({
-            "text": tfds.features.Text(),
-            "title": tfds.features.Text(),
-            "description": tfds.features.Text(),
-            "label": tfds.features.ClassLabel(names=AG_NEWS_CLASSES),
-        }),
-        supervised_keys=("text", "label"),
-        disable_shuffling=True,
-        homepage="http://groups.di.unipi.it/~gulli/AG_corpus_of_news_articles.html",
-    )
+    text = tfds.features.Text
+    return _dataset_info(self, "http://groups.di.unipi.it/~gulli/AG_corpus_of_news_articles.html",
+                         text=text(), title=text(), description=text(),
+                         label=tfds.features.ClassLabel(names=AG_NEWS_CLASSES))
 
   def _split_generators(self, dl_manager):
     splits = ["test"] if self.builder_config.name == "test_only" else ["train", "test"]
@@ -294,12 +265,8 @@ class SkipjaxPtb(tfds.core.GeneratorBasedBuilder):
   MANUAL_DOWNLOAD_INSTRUCTIONS = _MANUAL.format("ptb/ptb.{train,valid,test}.txt.xz")
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self,
-        features=tfds.features.FeaturesDict({"text": tfds.features.Text()}),
-        disable_shuffling=True,
-        homepage="https://www.fit.vutbr.cz/~imikolov/rnnlm/",
-    )
+    return _dataset_info(self, "https://www.fit.vutbr.cz/~imikolov/rnnlm/",
+                         text=tfds.features.Text())
 
   def _split_generators(self, dl_manager):
     return {split: self._generate_examples(files.find_file("ptb", split, dl_manager.manual_dir))
@@ -350,18 +317,9 @@ class SkipjaxConll2003(tfds.core.GeneratorBasedBuilder):
   MANUAL_DOWNLOAD_INSTRUCTIONS = _MANUAL.format("conll2003/eng.{train,testa,testb}.xz")
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
-        builder=self,
-        features=tfds.features.FeaturesDict({
-            "tokens": tfds.features.Text(),
-            "pos": tfds.features.Text(),
-            "chunks": tfds.features.Text(),
-            "ner": tfds.features.Text(),
-            "article": np.int32,
-        }),
-        disable_shuffling=True,
-        homepage="https://www.clips.uantwerpen.be/conll2003/ner/",
-    )
+    text = tfds.features.Text
+    return _dataset_info(self, "https://www.clips.uantwerpen.be/conll2003/ner/", tokens=text(),
+                         pos=text(), chunks=text(), ner=text(), article=np.int32)
 
   def _split_generators(self, dl_manager):
     return {split: self._generate_examples(_manual_file(dl_manager, "conll2003", split))
