@@ -368,7 +368,7 @@ def run_row(status: RowStatus, root: pathlib.Path, statuses: Sequence[RowStatus]
         if time.monotonic() - last_print >= status_every:
           last_print = time.monotonic()
           step, rate = _logged_step(row, workdir)
-          current = dataclasses.replace(status, step=step, state="partial")
+          current = dataclasses.replace(status, step=step, state="partial", detail="")
           table = [current if s.row.id == row.id else s for s in statuses]
           log(status_table(table, load_rates(root), running=row.id, live_rate=rate))
     except BaseException:
