@@ -349,54 +349,6 @@ def budget_loss(update_mask: Array, budget_lambda: float | Array,
   return budget_lambda * jnp.sum(per_seq * mask) / jnp.maximum(jnp.sum(mask), 1.0)
 
 
-# ----------------------------------------------------------------------------------------------
-# Baselines: random skipping, plain RNN
-# ----------------------------------------------------------------------------------------------
-
-
-def random_skip_rnn(params: SkipParams, xs: Array, lengths: Array | None, key: Array,
-                    update_prob: float | Array) -> SkipOutput:
-  """Random-skipping baseline (paper, tables 1-4): each step after the first updates with a
-  fixed probability `update_prob`, independently of the input. The gate parameters are unused.
-
-  Returns a SkipOutput whose `update_prob` is the constant probability (1 at t = 0).
-  """
-  lengths = check_inputs(params, xs, lengths)
-  validation.check_in("update_prob", update_prob, validation.Interval(0.0, 1.0, lo_open=True))
-  batch, max_len = xs.shape[:2]
-  draws = jax.random.bernoulli(key, update_prob, (batch, max_len))
-  hard = draws.at[:, 0].set(True).astype(jnp.float32)
-  x_proj = core_input_projection(params.cores[0], xs)
-  init = initial_carry(params, batch)
-
-  def step(p, carry, inp):
-    xp_t, u = inp
-    new_state = stack_step(p.cores, carry.state, xp_t)
-    state = recurrence.masked_update(u > 0, new_state, carry.state)
-    return (SkipCarry(state, carry.u_cum, carry.skip_left),
-            (core_hidden(state[-1]), u, jnp.full_like(u, update_prob)))
-
-  final, (hs, update_mask, probs) = recurrence.scan_rnn(step, params, init, (x_proj, hard),
-                                                         lengths)
-  return SkipOutput(final=final, hs=hs, update_mask=update_mask,
-                    update_prob=probs.at[:, 0].set(update_mask[:, 0]))
-
-
-def plain_rnn(params: SkipParams, xs: Array, lengths: Array | None = None) -> SkipOutput:
-  """The same stack with no gate (plain LSTM / GRU, every step updates), as a SkipOutput."""
-  lengths = check_inputs(params, xs, lengths)
-  x_proj = core_input_projection(params.cores[0], xs)
-
-  def step(p, carry, xp_t):
-    state = stack_step(p.cores, carry.state, xp_t)
-    ones = jnp.ones((xp_t.shape[0],), jnp.float32)
-    return SkipCarry(state, carry.u_cum, carry.skip_left), (core_hidden(state[-1]), ones, ones)
-
-  final, (hs, update_mask, probs) = recurrence.scan_rnn(
-      step, params, initial_carry(params, xs.shape[0]), x_proj, lengths)
-  return SkipOutput(final=final, hs=hs, update_mask=update_mask, update_prob=probs)
-
-
 def step_flops(params: SkipParams) -> int:
   """Analytic FLOPs of one updated step: every layer's core step plus the gate (2H + sigmoid)."""
   total = 0

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 
 from skipjax import layers
 from skipjax import validation
+from skipjax.skip_rnn import baselines
 from skipjax.skip_rnn import core
 from skipjax.skip_rnn import inference
 
@@ -161,9 +162,9 @@ def model_apply(params: SkipModelParams, inputs: Array, lengths: Array, config: 
     gate_key = k_gate if (train and binarize == "bernoulli") else None
     out = core.skip_rnn(params.rnn, xs, lengths, key=gate_key)
   elif config.skip == "random":
-    out = core.random_skip_rnn(params.rnn, xs, lengths, k_gate, config.random_update_prob)
+    out = baselines.random_skip_rnn(params.rnn, xs, lengths, k_gate, config.random_update_prob)
   else:
-    out = core.plain_rnn(params.rnn, xs, lengths)
+    out = baselines.plain_rnn(params.rnn, xs, lengths)
   h = core.core_hidden(out.final.state[-1])
   if use_dropout:
     h = layers.dropout(k_out, h, dropout)

@@ -13,7 +13,6 @@ same parameters, bit for bit, as one that was never interrupted.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import pathlib
@@ -194,13 +193,7 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
       lock.release()
 
 
-def config_dict(config: Any) -> dict[str, Any]:
-  """The config `fit` was given, as plain JSON-able data (TensorBoard's text and hparams)."""
-  if isinstance(config, LoopConfig):
-    return dataclasses.asdict(config)
-  if hasattr(config, "to_json_best_effort"):  # ml_collections.ConfigDict
-    return json.loads(config.to_json_best_effort(sort_keys=True))
-  return json.loads(json.dumps(dict(config), default=repr))
+config_dict = metrics_log.config_dict  # the config fit was given, as JSON-able data
 
 
 def _first_non_finite(tree: Any) -> str | None:

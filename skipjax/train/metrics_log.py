@@ -14,6 +14,7 @@ stderr is not a terminal (a log file, `nohup`), where bars would be lines of car
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -321,3 +322,13 @@ def progress(iterable: Iterable[Any], *, desc: str, total: int | None = None,
   from tqdm.auto import tqdm  # pylint: disable=g-import-not-at-top
   return iter(tqdm(iterable, desc=desc, total=total, unit=unit, leave=False, dynamic_ncols=True,
                    file=sys.stderr, mininterval=1.0))
+
+
+def config_dict(config: Any) -> dict[str, Any]:
+  """A run's config (a dataclass such as `loop.LoopConfig`, an ml_collections ConfigDict or a
+  mapping) as plain JSON-able data, for TensorBoard's text and hparams."""
+  if dataclasses.is_dataclass(config) and not isinstance(config, type):
+    return dataclasses.asdict(config)
+  if hasattr(config, "to_json_best_effort"):  # ml_collections.ConfigDict
+    return json.loads(config.to_json_best_effort(sort_keys=True))
+  return json.loads(json.dumps(dict(config), default=repr))
