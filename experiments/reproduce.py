@@ -166,9 +166,12 @@ def _logged_step(row: queue_lib.Row, workdir: pathlib.Path) -> tuple[int, float 
 # that differs from the row's config only in these still counts as the row's.
 _DISPLAY_FIELDS = frozenset({"progress", "tensorboard", "paper", "paper_value", "speedup_batch1",
                              "checkpoint_every", "keep_checkpoints", "log_every", "experiment"})
-# A field that a record lacks (added to the configs after it ran) counts as unchanged when the
-# row's value is one of these: the new feature is off, so the run trained as the record's did.
-_OFF_VALUES = (None, False, "auto")
+
+
+def _is_off(value) -> bool:
+  """A field that a record lacks (added to the configs after it ran) counts as unchanged when
+  the row's value is off: the run trained as the record's did."""
+  return value is None or value is False or value == "auto"
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:
@@ -191,8 +194,7 @@ def config_changes(record_config: dict, row_config: dict,
   for key in sorted(set(old) | set(new)):
     if key in ignore or key in _DISPLAY_FIELDS:
       continue
-    if key not in old and any(new[key] is v or new[key] == v for v in _OFF_VALUES
-                              if type(new[key]) is type(v) or v is None):
+    if key not in old and _is_off(new[key]):
       continue
     before, after = old.get(key, "<absent>"), new.get(key, "<absent>")
     if before != after:
