@@ -144,6 +144,9 @@ ROWS: tuple[Row, ...] = (
         speedup=True),
     Row("skim_rnn/table2/skim_lstm_imdb", _cfg("skim_lstm_imdb"), sec_per_step=0.8,
         speedup=True),
+    Row("skim_rnn/table2/skim_lstm_imdb_e20", _cfg("skim_lstm_imdb"),
+        ("--config.experiment=skim_lstm_imdb_e20", "--config.num_steps=6660",
+         "--config.data.bucket_boundaries=(100,200,300,400)"), sec_per_step=0.5, speedup=True),
     # LSTM-Jump (Yu et al., 2017).
     Row("lstm_jump/number_prediction/lstm_jump_number_prediction",
         _cfg("lstm_jump_number_prediction"), sec_per_step=0.05),
