@@ -178,14 +178,17 @@ def check_data_files(config: Any) -> None:
 
 def git_commit(repo: pathlib.Path | None = None) -> str:
   """HEAD of the checkout this code runs from, '-dirty' if tracked files differ ('unknown' out
-  of a git checkout). Every result record carries it."""
+  of a git checkout). Every result record carries it. The published records and RESULTS.md are
+  outputs, not code: the reproduce queue writes them into its own checkout between rows, and
+  they do not make the next row's code dirty."""
   repo = repo or pathlib.Path(__file__).resolve().parent.parent
   try:
     head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True,
                           capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
-                            "--untracked-files=no"], check=True, capture_output=True,
-                           text=True).stdout.strip()
+                            "--untracked-files=no", "--", ".", ":(exclude)experiments/results",
+                            ":(exclude)experiments/RESULTS.md"], check=True,
+                           capture_output=True, text=True).stdout.strip()
   except (OSError, subprocess.CalledProcessError):
     return "unknown"
   return head + ("-dirty" if dirty else "")

@@ -310,3 +310,25 @@ def test_config_changes_treat_a_field_added_later_and_off_as_unchanged():
   new["net"]["dropout_new"] = 0.3  # a field added later, and on: the run differs
   assert reproduce.config_changes(old, new) == {"net.dropout_new": ("<absent>", 0.3)}
   assert reproduce.config_changes({"seed": 1}, {"seed": 0}, ignore=["seed"]) == {}
+
+
+def test_the_commit_is_dirty_for_code_changes_not_for_published_results(tmp_path):
+  """The queue publishes records and RESULTS.md into its own checkout between rows: the next
+  row's commit stays clean; a changed code file makes it dirty."""
+  from experiments import run_lib  # pylint: disable=g-import-not-at-top
+  repo = tmp_path / "repo"
+  (repo / "experiments" / "results").mkdir(parents=True)
+  for path in ("experiments/RESULTS.md", "experiments/results/a.json", "code.py"):
+    (repo / path).write_text("0\n")
+  git = lambda *args: subprocess.run(["git", "-C", str(repo), *args], check=True,
+                                     capture_output=True, text=True).stdout.strip()
+  git("init", "-q")
+  git("-c", "user.email=t@t", "-c", "user.name=t", "add", ".")
+  git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "x")
+  head = git("rev-parse", "HEAD")
+  assert run_lib.git_commit(repo) == head
+  (repo / "experiments/RESULTS.md").write_text("1\n")
+  (repo / "experiments/results/a.json").write_text("1\n")
+  assert run_lib.git_commit(repo) == head
+  (repo / "code.py").write_text("1\n")
+  assert run_lib.git_commit(repo) == head + "-dirty"
