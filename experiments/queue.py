@@ -156,6 +156,9 @@ ROWS: tuple[Row, ...] = (
         sec_per_step=0.15, speedup=True),
     Row("lstm_jump/imdb/lstm_jump_imdb", _cfg("lstm_jump_imdb"), sec_per_step=0.6,
         speedup=True),
+    Row("lstm_jump/imdb/lstm_jump_imdb_e20", _cfg("lstm_jump_imdb"),
+        ("--config.experiment=lstm_jump_imdb_e20", "--config.num_steps=6660",
+         "--config.data.bucket_boundaries=(100,200,300,400)"), sec_per_step=0.4, speedup=True),
     # Dynamic skip connections (Gui et al., 2019).
     Row("dynamic_skip/number_prediction/lstm_number_prediction_11", _cfg("gui_number_prediction", "lstm,11"), sec_per_step=0.03),
     Row("dynamic_skip/number_prediction/dynamic_skip_number_prediction_11", _cfg("gui_number_prediction", "dynamic_skip,11"), sec_per_step=0.08),
