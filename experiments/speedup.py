@@ -126,7 +126,9 @@ class Examples(NamedTuple):
 
 
 def real_examples(batches: Sequence[Mapping[str, Any]]) -> Examples:
-  """Flattens eval batches to their real examples (weight > 0), in split order."""
+  """Flattens eval batches to their real examples (weight > 0), in split order. Batches of
+  different widths (length-bucketed) are padded with id 0 to the widest: padding past an
+  example's length never changes a result."""
   ids, lengths, labels = [], [], []
   for batch in batches:
     inputs = np.asarray(batch["inputs"])
@@ -141,6 +143,8 @@ def real_examples(batches: Sequence[Mapping[str, Any]]) -> Examples:
     full = np.full(inputs.shape[0], inputs.shape[1])
     lengths.append(np.asarray(batch.get("lengths", full))[keep])
     labels.append(np.asarray(batch["labels"])[keep])
+  width = max([x.shape[1] for x in ids], default=0)
+  ids = [np.pad(x, ((0, 0), (0, width - x.shape[1]))) for x in ids]
   return Examples(np.concatenate(ids).astype(np.int32), np.concatenate(lengths).astype(np.int32),
                   np.concatenate(labels))
 

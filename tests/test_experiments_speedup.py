@@ -261,3 +261,18 @@ def test_bad_arguments_are_named(runs, tmp_path, capsys):
     with pytest.raises(SystemExit):
       tradeoff.main(argv)
     assert message in capsys.readouterr().err, argv
+
+
+def test_real_examples_of_length_bucketed_batches_are_padded_to_the_widest():
+  """Eval batches of different widths (bucketing) flatten into one [N, T_max] array: each
+  example's ids, then id 0; lengths and labels as given (the timing of a bucketed run's
+  checkpoint failed on this)."""
+  short = {"inputs": np.array([[5, 6, 0], [7, 0, 0]], np.int32), "lengths": np.array([2, 1]),
+           "labels": np.array([1, 0]), "mask": np.array([1.0, 1.0], np.float32)}
+  long = {"inputs": np.array([[1, 2, 3, 4, 5], [9, 9, 9, 9, 9]], np.int32),
+          "lengths": np.array([5, 5]), "labels": np.array([0, 1]),
+          "mask": np.array([1.0, 0.0], np.float32)}
+  ex = speedup.real_examples([short, long])
+  np.testing.assert_array_equal(ex.ids, [[5, 6, 0, 0, 0], [7, 0, 0, 0, 0], [1, 2, 3, 4, 5]])
+  np.testing.assert_array_equal(ex.lengths, [2, 1, 5])
+  np.testing.assert_array_equal(ex.labels, [1, 0, 0])
