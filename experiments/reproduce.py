@@ -508,8 +508,9 @@ def measure_speedup(status: RowStatus, results_dir: pathlib.Path, *, cpus: str |
     (workdir / SPEEDUP_FAILED_NAME).write_text(f"exit {rc} at {_now()}: {reason}\n")
     log(f"row {row.id}: speed-up measurement FAILED (exit {rc}): {reason}; the result stands "
         "without it")
-  else:
-    log(f"row {row.id}: {_last_line(log_path)}")
+  else:  # the log is appended to: an earlier attempt's error may stand above this one's result
+    lines = [l for l in log_path.read_text(errors="replace").splitlines() if l.strip()]
+    log(f"row {row.id}: {lines[-1].strip()[:300] if lines else 'measured'}")
   return rc
 
 
