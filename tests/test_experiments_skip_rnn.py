@@ -230,6 +230,8 @@ def test_training_settings_are_a_loss_config_apart_from_the_architecture():
       f.name for f in dataclasses.fields(skip_rnn.LossConfig)}
   with pytest.raises(ValueError, match="config.net: binarize must be one of"):
     build_skip_rnn.make_loss_config({"binarize": "sample"})
+  assert build_skip_rnn.make_loss_config({"regression_loss": "half_mse"}) == skip_rnn.LossConfig(
+      regression_loss="half_mse")
   # Bernoulli binarisation samples the gate in training (the key matters), rounds in evaluation.
   batch = {"inputs": np.random.default_rng(0).normal(size=(8, 6, 2)).astype(np.float32),
            "lengths": np.full(8, 6, np.int32), "labels": np.zeros(8, np.float32)}

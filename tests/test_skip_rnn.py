@@ -326,6 +326,28 @@ def test_dropout_only_in_training():
     sr.make_loss_fn(cfg, static)(params, {}, batch, k1, drop)
 
 
+def test_half_mse_halves_the_task_loss_not_the_metric_or_budget():
+  """regression_loss="half_mse" (the authors' adding-task loss, tf.nn.l2_loss(e) / batch) trains
+  on half the squared error; the 'mse' metric and the budget loss are unchanged."""
+  cfg = sr.SkipRNNConfig(input_dim=2, hidden_dim=5, num_outputs=1, task="regression")
+  params = sr.model_init(jax.random.key(3), cfg)
+  rng = np.random.default_rng(1)
+  batch = dict(inputs=jnp.asarray(rng.normal(size=(4, 7, 2)), jnp.float32),
+               lengths=jnp.array([7, 5, 7, 3]), labels=jnp.asarray(rng.normal(size=4), jnp.float32))
+  hp = {"budget_lambda": 0.01}
+  full = sr.make_loss_fn(cfg)(params, {}, batch, jax.random.key(0), hp)[1][1]
+  half = sr.make_loss_fn(cfg, sr.LossConfig(regression_loss="half_mse"))(
+      params, {}, batch, jax.random.key(0), hp)[1][1]
+  assert float(full["mse"]) > 0
+  np.testing.assert_allclose(half["task_loss"], 0.5 * full["mse"], rtol=1e-6)
+  np.testing.assert_allclose(full["task_loss"], full["mse"], rtol=1e-6)
+  np.testing.assert_allclose(half["mse"], full["mse"], rtol=1e-6)
+  np.testing.assert_allclose(half["budget_loss"], full["budget_loss"], rtol=1e-6)
+  np.testing.assert_allclose(half["loss"], half["task_loss"] + half["budget_loss"], rtol=1e-6)
+  with pytest.raises(ValueError, match="regression_loss must be one of"):
+    sr.LossConfig(regression_loss="l2")
+
+
 def test_flax_modules_match_pure_functions():
   xs = jax.random.normal(jax.random.key(21), (4, 16, 3))
   lengths = jnp.array([16, 5, 0, 9])

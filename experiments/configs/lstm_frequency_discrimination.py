@@ -1,5 +1,5 @@
 """Plain LSTM on frequency discrimination, T=100 (dt = 1 ms): baseline of Skip RNN (Campos et
-al., 2018), Table 2.
+al., 2018), Table 4.
 
 Target: > 99% test accuracy with all 100 steps updated. Paper: 110 units, Adam 1e-4, batch 256,
 gradient clipping 1.0.

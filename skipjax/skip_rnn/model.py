@@ -79,6 +79,10 @@ class SkipRNNConfig:
       raise ValueError(f"random_update_prob must lie in (0, 1], got {self.random_update_prob}")
 
 
+# Task-loss weight of the mean squared error for each LossConfig.regression_loss.
+REGRESSION_LOSSES = {"mse": 1.0, "half_mse": 0.5}
+
+
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
   """The training settings of `make_loss_fn` (hashable, static), apart from the architecture.
@@ -86,14 +90,21 @@ class LossConfig:
   binarize: "round" (straight-through round) or "bernoulli" (straight-through Bernoulli sample
   while training; rounding at evaluation). dropout: rate on the inputs and on the final hidden
   state while training (the paper's IMDB model: 0.2); `hparams['dropout']` may give it instead,
-  as a float a sweep can vary.
+  as a float a sweep can vary. regression_loss: the task loss of a regression model, "mse" (mean
+  squared error) or "half_mse" (half of it: the authors' code trains the adding task on
+  `tf.nn.l2_loss(error) / batch_size`, which weighs the budget loss twice as much against the
+  task as "mse" does); the reported 'mse' metric is the mean squared error either way.
   """
   binarize: str = "round"
   dropout: float = 0.0
+  regression_loss: str = "mse"
 
   def __post_init__(self):
     if self.binarize not in ("round", "bernoulli"):
       raise ValueError(f"binarize must be one of ('round', 'bernoulli'), got {self.binarize!r}")
+    if self.regression_loss not in REGRESSION_LOSSES:
+      raise ValueError(f"regression_loss must be one of {tuple(REGRESSION_LOSSES)}, got "
+                       f"{self.regression_loss!r}")
     if not 0.0 <= self.dropout < 1.0:
       raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
 
@@ -190,20 +201,22 @@ def _weighted_mean(x, weights):
 
 
 def task_metrics(outputs: Array, labels: Array, config: SkipRNNConfig,
-                 weights: Array | None = None) -> tuple[Array, dict[str, Array]]:
-  """Task loss and metrics: cross-entropy + accuracy, or squared error (metric 'mse')."""
+                 weights: Array | None = None, regression_loss: str = "mse"
+                 ) -> tuple[Array, dict[str, Array]]:
+  """Task loss and metrics: cross-entropy + accuracy, or squared error (metric 'mse'; the loss
+  is `REGRESSION_LOSSES[regression_loss]` times it)."""
   if config.task == "classification":
     task_loss = _weighted_mean(layers.softmax_cross_entropy(outputs, labels), weights)
     return task_loss, {"accuracy": _weighted_mean(layers.accuracy(outputs, labels), weights)}
-  task_loss = _weighted_mean(jnp.square(outputs - labels.astype(jnp.float32)), weights)
-  return task_loss, {"mse": task_loss}
+  mse = _weighted_mean(jnp.square(outputs - labels.astype(jnp.float32)), weights)
+  return REGRESSION_LOSSES[regression_loss] * mse, {"mse": mse}
 
 
 def make_loss_fn(config: SkipRNNConfig, loss_config: LossConfig = LossConfig(), *,
                  train: bool = True) -> LossFn:
   """The model's loss under the protocol of `skipjax.train.state`.
 
-  loss = task loss (cross-entropy, or MSE for regression) + budget loss
+  loss = task loss (cross-entropy, or `loss_config.regression_loss` for regression) + budget loss
   `hparams['budget_lambda'] * sum_t u_t` (per sequence, averaged over the batch; only real steps
   count). With `train=False` dropout is off and the gate rounds (evaluation). The dropout rate is
   `hparams['dropout']` when given (then `loss_config.dropout` must be 0), else
@@ -224,7 +237,8 @@ def make_loss_fn(config: SkipRNNConfig, loss_config: LossConfig = LossConfig(), 
       rate = loss_config.dropout
     outputs, out = model_apply(params, batch["inputs"], lengths, config, key=key, train=train,
                                dropout=rate, binarize=loss_config.binarize)
-    task_loss, metrics = task_metrics(outputs, batch["labels"], config, weights)
+    task_loss, metrics = task_metrics(outputs, batch["labels"], config, weights,
+                                      loss_config.regression_loss)
     budget_lambda = jnp.asarray(hparams.get("budget_lambda", 0.0), jnp.float32)
     if config.skip == "learned":
       budget = core.budget_loss(out.update_mask, budget_lambda, weights)
