@@ -12,7 +12,9 @@ dataset (PTB) the registry's "lstm" is `build(..., cell="lstm")` from here inste
 `dynamic_skip` code path with every layer a plain LSTM.
 
 `config.net` holds `skipjax.dynamic_skip.ModelConfig` fields (hidden_dim, num_skips, agent_dim,
-fixed_skip, num_layers, bidirectional, init, forget_bias, skip_layers), `LossConfig` fields
+fixed_skip, num_layers, bidirectional, init, forget_bias, skip_layers, char_embed_dim,
+char_filters, char_kernel; char_vocab_size comes from the dataset: a CoNLL dataset loaded with
+`config.data.char_len` gives batches 'chars' and the model its character CNN), `LossConfig` fields
 (reward_baseline, ema_decay, carry_state) plus `embed_dim` (the embedding size for token inputs; ModelConfig's input_dim) and
 `init_scale` (optional: every parameter drawn from U(-init_scale, init_scale), Zaremba et al.
 2014, replacing `init` and `forget_bias`). `config.hparams` reaches the loss: 'lam' (the paper's
@@ -99,6 +101,10 @@ def model_config(net: Any, spec: Any, *, cell: str) -> dynamic_skip.ModelConfig:
   if "input_dim" in kwargs:
     raise ValueError("config.net.input_dim: comes from the dataset (set embed_dim for token "
                      "inputs)")
+  if "char_vocab_size" in kwargs:
+    raise ValueError("config.net.char_vocab_size: comes from the dataset (set config.data.char_len "
+                     "for character features)")
+  char_vocab_size = getattr(spec, "char_vocab_size", None) or 0
   embed_dim = kwargs.pop("embed_dim", None)
   if spec.vocab_size is not None:
     if embed_dim is None:
@@ -114,7 +120,8 @@ def model_config(net: Any, spec: Any, *, cell: str) -> dynamic_skip.ModelConfig:
   try:
     return model_api.call_config(
         dynamic_skip.ModelConfig, "config.net", num_outputs=spec.num_classes,
-        input_dim=input_dim, vocab_size=vocab_size, cell=cell, **kwargs)
+        input_dim=input_dim, vocab_size=vocab_size, cell=cell, char_vocab_size=char_vocab_size,
+        **kwargs)
   except ValueError as e:
     if str(e).startswith("config.net"):
       raise
@@ -165,7 +172,7 @@ def _predict(params, model_state, batch, hparams, *, config, task):
   """The greedy agent's logits (`dynamic_skip.predict`; every step is computed)."""
   del model_state
   logits, _ = dynamic_skip.predict(params, config, task, batch["inputs"], batch["lengths"],
-                                   hparams)
+                                   hparams, chars=batch.get("chars"))
   return {"outputs": logits}
 
 

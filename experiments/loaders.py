@@ -157,7 +157,8 @@ def _real_loader(name: str) -> Callable[[Any, int], Data]:
                     vocab=info.vocab,
                     data_dir=str(files.resolve_data_dir(kwargs.get("data_dir"))),
                     label_names=(tuple(info.label_names) if info.label_names
-                                 and name != "conll2003" else None))
+                                 and name != "conll2003" else None),
+                    char_vocab_size=info.extras.get("char_vocab_size"))
     return Data(train, evals["dev"], evals["test"], spec)
 
   return load

@@ -27,6 +27,7 @@ class DataSpec(NamedTuple):
   vocab: Any = None         # the word vocabulary (skipjax.data.Vocab) of token inputs, if any
   data_dir: str | None = None  # the raw-data directory the dataset was read from
   label_names: tuple[str, ...] | None = None  # the name of each class id (text classification)
+  char_vocab_size: int | None = None  # batches also hold 'chars' [B, T, C] ids (CoNLL char_len)
 
 
 SPEC_NAME = "data_spec.json"   # what a run's workdir keeps of its dataset (`save_spec`)

@@ -173,9 +173,14 @@ ROWS: tuple[Row, ...] = (
     Row("dynamic_skip/imdb/dynamic_skip_imdb_e20", _cfg("dynamic_skip_imdb"),
         ("--config.experiment=dynamic_skip_imdb_e20", "--config.num_steps=6660",
          "--config.data.bucket_boundaries=(100,200,300,400)"), sec_per_step=0.45),
-    Row("dynamic_skip/conll2003/lstm_conll2003", _cfg("lstm_conll2003"), sec_per_step=0.1),
+    # CoNLL-2003 with the character CNN (config.data.char_len): ~0.25 s a step for the bi-LSTM.
+    Row("dynamic_skip/conll2003/lstm_conll2003", _cfg("lstm_conll2003"), sec_per_step=0.25),
     Row("dynamic_skip/conll2003/dynamic_skip_conll2003", _cfg("dynamic_skip_conll2003"),
-        sec_per_step=0.17),
+        sec_per_step=0.35),
+    Row("dynamic_skip/conll2003/fixed_skip3_conll2003", _cfg("fixed_skip3_conll2003"),
+        sec_per_step=0.3),
+    Row("dynamic_skip/conll2003/attention_skip_conll2003", _cfg("attention_skip_conll2003"),
+        sec_per_step=0.4),
     # Studies (experiments/sweep.py: all settings in one program, one record per setting): the
     # remaining lambda rows of Skip RNN's Table 4 and Skim-RNN's gamma rows of Table 2 with two
     # seeds (d' changes the shapes, so each d' is a row of its own).

@@ -137,7 +137,7 @@ def test_conll2003_counts_tags_and_chars():
           "validation": (3250, 51362, {"LOC": 1837, "MISC": 922, "ORG": 1341, "PER": 1842}),
           "test": (3453, 46435, {"LOC": 1668, "MISC": 702, "ORG": 1661, "PER": 1617})}
   for split, (n_sent, n_tok, entities) in want.items():
-    arrays, info = _load("conll2003", split, char_len=8 if split == "test" else None)
+    arrays, info = _load("conll2003", split, char_len=37 if split == "test" else None)
     assert info.num_examples == n_sent and int(arrays["lengths"].sum()) == n_tok
     chunks = collections.Counter()
     for tags in info.extras["tags"]:
@@ -151,11 +151,18 @@ def test_conll2003_counts_tags_and_chars():
   assert info.num_classes == 9 and info.split_sizes == {"train": 14041, "validation": 3250,
                                                         "test": 3453}
   chars = arrays["chars"]
-  assert chars.shape == arrays["inputs"].shape + (8,)
-  # Padding positions hold no characters; real words at least one.
+  assert chars.shape == arrays["inputs"].shape + (37,)  # the longest test word has 37
+  # Padding positions hold no characters; each real word exactly as many as it has.
   lengths = arrays["lengths"]
   mask = np.arange(chars.shape[1])[None, :] < lengths[:, None]
   assert (chars[~mask] == 0).all() and (chars[mask][:, 0] > 0).all()
+  word_chars = (chars > 0).sum(-1)
+  assert [int(n) for n in word_chars[row, :lengths[row]]] == [
+      len(w) for w in info.extras["tokens"][row]]
+  assert 2 < info.extras["char_vocab_size"] <= 256 and chars.max() < info.extras["char_vocab_size"]
+  # A word longer than char_len is an error, never cropped.
+  with pytest.raises(ValueError, match="characters, more than char_len=36"):
+    _load("conll2003", "test", char_len=36)
 
 
 def test_preparing_from_local_files_logs_one_plain_line(tmp_path):

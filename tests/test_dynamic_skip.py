@@ -377,6 +377,49 @@ def test_bidirectional_tagging_loss_and_padding():
   np.testing.assert_allclose(logits[0], other[0], atol=1e-6)
 
 
+def test_character_features_feed_the_first_layer():
+  """char_vocab_size > 0: the character CNN's features of batch['chars'] are concatenated to each
+  token's embedding (`token_features`), they reach the loss and get gradients, and a missing or
+  misshapen `chars` is an error naming it."""
+  from skipjax import char_features  # pylint: disable=g-import-not-at-top
+  config = ds.ModelConfig(num_outputs=5, input_dim=6, vocab_size=20, hidden_dim=8,
+                          bidirectional=True, num_skips=3, agent_dim=5, char_vocab_size=9,
+                          char_embed_dim=4, char_filters=3)
+  assert config.token_dim == 9
+  params = ds.init_params(jax.random.PRNGKey(0), config)
+  assert params["forward"][0].lstm.w_i.shape[0] == 9
+  rng = np.random.default_rng(4)
+  ids = jnp.asarray(rng.integers(1, 20, (2, 7)), jnp.int32)
+  char_len = rng.integers(1, 6, (2, 7))
+  chars = jnp.asarray(np.where(np.arange(6) < char_len[..., None], rng.integers(1, 9, (2, 7, 6)),
+                               0), jnp.int32)
+  feats = ds.token_features(params, config, ids, chars)
+  np.testing.assert_allclose(feats[..., :6], layers.embed(params["embed"], ids))
+  np.testing.assert_allclose(feats[..., 6:], char_features.char_cnn(
+      params["chars"], chars, jnp.asarray(char_len, jnp.int32)), atol=1e-6)
+  batch = {"inputs": ids, "lengths": jnp.array([7, 4]), "chars": chars,
+           "labels": jnp.asarray(rng.integers(0, 5, (2, 7)), jnp.int32)}
+  (loss, _), grads = _loss_and_grad(config, "tagging")(params, {}, batch, jax.random.PRNGKey(3),
+                                                       {"lam": 0.5})
+  assert bool(jnp.isfinite(loss)) and _finite(grads)
+  assert float(jnp.abs(grads["chars"].w).sum()) > 0
+  # Another word's characters change that token's logits.
+  logits, _ = _predict(params, config, "tagging", ids, batch["lengths"], {"lam": 0.5},
+                       chars=chars)
+  other, _ = _predict(params, config, "tagging", ids, batch["lengths"], {"lam": 0.5},
+                      chars=chars.at[0, 2, 0].set(chars[0, 2, 0] % 8 + 1))
+  assert float(jnp.abs(logits[0, 2] - other[0, 2]).max()) > 1e-6
+  with pytest.raises(ValueError, match="pass chars"):
+    ds.token_features(params, config, ids)
+  with pytest.raises(ValueError, match="chars must have shape"):
+    ds.token_features(params, config, ids, chars[:, :5])
+  plain = ds.ModelConfig(num_outputs=5, input_dim=6, vocab_size=20, hidden_dim=8)
+  with pytest.raises(ValueError, match="char_vocab_size is 0"):
+    ds.token_features(ds.init_params(jax.random.PRNGKey(0), plain), plain, ids, chars)
+  with pytest.raises(ValueError, match="char_kernel must be odd"):
+    ds.ModelConfig(num_outputs=5, input_dim=6, char_vocab_size=9, char_kernel=2)
+
+
 def test_entropy_bonus_gradient_raises_entropy():
   config, params, state, batch, hp = _classification_setup("dynamic")
   layer = params["forward"][0]

@@ -30,7 +30,7 @@ TFDS_CACHE = pathlib.Path(os.environ.get("SKIPJAX_TEST_TFDS_DIR", REPO / ".cache
 TAGS = tuple(builders.CONLL_NER_TAGS)
 SPEC = registry.DataSpec("sequence", len(TAGS), 20, None, 7, None, tag_names=TAGS)
 TINY_NET = {"dynamic_skip": dict(embed_dim=4, hidden_dim=6, bidirectional=True, num_skips=3,
-                                 agent_dim=4),
+                                 agent_dim=4, pretrained_embedding=None),
             "lstm": dict(embed_dim=4, hidden_dim=6, bidirectional=True)}
 
 
@@ -105,18 +105,42 @@ def test_tagger_losses_check_tag_names():
 
 def test_configs_share_the_setting_and_rank_by_f1():
   dyn, lstm = _config("dynamic_skip_conll2003"), _config("lstm_conll2003")
-  for c in (dyn, lstm):
+  fixed = _config("fixed_skip3_conll2003")
+  for c in (dyn, lstm, fixed):
     run.validate_config(c)
     assert c.dataset == "conll2003" and c.metric == c.best_metric == "f1"
     assert c.best_mode == "max" and c.net.bidirectional and c.net.num_layers == 1
     assert (c.net.hidden_dim, c.net.embed_dim, c.data.batch_size) == (200, 100, 32)
     assert c.optimizer.learning_rate == 1e-3 and c.hparams.dropout == 0.5
-  assert (dyn.model, lstm.model) == ("dynamic_skip", "lstm")
-  assert dyn.paper_value == 0.9156 and lstm.paper_value is None
-  assert (dyn.net.num_skips, dyn.hparams.lam) == (5, 0.5)
+    # The paper's taggers read characters: Ma & Hovy's CNN over words of up to 64 characters.
+    assert c.data.char_len == 64
+    assert c.net.pretrained_embedding == "word2vec_imdb"
+    assert (c.net.char_embed_dim, c.net.char_filters, c.net.char_kernel) == (30, 30, 3)
+  assert (dyn.model, lstm.model, fixed.model) == ("dynamic_skip", "lstm", "fixed_skip_lstm")
+  assert dyn.paper_value == 0.9156 and lstm.paper_value is None and fixed.paper_value == 0.9114
+  assert (dyn.net.num_skips, dyn.hparams.lam, dyn.hparams.entropy_weight) == (5, 0.5, 1.0)
+  attention = _config("attention_skip_conll2003")
+  run.validate_config(attention)
+  assert (attention.model, attention.paper_value) == ("attention_skip_lstm", 0.9123)
+  assert (attention.net.num_skips, attention.hparams.lam) == (5, 0.5)
+  assert attention.data.to_dict() == dyn.data.to_dict()
+  assert (fixed.net.fixed_skip, fixed.hparams.lam) == (3, 0.5)
   # Same data, optimiser and budget; only the cell's own settings differ.
-  assert dyn.data.to_dict() == lstm.data.to_dict() and dyn.num_steps == lstm.num_steps
-  assert dyn.optimizer.to_dict() == lstm.optimizer.to_dict()
+  for c in (lstm, fixed):
+    assert dyn.data.to_dict() == c.data.to_dict() and dyn.num_steps == c.num_steps
+    assert dyn.optimizer.to_dict() == c.optimizer.to_dict()
+
+
+def test_the_dataset_gives_the_character_vocabulary():
+  """A spec with char_vocab_size (config.data.char_len) builds a tagger with a character CNN of
+  that vocabulary; config.net cannot set it."""
+  net = ml_collections.ConfigDict(dict(TINY_NET["lstm"], char_filters=5))
+  config = build_dynamic_skip.model_config(net, SPEC._replace(char_vocab_size=13), cell="lstm")
+  assert (config.char_vocab_size, config.char_filters, config.token_dim) == (13, 5, 9)
+  assert build_dynamic_skip.model_config(net, SPEC, cell="lstm").char_vocab_size == 0
+  with pytest.raises(ValueError, match="config.net.char_vocab_size: comes from the dataset"):
+    build_dynamic_skip.model_config(ml_collections.ConfigDict(dict(net, char_vocab_size=13)),
+                                    SPEC, cell="lstm")
 
 
 @pytest.mark.skipif(not files.DEFAULT_DATA_DIR.is_dir(),
@@ -128,9 +152,12 @@ def test_two_step_run_reports_test_f1(tmp_path):
                      test_split="test[:24]", batch_size=16, eval_batch_size=24, max_len=20,
                      bucket_boundaries=None, cache_dir=str(TFDS_CACHE))
   config.update(num_steps=2, eval_every=2, log_every=1, progress=False, tensorboard=False)
+  assert config.data.char_len == 64  # the run reads characters through the character CNN
   result = run.train_and_evaluate(config, tmp_path / "work" / "tiny", command="pytest",
                                   plot=False)
   record = json.loads((tmp_path / "work" / "tiny" / "result.json").read_text())
+  spec = json.loads((tmp_path / "work" / "tiny" / "data_spec.json").read_text())
+  assert spec["char_vocab_size"] > 2
   assert record["metric"] == "f1" and record["value"] == result["value"]
   assert 0.0 <= record["value"] <= 1.0 and record["best_step"] == 2
   assert 0.0 <= record["best_dev"]["f1"] <= 1.0

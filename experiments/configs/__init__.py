@@ -435,8 +435,11 @@ CONLL_NUM_STEPS = 9 * CONLL_STEPS_PER_EPOCH  # 3,951
 def tagger_config(experiment: str, model: str, paper_value: float | None,
                   num_steps: int) -> ml_collections.ConfigDict:
   """The CoNLL-2003 tagger setting (dynamic_skip_conll2003.py's docstring): one bidirectional
-  layer of 200 units, 100-d embeddings, dropout 0.5, softmax output, Adam 1e-3, batch 32, clip 5,
-  dev entity F1 picks the checkpoint. The caller sets the cell's own net/hparams fields.
+  layer of 200 units, 100-d word embeddings initialised with our IMDB word2vec (the paper's
+  pretrained vectors, GloVe, are not available here) and a character CNN (Ma & Hovy 2016: 30-d
+  characters, 30 filters of width 3, max-pooled; words of up to 64 characters, the longest
+  CoNLL-2003 word has 61), dropout 0.5, softmax output, Adam 1e-3, batch 32, clip 5, dev entity
+  F1 picks the checkpoint. The caller sets the cell's own net/hparams fields.
   num_steps: the training budget (dev evaluated every half epoch)."""
   c = base_config()
   c.experiment = experiment
@@ -446,7 +449,14 @@ def tagger_config(experiment: str, model: str, paper_value: float | None,
   c.dataset = "conll2003"
   c.data = text_data(batch_size=32, max_len=None, min_freq=2,
                      bucket_boundaries=(16, 32, 64, 128))
+  c.data.char_len = 64  # batches hold 'chars' [B, T, 64]; the model gets its character CNN
   c.net.embed_dim = 100
+  # Our 100-d skip-gram word2vec on IMDB train + unsup (python -m skipjax.data vectors), trained
+  # further with the model, on the lower-cased words; words without a vector keep a random init.
+  c.net.pretrained_embedding = "word2vec_imdb"
+  c.net.char_embed_dim = 30
+  c.net.char_filters = 30
+  c.net.char_kernel = 3
   c.net.hidden_dim = 200
   c.net.num_layers = 1
   c.net.bidirectional = True

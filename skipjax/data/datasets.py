@@ -53,7 +53,8 @@ class DatasetInfo:
   vocab: the word vocabulary (built on the train split) or None (mnist). split_sizes: examples
   per split of the prepared dataset (sentences/lines for conll2003/ptb). label_counts: examples
   per class in this split (tags per class for conll2003). extras: raw data kept for evaluation
-  (conll2003: 'tags' and 'tokens', lists of per-sentence lists of str, for conlleval).
+  (conll2003: 'tags' and 'tokens', lists of per-sentence lists of str, for conlleval; with
+  char_len also 'char_vocab_size', the size of the character vocabulary behind 'chars').
   """
   name: str
   split: str
@@ -187,7 +188,8 @@ def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
     permutation_seed: pmnist's fixed pixel permutation,
       np.random.RandomState(seed).permutation(784).
     char_len: conll2003 only: also return 'chars' [N, T, char_len] int32 character ids
-      (vocabulary of the train split's characters, PAD=0, <unk>=1; words cropped).
+      (vocabulary of the train split's characters, PAD=0, <unk>=1, case kept); a word longer
+      than char_len raises ValueError (the longest CoNLL-2003 word has 61 characters).
     pixel_dtype: mnist dtype (float32 scaled to [0, 1]; uint8 keeps the raw 0..255 values).
 
   Returns (arrays, info):
@@ -293,10 +295,12 @@ def _load_conll(split, data_dir, cache_dir, source, vocab, max_len, keep, char_l
     train, _, _ = tfds_source.split_examples("conll2003", "train", data_dir, cache_dir, source)
     chars = text_lib.Vocab.build(list(w) for s in train["tokens"] for w in _conll_tokens(s))
     arrays["chars"] = _char_ids(tokens, chars, ids.shape[1], char_len, keep)
+  extras = {"tokens": tokens, "tags": tags}
+  if char_len is not None:
+    extras["char_vocab_size"] = len(chars)
   info = DatasetInfo("conll2003", split, len(tokens), num_tags,
                      list(builders.CONLL_NER_TAGS), vocab, sizes,
-                     np.bincount(flat, minlength=num_tags), ids.shape[1], used,
-                     extras={"tokens": tokens, "tags": tags})
+                     np.bincount(flat, minlength=num_tags), ids.shape[1], used, extras=extras)
   return arrays, info
 
 
@@ -305,7 +309,10 @@ def _char_ids(sentences, chars, max_len, char_len, keep):
   for i, sent in enumerate(sentences):
     words = sent[:max_len] if keep == "first" else sent[max(0, len(sent) - max_len):]
     for j, word in enumerate(words):
-      ids = chars.encode(list(word[:char_len]))
+      if len(word) > char_len:
+        raise ValueError(f"conll2003: the word {word!r} of sentence {i} has {len(word)} "
+                         f"characters, more than char_len={char_len}; raise char_len")
+      ids = chars.encode(list(word))
       out[i, j, :len(ids)] = ids
   return out
 

@@ -31,7 +31,8 @@ Shapes are batch-major: xs [B, T, D]; lengths [B]. Padded steps never change the
 
 - `core`: the ring buffer of the last K states (`SkipBuffer`), the agent, `dynamic_skip_layer`.
 - `baselines`: `fixed_skip_layer`, `attention_skip_layer`.
-- `model`: `ModelConfig` (the architecture), parameters, `apply`, `predict`, carried state,
+- `model`: `ModelConfig` (the architecture), parameters, `token_features` (the embedding, plus a
+  character CNN's features when `char_vocab_size`), `apply`, `predict`, carried state,
   `step_flops`.
 - `loss`: `LossConfig` (reward baseline, carried state) and `make_loss_fn` (task loss +
   REINFORCE + entropy), `init_model_state`.
@@ -50,5 +51,5 @@ from skipjax.dynamic_skip.loss import (BASELINES, LossConfig, init_model_state,
                                        leave_one_out_baseline, make_loss_fn, sequence_returns)
 from skipjax.dynamic_skip.model import (CELLS, HPARAMS, TASKS, Decisions, ModelConfig,
                                         ModelOutput, apply, init_params, predict, reset_carries,
-                                        step_flops, zero_carries)
+                                        step_flops, token_features, zero_carries)
 from skipjax.dynamic_skip.modules import AttentionSkipLSTM, DynamicSkipLSTM, FixedSkipLSTM

@@ -132,6 +132,7 @@ def make_loss_fn(config: model.ModelConfig, task: str, loss_config: LossConfig |
   hparams: 'lam', 'dropout' (see `model.apply`), 'reinforce_weight' (default 1), 'entropy_weight'
   (default 0.01), 'discount' (default 1, reward-to-go), 'sum_over_time' (sequence tasks: 1 sums
   the NLL over the window and averages over sequences, Zaremba et al.'s scale; default: mean).
+  batch['chars'] [B, T, C]: the character ids, read when config.char_vocab_size > 0.
   batch['mask'] x batch['weights'] [B] (`layers.example_weights`) weighs padded batch entries.
   loss_config (a `LossConfig`; None: the defaults) picks the reward baseline; with its
   carry_state the layers start from model_state['carries'] and the new state holds the final
@@ -158,7 +159,8 @@ def make_loss_fn(config: model.ModelConfig, task: str, loss_config: LossConfig |
     carries = model_state.get("carries") if loss_config.carry_state else None
     if carries is not None and "reset" in batch:  # first window of a pass over the stream
       carries = model.reset_carries(config, carries, jnp.asarray(batch["reset"]))
-    out = model.apply(params, config, inputs, lengths, key, hparams, train=train, carries=carries)
+    out = model.apply(params, config, inputs, lengths, key, hparams, train=train, carries=carries,
+                      chars=batch.get("chars") if config.char_vocab_size else None)
     rate = hparams.get("dropout")
     k_out = jax.random.fold_in(key, 10 ** 6)
     seq_mask = recurrence.sequence_mask(lengths, t).astype(jnp.float32)

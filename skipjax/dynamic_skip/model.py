@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from skipjax import cells
+from skipjax import char_features
 from skipjax import layers
 from skipjax import recurrence
 from skipjax import validation
@@ -41,6 +42,10 @@ class ModelConfig:
   cell: the recurrent layer used in `skip_layers` ("dynamic"; baselines "lstm", "fixed",
     "attention"); the other layers are plain LSTMs (the PTB model: skip_layers=(1,)).
   num_skips: K, the buffer size of "dynamic" and "attention"; fixed_skip: k of "fixed".
+  char_vocab_size: > 0 adds character features to each token: a character CNN
+    (`skipjax.char_features`: char_embed_dim-d characters, char_filters filters of width
+    char_kernel, max-pooled over the word) over `chars` [B, T, C] (0 = padding), concatenated to
+    the token's embedding, so the first layer reads input_dim + char_filters features. 0: none.
   The training settings (reward baseline, carried state) are `loss.LossConfig`'s.
   """
   num_outputs: int
@@ -56,12 +61,20 @@ class ModelConfig:
   bidirectional: bool = False
   init: str = "default"
   forget_bias: float = 1.0
+  char_vocab_size: int = 0
+  char_embed_dim: int = 30
+  char_filters: int = 30
+  char_kernel: int = 3
 
   def __post_init__(self):
     for name in ("num_outputs", "input_dim", "hidden_dim", "num_layers", "num_skips",
-                 "fixed_skip", "agent_dim"):
+                 "fixed_skip", "agent_dim", "char_embed_dim", "char_filters", "char_kernel"):
       validation.check_positive_int(name, getattr(self, name))
     validation.check_nonneg_int("vocab_size", self.vocab_size)
+    validation.check_nonneg_int("char_vocab_size", self.char_vocab_size)
+    if self.char_kernel % 2 != 1:
+      raise ValueError(f"char_kernel must be odd (a window centred on each character), got "
+                       f"{self.char_kernel}")
     if self.cell not in CELLS:
       raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
     if self.skip_layers is not None and any(
@@ -79,6 +92,11 @@ class ModelConfig:
   def feature_dim(self) -> int:
     return self.hidden_dim * (2 if self.bidirectional else 1)
 
+  @property
+  def token_dim(self) -> int:
+    """The features of one token that the first layer reads (embedding + character CNN)."""
+    return self.input_dim + (self.char_filters if self.char_vocab_size else 0)
+
 
 def _layer_init(key, config: ModelConfig, layer: int, input_dim: int):
   cell = config.layer_cell(layer)
@@ -92,13 +110,18 @@ def _layer_init(key, config: ModelConfig, layer: int, input_dim: int):
 
 
 def init_params(key: Array, config: ModelConfig) -> dict[str, Any]:
-  """Parameters: {'embed' (if vocab_size), 'forward': per-layer tuple, 'backward' (if
-  bidirectional), 'out': DenseParams [feature_dim, num_outputs]}."""
+  """Parameters: {'embed' (if vocab_size), 'chars' (`char_features.CharCNNParams`, if
+  char_vocab_size), 'forward': per-layer tuple, 'backward' (if bidirectional), 'out':
+  DenseParams [feature_dim, num_outputs]}."""
   k_embed, k_fwd, k_bwd, k_out = jax.random.split(key, 4)
   params = {}
   if config.vocab_size:
     params["embed"] = layers.embedding_init(k_embed, config.vocab_size, config.input_dim)
-  dims = [config.input_dim] + [config.feature_dim] * (config.num_layers - 1)
+  if config.char_vocab_size:
+    params["chars"] = char_features.char_cnn_init(
+        jax.random.fold_in(key, 4), config.char_vocab_size, config.char_embed_dim,
+        config.char_filters, config.char_kernel)
+  dims = [config.token_dim] + [config.feature_dim] * (config.num_layers - 1)
   directions = ("forward", "backward") if config.bidirectional else ("forward",)
   for name, k in zip(directions, (k_fwd, k_bwd)):
     keys = jax.random.split(k, config.num_layers)
@@ -146,10 +169,37 @@ def _run_layer(config, layer, p, xs, lengths, key, lam, mode, initial, reverse):
   return buf, last, hs, decisions
 
 
+def token_features(params: dict[str, Any], config: ModelConfig, inputs: Array,
+                   chars: Array | None = None) -> Array:
+  """The first layer's input [B, T, token_dim]: the embedded `inputs` (or the float inputs),
+  followed by the character CNN's features of `chars` [B, T, C] when config.char_vocab_size."""
+  if config.vocab_size:
+    validation.check_last_dim("params['embed']", params["embed"], config.input_dim,
+                              "config.input_dim")
+    xs = layers.embed(params["embed"], inputs, "inputs")
+  else:
+    xs = inputs
+  if not config.char_vocab_size:
+    if chars is not None:
+      raise ValueError("chars were given, but config.char_vocab_size is 0 (no character CNN)")
+    return xs
+  if chars is None:
+    raise ValueError(f"config.char_vocab_size={config.char_vocab_size}: the model reads "
+                     f"character ids; pass chars [B, T, C] (batch['chars'])")
+  validation.check_rank("chars", chars, 3)
+  if jnp.shape(chars)[:2] != jnp.shape(xs)[:2]:
+    raise ValueError(f"chars must have shape {tuple(jnp.shape(xs)[:2])} + (C,) (the inputs' "
+                     f"batch and time), got {jnp.shape(chars)}")
+  # A word's characters are a prefix of nonzero ids (0 = padding; unknown characters have an id).
+  char_lengths = jnp.sum(jnp.asarray(chars) > 0, axis=-1).astype(jnp.int32)
+  feats = char_features.char_cnn(params["chars"], chars, char_lengths)
+  return jnp.concatenate([xs, feats.astype(xs.dtype)], axis=-1)
+
+
 def apply(params: dict[str, Any], config: ModelConfig, inputs: Array, lengths: Array,
           key: Array, hparams: dict[str, Any], *, train: bool,
-          carries: tuple | None = None) -> ModelOutput:
-  """Embeds `inputs` and runs the stack of recurrent layers.
+          carries: tuple | None = None, chars: Array | None = None) -> ModelOutput:
+  """Embeds `inputs` (`token_features`) and runs the stack of recurrent layers.
 
   Args:
     inputs: [B, T] int ids (vocab_size > 0) or [B, T, input_dim] floats.
@@ -160,18 +210,14 @@ def apply(params: dict[str, Any], config: ModelConfig, inputs: Array, lengths: A
       no dropout).
     train: sample the agent and apply dropout; False: greedy agent, no dropout.
     carries: per-layer initial carries of the forward layers (None: zeros).
+    chars: [B, T, C] int character ids when config.char_vocab_size > 0, else None.
   """
   validation.check_hparams(hparams, HPARAMS)
   lam = jnp.asarray(hparams.get("lam", 1.0), jnp.float32)
   rate = hparams.get("dropout")
   mode = "sample" if train else "greedy"
   layers.check_dense("params['out']", params["out"], config.feature_dim, config.num_outputs)
-  if config.vocab_size:
-    validation.check_last_dim("params['embed']", params["embed"], config.input_dim,
-                              "config.input_dim")
-    xs = layers.embed(params["embed"], inputs, "inputs")
-  else:
-    xs = inputs
+  xs = token_features(params, config, inputs, chars)
   batch, max_len = xs.shape[:2]
   valid = recurrence.sequence_mask(lengths, max_len)[..., None]
   directions = ["forward"] + (["backward"] if config.bidirectional else [])
@@ -229,12 +275,13 @@ def reset_carries(config: ModelConfig, carries: tuple, reset: Array) -> tuple:
 
 def predict(params: dict[str, Any], config: ModelConfig, task: str, inputs: Array,
             lengths: Array, hparams: dict[str, Any],
-            carries: tuple | None = None) -> tuple[Array, ModelOutput]:
+            carries: tuple | None = None, chars: Array | None = None
+            ) -> tuple[Array, ModelOutput]:
   """Test-time logits (greedy agent, no dropout): [B, C] for classification, else [B, T, C]."""
   if task not in TASKS:
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
   out = apply(params, config, inputs, lengths, jax.random.PRNGKey(0), hparams, train=False,
-              carries=carries)
+              carries=carries, chars=chars)
   feats = out.final_features if task == "classification" else out.features
   return layers.dense(params["out"], feats), out
 
@@ -248,7 +295,7 @@ def step_flops(config: ModelConfig) -> int:
   for the weighted reads of c and h).
   """
   total = 0
-  dims = [config.input_dim] + [config.feature_dim] * (config.num_layers - 1)
+  dims = [config.token_dim] + [config.feature_dim] * (config.num_layers - 1)
   directions = 2 if config.bidirectional else 1
   h, a, k = config.hidden_dim, config.agent_dim, config.num_skips
   for layer, d in enumerate(dims):
