@@ -273,13 +273,15 @@ def embedding_source(result: Mapping[str, Any]) -> str:
   """How the run's token embedding was initialised, from its recorded config.net: 'random init'
   (trained from scratch), the pretrained vectors (`word2vec_imdb`: ours, trained on IMDB train +
   unsup; a file: its name) with ', frozen' if frozen, or '—' (no token embedding, or a record
-  without a config)."""
-  net = (result.get("config") or {}).get("net") or {}
+  without a config); ' + character CNN' when the run read characters (config.data.char_len)."""
+  config = result.get("config") or {}
+  net = config.get("net") or {}
+  chars = " + character CNN" if (config.get("data") or {}).get("char_len") else ""
   source = net.get("pretrained_embedding")
   if source is None:
-    return "random init" if net.get("embed_dim") is not None else "—"
+    return ("random init" + chars) if net.get("embed_dim") is not None else "—"
   text = _PRETRAINED_NAMES.get(source, os.path.basename(str(source)))
-  return text + (", frozen" if net.get("freeze_embedding") else "")
+  return text + (", frozen" if net.get("freeze_embedding") else "") + chars
 
 
 def row_name(result: Mapping[str, Any]) -> str:
@@ -345,7 +347,8 @@ def render_markdown(results: Iterable[Mapping[str, Any]], *, title: str = "Resul
            "(learned from scratch) or pretrained vectors. Our pretrained vectors differ from the",
            "papers' (Skim-RNN: GloVe; Skip RNN and LSTM-Jump: word2vec), which cannot be obtained",
            "here: word2vec_imdb is skip-gram word2vec trained by us on the IMDB train + unsup",
-           "reviews only (`python -m skipjax.data vectors`).",
+           "reviews only (`python -m skipjax.data vectors`). '+ character CNN': the tagger also",
+           "read each word's characters (Ma & Hovy's CNN, as Gui et al.'s CoNLL tagger).",
            "A study (`<study>.<setting>` rows, one program for all settings) marks the setting",
            "with the best dev figure '(chosen on dev)': that is the study's figure.", ""]
   header = ("| row | metric | paper | ours | vs paper | computed | speed-up (batch 1) | "

@@ -101,6 +101,11 @@ def test_markdown_embedding_column_names_the_vectors():
                                                 freeze_embedding=True))) == (
       "glove.6B.100d.txt, frozen")
   assert results.embedding_source(_record(config={"net": {"hidden_dim": 110}})) == "—"
+  assert results.embedding_source(_record(config={"net": {"embed_dim": 100}, "data": {
+      "char_len": 64}})) == "random init + character CNN"
+  assert results.embedding_source(_record(config={"net": {
+      "embed_dim": 100, "pretrained_embedding": "word2vec_imdb"}, "data": {"char_len": None}})) == (
+      "word2vec (ours: IMDB train+unsup)")
   assert results.embedding_source(_record()) == "—"
   text = results.render_markdown([_record(experiment="w2v", **net(
       pretrained_embedding="word2vec_imdb"))])
