@@ -323,6 +323,29 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
   os.setpgrp()  # its own process group: a Ctrl-C of the queue is forwarded explicitly
 
 
+def parse_cpu_list(cpus: str) -> set[int]:
+  """The CPUs of a taskset list such as '1', '0-1' or '0,2-3'; ValueError names a bad one."""
+  out = set()
+  for part in cpus.split(","):
+    lo, sep, hi = part.strip().partition("-")
+    if not lo.isdigit() or (sep and not hi.isdigit()) or (sep and int(hi) < int(lo)):
+      raise ValueError(f"--cpus {cpus!r}: {part!r} is not a CPU or a range of CPUs (a taskset "
+                       f"list such as 1, 0-1 or 0,2-3)")
+    out.update(range(int(lo), int(hi if sep else lo) + 1))
+  return out
+
+
+def check_cpus(cpus: str, allowed: set[int]) -> None:
+  """ValueError unless the CPU list `cpus` lies within `allowed` (this process's affinity): rows
+  pinned elsewhere would share a core that another job was given (`taskset -c 0 ... --cpus 1`
+  runs the rows on CPU 1, not on one CPU of 0)."""
+  wanted = parse_cpu_list(cpus)
+  outside = sorted(wanted - set(allowed))
+  if outside:
+    raise ValueError(f"--cpus {cpus!r} names CPU(s) {outside} outside this process's CPUs "
+                     f"{sorted(allowed)}; --cpus is a CPU list, not a count")
+
+
 def row_command(row: queue_lib.Row, workdir: pathlib.Path, *, cpus: str | None,
                 python: str = sys.executable) -> list[str]:
   cmd = [python, "-m", "experiments.run", "--config", row.config,
@@ -575,7 +598,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="the rows' workdirs live under ROOT/<row id>")
   parser.add_argument("--results_dir", default=str(HERE / "results"),
                       help="where finished rows' records are published")
-  parser.add_argument("--cpus", default=None, help="taskset CPU list for the rows (e.g. 1)")
+  parser.add_argument("--cpus", default=None,
+                      help="taskset CPU list for the rows, not a count (e.g. 1: the second "
+                      "core; 0-1: two cores); it must lie within this process's own CPUs")
   parser.add_argument("--threads", type=int, default=None,
                       help="XLA intra-op threads per row (default: XLA's, all cores)")
   parser.add_argument("--max_rows", type=int, default=None,
@@ -587,6 +612,11 @@ def main(argv: Sequence[str] | None = None) -> int:
   parser.add_argument("--status_every", type=float, default=300.0,
                       help="seconds between status tables while a row runs")
   args = parser.parse_args(argv)
+  if args.cpus is not None:
+    try:
+      check_cpus(args.cpus, os.sched_getaffinity(0))
+    except ValueError as e:
+      cli.fatal(f"reproduce: {e}")
 
   root = pathlib.Path(args.root).resolve()
   results_dir = pathlib.Path(args.results_dir).resolve()

@@ -83,6 +83,24 @@ def test_only_names_an_unknown_table(tmp_path):
   assert out.returncode != 0 and "matches no row" in out.stderr
 
 
+def test_cpus_is_a_list_within_the_process_cpus(tmp_path):
+  """--cpus is a taskset CPU list: parsed, and refused (before anything runs) when it names a CPU
+  this process may not use (`taskset -c 0 ... --cpus 1` would put the rows on CPU 1)."""
+  assert reproduce.parse_cpu_list("1") == {1}
+  assert reproduce.parse_cpu_list("0-2,5") == {0, 1, 2, 5}
+  for bad in ("two", "2-1", "1-", ""):
+    with pytest.raises(ValueError, match="not a CPU or a range"):
+      reproduce.parse_cpu_list(bad)
+  reproduce.check_cpus("0", {0, 1})
+  with pytest.raises(ValueError, match=r"CPU\(s\) \[1\] outside this process's CPUs \[0\]"):
+    reproduce.check_cpus("1", {0})
+  queue = _write_queue(tmp_path)
+  outside = max(os.sched_getaffinity(0)) + 1
+  out = _run(_cmd(queue, tmp_path, "--cpus", str(outside), "--dry_run"))
+  assert out.returncode != 0 and "not a count" in out.stderr
+  assert not (tmp_path / "root").exists()
+
+
 def test_dry_run_runs_nothing_and_prints_the_plan(tmp_path):
   queue = _write_queue(tmp_path)
   out = _run(_cmd(queue, tmp_path, "--dry_run"))
