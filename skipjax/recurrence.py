@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from skipjax import cells
+from skipjax import fused_lstm
 from skipjax import validation
 
 Array = jax.Array
@@ -145,8 +146,8 @@ def lstm_final_state(params: cells.LSTMParams, xs: Array | None = None, *,
 
 def lstm_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None = None,
                initial_state: cells.LSTMState | None = None, *, reverse: bool = False,
-               unroll: int = 1,
-               hoist_input: bool | None = None) -> tuple[cells.LSTMState, Array]:
+               unroll: int = 1, hoist_input: bool | None = None,
+               backward: str = "autodiff") -> tuple[cells.LSTMState, Array]:
   """An LSTM (torch.nn.LSTM equations) over a batch of sequences, one matmul per step.
 
   Stacked form: each step inside `lax.scan` multiplies `[x_t; h_{t-1}]` [B, D+H] by the stacked
@@ -167,6 +168,10 @@ def lstm_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None = None
       inference and 0.73x for an Adam step, against 0.90x / 1.06x stacked), while at batch 32
       the stacked step won (0.85x / 0.97x, against 1.70x / 1.19x hoisted):
       experiments/bench/cpu_quiet.json.
+    backward: "autodiff" (reverse-mode autodiff of the scan; any dtype, forward-mode too) or
+      "fused" (`skipjax.fused_lstm`: a custom VJP whose backward loop computes only the
+      recurrent gradient and forms the weight gradients as whole-sequence matmuls after it;
+      float32 only, no forward-mode differentiation, not with hoist_input=True). Same values.
   Returns:
     (final LSTMState after each example's last real step, hs [B, T, H] float32, zero at padding).
   """
@@ -175,6 +180,13 @@ def lstm_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None = None
   if initial_state is None:
     initial_state = cells.lstm_zero_state((xs.shape[0],), hidden)
   _check_state("initial_state", initial_state, xs.shape[0], hidden)
+  if backward not in ("autodiff", "fused"):
+    raise ValueError(f"backward must be 'autodiff' or 'fused', got {backward!r}")
+  if backward == "fused":
+    if hoist_input:
+      raise ValueError("backward='fused' projects the input inside each step: leave "
+                       "hoist_input None or False")
+    return _fused_lstm_layer(params, xs, lengths, initial_state, reverse=reverse, unroll=unroll)
   if hoist_input is None:
     hoist_input = xs.shape[0] == 1
   if hoist_input:
@@ -184,6 +196,27 @@ def lstm_layer(params: cells.LSTMParams, xs: Array, lengths: Array | None = None
   stacked = (cells.lstm_stack_weights(params), params.b)
   step = lambda p, state, x_t: cells.lstm_step_stacked(p[0], p[1], state, x_t)
   return scan_rnn(step, stacked, initial_state, xs, lengths, reverse=reverse, unroll=unroll)
+
+
+def _fused_lstm_layer(params, xs, lengths, initial_state, *, reverse, unroll):
+  """`lstm_layer` through `fused_lstm.lstm_scan` (masking and reversal as `scan_rnn`)."""
+  fused_lstm.check_float32(params, xs, initial_state)
+  batch, max_len = xs.shape[:2]
+  if lengths is None:
+    mask = jnp.ones((batch, max_len), jnp.float32)
+  else:
+    validation.check_lengths(lengths, batch, max_len)
+    mask = sequence_mask(lengths, max_len).astype(jnp.float32)
+    if reverse:
+      xs = reverse_sequences(xs, lengths)
+  if reverse and lengths is None:
+    xs = xs[:, ::-1]
+  c, h, hs = fused_lstm.lstm_scan(params.w_i, params.w_h, params.b, jnp.swapaxes(xs, 0, 1),
+                                  mask.T, initial_state.c, initial_state.h, unroll)
+  hs = jnp.swapaxes(hs, 0, 1)
+  if reverse:
+    hs = hs[:, ::-1] if lengths is None else reverse_sequences(hs, lengths)
+  return cells.LSTMState(c=c, h=h), hs
 
 
 def gru_layer(params: cells.GRUParams, xs: Array, lengths: Array | None = None,

@@ -96,7 +96,8 @@ def test_lstm_quick_run_writes_json(tmp_path, capsys):
   assert doc["bench"] == "lstm" and doc["device"]["platform"] == jax.default_backend()
   cases = {(r["case"], r["batch"]) for r in doc["rows"]}
   for case in ("flax_lstm", "skipjax_lstm", "skipjax_lstm_hoisted", "flax_lstm_adam",
-               "skipjax_lstm_adam", "skipjax_lstm_hoisted_adam"):
+               "skipjax_lstm_adam", "skipjax_lstm_hoisted_adam", "skipjax_lstm_fused",
+               "skipjax_lstm_fused_adam"):
     assert (case, 2) in cases
   for row in doc["rows"]:
     assert row["median_ms"] > 0 and row["flops"] > 0 and row["fraction_computed"] == 1.0

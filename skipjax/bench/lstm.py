@@ -6,8 +6,11 @@ Cases (batch 1 and 32, T=400, D=H=128, float32, no padding):
   otherwise one stacked `[x_t; h] @ [w_i; w_h]` matmul per step).
 - `skipjax_lstm_hoisted`: `lstm_layer(..., hoist_input=True)` (all input projections in one matmul
   before the scan, then `h @ w_h` per step), to show which form wins on this device.
-- `flax_lstm_adam` / `skipjax_lstm_adam` / `skipjax_lstm_hoisted_adam`: one jitted Adam step on
-  `mean(hs ** 2)`.
+- `skipjax_lstm_fused`: `lstm_layer(..., backward="fused")` (`skipjax.fused_lstm`: the weight
+  gradients as whole-sequence matmuls after the backward loop); its forward projects x_t and h
+  by two matmuls per step.
+- `flax_lstm_adam` / `skipjax_lstm_adam` / `skipjax_lstm_hoisted_adam` / `skipjax_lstm_fused_adam`:
+  one jitted Adam step on `mean(hs ** 2)`.
 - `torch_lstm` / `torch_lstm_adam` (where PyTorch is installed; skipped with a note otherwise):
   `torch.nn.LSTM` with skipjax's weights (checked to give the same outputs), denormals flushed,
   as many intra-op threads as XLA's CPU client uses cores (`torch.get_num_threads()` is
@@ -117,6 +120,9 @@ def run(quick: bool = False) -> list[harness.Row]:
         "skipjax_lstm": (lambda p, x: recurrence.lstm_layer(p, x, unroll=UNROLL)[1], skip_params),
         "skipjax_lstm_hoisted": (
             lambda p, x: recurrence.lstm_layer(p, x, unroll=UNROLL, hoist_input=True)[1],
+            skip_params),
+        "skipjax_lstm_fused": (
+            lambda p, x: recurrence.lstm_layer(p, x, unroll=UNROLL, backward="fused")[1],
             skip_params),
     }
     calls = {}
