@@ -95,6 +95,7 @@ class LSTM(nn.Module):
   param_dtype: Any = jnp.float32
   reverse: bool = False
   unroll: int = 1
+  backward: str = "autodiff"  # or "fused": `recurrence.lstm_layer`'s backward
 
   @nn.compact
   def __call__(self, xs, lengths=None, initial_state=None):
@@ -104,7 +105,8 @@ class LSTM(nn.Module):
         rng, xs.shape[-1], self.features, forget_bias=self.forget_bias, init=self.init_scheme,
         param_dtype=self.param_dtype)._asdict())
     return recurrence.lstm_layer(cells.LSTMParams(**p), xs, lengths, initial_state,
-                                 reverse=self.reverse, unroll=self.unroll)
+                                 reverse=self.reverse, unroll=self.unroll,
+                                 backward=self.backward)
 
 
 class GRU(nn.Module):

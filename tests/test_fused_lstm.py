@@ -96,3 +96,15 @@ def test_errors_name_the_problem():
     recurrence.lstm_layer(params, xs.astype(np.float16), backward="fused")
   with pytest.raises(ValueError, match="lengths"):
     recurrence.lstm_layer(params, xs, np.array([8, 1, 1]), backward="fused")
+
+
+def test_flax_module_passes_backward_through():
+  from skipjax import nn  # pylint: disable=g-import-not-at-top
+  _, xs, _, weights = _inputs(4)
+  fused, plain = nn.LSTM(features=H, backward="fused"), nn.LSTM(features=H)
+  variables = plain.init(jax.random.PRNGKey(0), xs, LENGTHS)
+  loss = lambda module: lambda v: jnp.sum(weights * module.apply(v, xs, LENGTHS)[1])
+  chex.assert_trees_all_close(jax.jit(jax.grad(loss(fused)))(variables),
+                              jax.jit(jax.grad(loss(plain)))(variables), rtol=2e-5, atol=2e-6)
+  with pytest.raises(ValueError, match="backward must be"):
+    nn.LSTM(features=H, backward="cudnn").init(jax.random.PRNGKey(0), xs, LENGTHS)
