@@ -203,19 +203,16 @@ def _fused_lstm_layer(params, xs, lengths, initial_state, *, reverse, unroll):
   fused_lstm.check_float32(params, xs, initial_state)
   batch, max_len = xs.shape[:2]
   if lengths is None:
-    mask = jnp.ones((batch, max_len), jnp.float32)
-  else:
-    validation.check_lengths(lengths, batch, max_len)
-    mask = sequence_mask(lengths, max_len).astype(jnp.float32)
-    if reverse:
-      xs = reverse_sequences(xs, lengths)
-  if reverse and lengths is None:
-    xs = xs[:, ::-1]
+    lengths = jnp.full((batch,), max_len, jnp.int32)
+  validation.check_lengths(lengths, batch, max_len)
+  mask = sequence_mask(lengths, max_len).astype(jnp.float32)
+  if reverse:
+    xs = reverse_sequences(xs, lengths)
   c, h, hs = fused_lstm.lstm_scan(params.w_i, params.w_h, params.b, jnp.swapaxes(xs, 0, 1),
                                   mask.T, initial_state.c, initial_state.h, unroll)
   hs = jnp.swapaxes(hs, 0, 1)
   if reverse:
-    hs = hs[:, ::-1] if lengths is None else reverse_sequences(hs, lengths)
+    hs = reverse_sequences(hs, lengths)
   return cells.LSTMState(c=c, h=h), hs
 
 
