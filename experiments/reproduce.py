@@ -4,6 +4,7 @@
                                     [--root experiments/workdirs/reproduce]
                                     [--results_dir experiments/results] [--cpus 0-1]
                                     [--threads N] [--max_rows N] [--retry_failed]
+                                    [--stop_after SECONDS] [--platform cpu|gpu]
 
     make reproduce                    # the same, every row
 
@@ -23,6 +24,10 @@ The queue never loses work:
 - an unfinished row resumes from its latest checkpoint (`experiments.run` resumes bit for bit);
 - `kill -9` of this process at any moment kills its child too (PR_SET_PDEATHSIG); running the
   same command again continues where it stopped;
+- `--stop_after SECONDS` (a session or a lease that ends at a known time) and SIGTERM or Ctrl-C
+  stop the queue cleanly: the running row is told to stop (`experiments.run --stop_after` /
+  SIGTERM), checkpoints the step in flight and exits 8; the queue says where it stopped, starts
+  no other row and exits 8. The same command continues;
 - a row that fails (non-zero exit: a NaN loss, a config that no longer matches its workdir, a
   crash) is reported with its exit code and last log line, written to `<root>/<row>/FAILED`, and
   the queue goes on with the next row. Failed rows are retried only with `--retry_failed`.
@@ -41,6 +46,11 @@ setting timed at batch 1 against a plain LSTM of the same weights (`experiments.
 --own_only --write_result`), so that the record carries `speedup_batch1` before the
 checkpoint can be lost; a failed measurement is reported (`<root>/<row>/SPEEDUP_FAILED`) and
 retried on the next run of the queue only with `--retry_failed`. Time it on a quiet core.
+
+`--platform gpu` (or cpu) runs every row on that JAX platform (`JAX_PLATFORMS`; checked before
+any row starts) in workdirs of their own, `<root>/<platform>/<row id>`, and publishes its records
+as `<name>_<platform>.json`: a GPU figure is a row of its own in RESULTS.md, never mixed into the
+CPU row's checkpoints. `experiments/gpu/run_long_rows.sh` drives it on a GPU machine.
 
 While a row runs, a status table (rows done / running / left) is printed every `--status_every`
 seconds, with an ETA from the measured steps per second: the running row's own rate (read from
@@ -74,6 +84,31 @@ RESULT_NAME = "result.json"
 FAILED_NAME = "FAILED"
 SPEEDUP_FAILED_NAME = "SPEEDUP_FAILED"
 RATES_NAME = "rates.json"
+# How long an interrupted queue waits for its row to checkpoint and exit before killing it (a
+# step, or an evaluation in flight, must end first).
+CHILD_STOP_SECONDS = 300
+
+
+# --platform: the JAX_PLATFORMS value of each.
+PLATFORMS = {"cpu": "cpu", "gpu": "cuda"}
+
+
+def check_platform(platform: str) -> str:
+  """The device JAX finds for `platform` in a child process (e.g. 'gpu NVIDIA H100 80GB HBM3');
+  a platform it cannot start is one FATAL line."""
+  env = dict(os.environ, JAX_PLATFORMS=PLATFORMS[platform])
+  code = "import jax; d = jax.devices()[0]; print(d.platform, d.device_kind)"
+  proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                        timeout=600, check=False)
+  if proc.returncode:
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    cli.fatal(f"reproduce: --platform {platform}: JAX cannot use it here "
+              f"(JAX_PLATFORMS={PLATFORMS[platform]}): {lines[-1] if lines else 'no message'}")
+  return proc.stdout.strip()
+
+
+class Terminated(Exception):
+  """This process got SIGTERM (raised by its handler, so that the running row is stopped)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -347,10 +382,12 @@ def check_cpus(cpus: str, allowed: set[int]) -> None:
 
 
 def row_command(row: queue_lib.Row, workdir: pathlib.Path, *, cpus: str | None,
-                python: str = sys.executable) -> list[str]:
+                python: str = sys.executable, stop_after: float | None = None) -> list[str]:
   cmd = [python, "-m", "experiments.run", "--config", row.config,
          "--workdir", _relative(workdir), "--noplot",
          f"--run_name={row.name}", *row.overrides, *(f"--sweep={v}" for v in row.sweep)]
+  if stop_after is not None:
+    cmd.append(f"--stop_after={max(stop_after, 0.0):.0f}")
   if cpus:
     cmd = ["taskset", "-c", cpus, *cmd]
   return cmd
@@ -365,8 +402,10 @@ def _relative(path: pathlib.Path) -> str:
 
 def run_row(status: RowStatus, root: pathlib.Path, statuses: Sequence[RowStatus], *,
             cpus: str | None, threads: int | None, status_every: float,
-            log=print) -> int:
-  """Trains one row in a child process; returns its exit status."""
+            stop_after: float | None = None, log=print) -> int:
+  """Trains one row in a child process; returns its exit status. `stop_after`: the child
+  stops cleanly (exit 8) after this many seconds. If this process is interrupted (Ctrl-C,
+  SIGTERM), the child is sent SIGTERM and given up to CHILD_STOP_SECONDS to checkpoint."""
   row, workdir = status.row, status.workdir
   workdir.mkdir(parents=True, exist_ok=True)
   (workdir / FAILED_NAME).unlink(missing_ok=True)
@@ -374,7 +413,7 @@ def run_row(status: RowStatus, root: pathlib.Path, statuses: Sequence[RowStatus]
   if threads:
     env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
                         f"intra_op_parallelism_threads={threads}").strip()
-  cmd = row_command(row, workdir, cpus=cpus)
+  cmd = row_command(row, workdir, cpus=cpus, stop_after=stop_after)
   log(f"[{_now()}] row {row.id}: {shlex.join(cmd[cmd.index('-m') - 1:])}")
   log_path = workdir / "train.log"
   with open(log_path, "ab") as log_file:
@@ -397,9 +436,9 @@ def run_row(status: RowStatus, root: pathlib.Path, statuses: Sequence[RowStatus]
           table = [current if s.row.id == row.id else s for s in statuses]
           log(status_table(table, load_rates(root), running=row.id, live_rate=rate))
     except BaseException:
-      child.send_signal(signal.SIGTERM)
+      child.send_signal(signal.SIGTERM)  # it checkpoints the step in flight and exits 8
       try:
-        child.wait(timeout=30)
+        child.wait(timeout=CHILD_STOP_SECONDS)
       except subprocess.TimeoutExpired:
         child.kill()
       raise
@@ -609,6 +648,12 @@ def main(argv: Sequence[str] | None = None) -> int:
   parser.add_argument("--ignore_published", action="store_true",
                       help="train rows whose current record is already in --results_dir "
                       "(by default they count as done)")
+  parser.add_argument("--stop_after", type=float, default=None,
+                      help="stop cleanly after this many seconds: the running row checkpoints "
+                      "and exits, no other row starts, exit 8; the same command continues")
+  parser.add_argument("--platform", choices=sorted(PLATFORMS), default=None,
+                      help="run the rows on this JAX platform, in <root>/<platform>/, publishing "
+                      "<name>_<platform>.json (default: JAX's choice, no suffix)")
   parser.add_argument("--status_every", type=float, default=300.0,
                       help="seconds between status tables while a row runs")
   args = parser.parse_args(argv)
@@ -625,6 +670,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     queue_lib.check_rows(all_rows)
   except ValueError as e:
     cli.fatal(f"reproduce: {e}")
+  if args.platform:
+    root = root / args.platform
+    all_rows = [dataclasses.replace(r, name=f"{r.name}_{args.platform}") for r in all_rows]
   rows = select_rows(all_rows, args.only)
   published_dir = None if args.ignore_published else results_dir
 
@@ -644,9 +692,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  " + shlex.join(cmd[cmd.index("-m") - 1:]))
     return 0
 
+  if args.stop_after is not None and not args.stop_after >= 0:
+    cli.fatal(f"reproduce: --stop_after={args.stop_after}: must be >= 0 seconds")
+  if args.platform:
+    print(f"reproduce: --platform {args.platform}: {check_platform(args.platform)}", flush=True)
+    os.environ["JAX_PLATFORMS"] = PLATFORMS[args.platform]  # every row's child inherits it
+  deadline = None if args.stop_after is None else time.monotonic() + args.stop_after
+
+  def on_sigterm(signum, frame):
+    del signum, frame
+    raise Terminated()
+
+  previous = signal.signal(signal.SIGTERM, on_sigterm)
+  try:
+    return _run_queue(args, rows, statuses, status_of, root, results_dir, deadline)
+  except (KeyboardInterrupt, Terminated) as e:
+    what = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C"
+    print(f"reproduce: stopped by {what}; the running row was told to checkpoint (its "
+          "train.log says where it stopped); the same command continues", flush=True)
+    return exit_codes.INTERRUPTED
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+
+
+def _run_queue(args, rows, statuses, status_of, root, results_dir, deadline) -> int:
+  """main's loop over the rows."""
   commit = git_commit()
   print(f"reproduce at {commit}: {len(rows)} rows under {root}", flush=True)
-  trained, failed, no_speedup = 0, [], []
+  trained, failed, no_speedup, stopped = 0, [], [], False
   for i, status in enumerate(statuses):
     status = status_of(status.row)  # a row may have finished meanwhile
     statuses[i] = status
@@ -664,11 +737,24 @@ def main(argv: Sequence[str] | None = None) -> int:
       continue
     if args.max_rows is not None and trained >= args.max_rows:
       break
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is not None and left <= 0:
+      print(f"reproduce: --stop_after {args.stop_after:g} s spent; {status.row.id} and the rows "
+            "after it not started", flush=True)
+      stopped = True
+      break
     print(status_table(statuses, load_rates(root), running=status.row.id), flush=True)
     rc = run_row(status, root, statuses, cpus=args.cpus, threads=args.threads,
-                 status_every=args.status_every, log=lambda m: print(m, flush=True))
+                 status_every=args.status_every, stop_after=left,
+                 log=lambda m: print(m, flush=True))
     trained += 1
     statuses[i] = status_of(status.row)
+    if rc == exit_codes.INTERRUPTED:
+      where = _last_line(status.workdir / "train.log")
+      print(f"row {status.row.id} stopped before its end: {where}; the same command continues "
+            "it", flush=True)
+      stopped = True
+      break
     if rc == 0 and statuses[i].state == "done":
       publish(statuses[i], results_dir, commit, log=lambda m: print(m, flush=True))
       if needs_speedup(statuses[i], results_dir, retry_failed=True):
@@ -691,7 +777,9 @@ def main(argv: Sequence[str] | None = None) -> int:
   if no_speedup:
     print(f"reproduce: the speed-up measurement failed for {', '.join(no_speedup)} (see their "
           "speedup.log; --retry_failed measures again)", flush=True)
-  return 1 if failed or no_speedup else 0
+  if failed or no_speedup:
+    return 1
+  return exit_codes.INTERRUPTED if stopped else 0
 
 
 if __name__ == "__main__":

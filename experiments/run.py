@@ -3,7 +3,7 @@ r"""The one entry point for training runs.
     python -m experiments.run --config experiments/configs/<name>.py [--config.FIELD=VALUE ...] \
         --workdir DIR [--restart] [--run_name NAME] [--publish experiments/results
         [--replace_published]] [--noplot] [--mesh data=N] [--sweep FIELD=V1,V2,... ...]
-        [--coordinator_address HOST:PORT --num_processes P --process_id I]
+        [--coordinator_address HOST:PORT --num_processes P --process_id I] [--stop_after SECONDS]
 
 Checks the config (unknown keys, non-positive sizes, unknown model or dataset, missing data files
 fail here, before anything is built), takes DIR's lock, loads the data, builds the model from
@@ -26,6 +26,11 @@ Several processes (`jax.distributed`): the same command in each, with `--coordin
 --num_processes --process_id`; the mesh spans all their devices and process 0 alone writes DIR's
 files (experiments/README.md). Exit 7 on the others when a check on process 0 failed.
 
+Stopping: SIGTERM (a scheduler's, `kill PID`), a first Ctrl-C, or `--stop_after SECONDS` stops
+the run cleanly at the end of the step in flight: a checkpoint of that step is saved, nothing is
+tested or written as a result, and the exit status is 8. Rerunning the same command continues from
+that step exactly (a short GPU lease, a session that must end by a given time).
+
 Resuming: rerun the same command. DIR's config.json must match the new config except in
 RESUMABLE_FIELDS (see `resume_differences`); otherwise the run refuses (exit 3, naming the
 fields). `--restart` starts over instead, first moving DIR's contents into
@@ -43,7 +48,9 @@ Exit statuses (`experiments/exit_codes.py`), each non-zero one but 1 with a one-
   4 DIR is locked by a live run (pid, host named; a dead run's lock is taken over);
   5 a NaN/Inf loss, gradient or metric (the step and the last finite checkpoint are named; no
     result is written); 6 --publish found another result in the published file;
-  7 (several processes) process 0 failed at a check, and this process stopped with it.
+  7 (several processes) process 0 failed at a check, and this process stopped with it;
+  8 stopped on request (SIGTERM or --stop_after) with a checkpoint of its last step: rerun to go
+    on.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import signal
 import sys
 import traceback
 from typing import Any, NoReturn
@@ -108,6 +116,10 @@ _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None,
 _PROCESS_ID = flags.DEFINE_integer("process_id", None,
                                    "Multi-process training: this process's index, 0 .. "
                                    "num_processes - 1 (process 0 writes the run's files).")
+_STOP_AFTER = flags.DEFINE_float(
+    "stop_after", None, "Stop cleanly (checkpoint, exit 8) once this many seconds have passed "
+    "since the start, at the end of the step in flight; rerun the same command to continue. "
+    "SIGTERM does the same at any time.")
 
 # The machinery lives in experiments/run_lib.py; these names are the runner's API.
 CONFIGS_DIR = run_lib.CONFIGS_DIR
@@ -134,6 +146,7 @@ def main(argv: list[str]) -> None:
   # pylint: disable=g-import-not-at-top
   from skipjax import results as results_lib
   from skipjax.train import checkpoint as checkpoint_lib
+  from skipjax.train import interrupt
   from skipjax.train import loop
   from skipjax.train import multihost
   from skipjax.train import workdir as workdir_lib
@@ -152,6 +165,8 @@ def main(argv: list[str]) -> None:
            "--publish DIR copies it to DIR/<run_name>.json")
   if _REPLACE_PUBLISHED.value and not _PUBLISH.value:
     _fatal(bad, "--replace_published needs --publish DIR")
+  if _STOP_AFTER.value is not None and not _STOP_AFTER.value >= 0:
+    _fatal(bad, f"--stop_after={_STOP_AFTER.value}: must be >= 0 seconds")
   distributed = _distributed_args()
   if distributed is not None:
     from skipjax.train import parallel  # pylint: disable=g-import-not-at-top
@@ -160,11 +175,17 @@ def main(argv: list[str]) -> None:
                 publish_dir=_PUBLISH.value, replace_published=_REPLACE_PUBLISHED.value,
                 restart=_RESTART.value, plot=_PLOT.value, mesh=_MESH.value)
   try:
-    if _SWEEP.value:
-      sweep.train_and_evaluate_sweep(_CONFIG.value, _WORKDIR.value, _SWEEP.value,
-                                     settings_per_call=_SWEEP_SETTINGS_PER_CALL.value, **kwargs)
-    else:
-      train_and_evaluate(_CONFIG.value, _WORKDIR.value, **kwargs)
+    # A first Ctrl-C also stops cleanly (a second one interrupts at once).
+    with interrupt.StopRequest(seconds=_STOP_AFTER.value,
+                               signals=(signal.SIGTERM, signal.SIGINT)) as stop:
+      if _SWEEP.value:
+        sweep.train_and_evaluate_sweep(_CONFIG.value, _WORKDIR.value, _SWEEP.value,
+                                       settings_per_call=_SWEEP_SETTINGS_PER_CALL.value,
+                                       should_stop=stop, **kwargs)
+      else:
+        train_and_evaluate(_CONFIG.value, _WORKDIR.value, should_stop=stop, **kwargs)
+  except interrupt.Interrupted as e:
+    _fatal(exit_codes.INTERRUPTED, str(e))
   except ConfigError as e:
     _fatal(bad, str(e))
   except (workdir_lib.ConfigMismatchError, checkpoint_lib.CheckpointMismatchError) as e:

@@ -233,8 +233,24 @@ def parse_mesh(mesh: str | None, config: Any) -> int:
   return num
 
 
+# Flags that change when a run stops, not what it computes: left out of the recorded command.
+_NOT_RECORDED = ("stop_after",)
+
+
 def command_line(argv: list[str]) -> str:
-  return "python -m experiments.run " + " ".join(shlex.quote(a) for a in argv[1:])
+  """The command a record names, without the flags of `_NOT_RECORDED` (a run stopped and
+  resumed records the command that reproduces it)."""
+  args, skip = [], False
+  for a in argv[1:]:
+    name = a.lstrip("-").split("=", 1)[0] if a.startswith("-") else None
+    if skip:
+      skip = False
+      continue
+    if name in _NOT_RECORDED:
+      skip = "=" not in a
+      continue
+    args.append(a)
+  return "python -m experiments.run " + " ".join(shlex.quote(a) for a in args)
 
 
 def mismatch_message(workdir: pathlib.Path, differences: list[str]) -> str:
@@ -310,8 +326,12 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
                        run_name: str | None = None,
                        publish_dir: str | os.PathLike[str] | None = None,
                        replace_published: bool = False, restart: bool = False,
-                       plot: bool = True, mesh: str | None = None) -> dict[str, Any]:
+                       plot: bool = True, mesh: str | None = None,
+                       should_stop: Any = None) -> dict[str, Any]:
   """Validates `config`, trains (or resumes), tests, writes WORKDIR/result.json; returns it.
+
+  `should_stop`: `loop.fit`'s (e.g. `interrupt.StopRequest`): when it asks, the run is
+  checkpointed and `interrupt.Interrupted` raised, with no result written.
 
   `mesh`: 'data=N' trains data-parallel over the first N devices (`skipjax.train.parallel`:
   state replicated, every batch split along its rows, the gradient all-reduced by XLA), which
@@ -387,7 +407,8 @@ def train_and_evaluate(config: Any, workdir: str | os.PathLike[str], *, command:
 
     fit = loop.fit(config, workdir=workdir, train_step=train_step, init_state=state,
                    train_iter=train_iter, key=train_key, eval_step=eval_step,
-                   dev_batches=dev_batches, test_batches=test_batches)
+                   dev_batches=dev_batches, test_batches=test_batches,
+                   should_stop=should_stop)
     summary = fit.summary
     check_test_metric(config, summary, data.test is not None, workdir)
     result = make_record(config, summary, command=command, run_name=run_name, workdir=workdir,

@@ -181,8 +181,8 @@ def train_and_evaluate_sweep(config: Any, workdir: Any, sweep_flags: list[str], 
                              run_name: str | None = None, publish_dir: Any = None,
                              replace_published: bool = False, restart: bool = False,
                              plot: bool = True, mesh: str | None = None,
-                             settings_per_call: str | int | None = "auto"
-                             ) -> list[dict[str, Any]]:
+                             settings_per_call: str | int | None = "auto",
+                             should_stop: Any = None) -> list[dict[str, Any]]:
   """Validates, trains (or resumes) and tests the study; returns the settings' records (a
   failed setting has none). Raises what `run.train_and_evaluate` raises.
 
@@ -289,7 +289,7 @@ def train_and_evaluate_sweep(config: Any, workdir: Any, sweep_flags: list[str], 
         eval_step=step_lib.make_eval_step(model.eval_loss_fn), dev_batches=dev_batches,
         test_batches=test_batches, mesh=device_mesh,
         setting_configs=[json.loads(c.to_json_best_effort(sort_keys=True)) for c in configs],
-        settings_per_call=per_call)
+        settings_per_call=per_call, should_stop=should_stop)
 
     records = []
     for index, (name, cfg, summary, folder) in enumerate(zip(labels, configs, fit.summaries,

@@ -27,6 +27,7 @@ SLOW_TESTS = frozenset([
     "tests/test_bench.py::test_lstm_quick_run_writes_json",  # 12 s
     "tests/test_config.py::test_a_config_argument_reaches_the_runner",  # 21 s
     "tests/test_config.py::test_run_end_to_end_writes_everything",  # 6 s
+    "tests/test_data_arrays.py::test_exported_dataset_loads_without_tensorflow_as_the_tfds_path_does",  # 25 s
     "tests/test_data_datasets.py::test_command_line_errors_are_one_fatal_line",  # 15 s
     "tests/test_data_files.py::test_prepared_dataset_rechecks_its_raw_files",  # 7 s
     "tests/test_data_imdb.py::test_imdb_counts_ratings_and_crop",  # 17 s
@@ -69,7 +70,9 @@ SLOW_TESTS = frozenset([
     "tests/test_experiments_run.py::test_resume_with_another_config_is_refused_and_touches_nothing",  # 9 s
     "tests/test_experiments_run.py::test_resuming_and_rerunning_say_what_happens",  # 13 s
     "tests/test_experiments_run.py::test_second_run_on_a_locked_workdir_fails_at_once_and_a_stale_lock_is_taken_over",  # 26 s
+    "tests/test_experiments_run.py::test_sigterm_stops_at_the_step_in_flight_with_a_checkpoint",  # 10 s
     "tests/test_experiments_run.py::test_soak_killed_at_five_random_moments_equals_uninterrupted",  # 71 s
+    "tests/test_experiments_run.py::test_stop_after_checkpoints_exits_8_and_the_same_command_finishes_as_unstopped",  # 23 s
     "tests/test_experiments_skim_rnn.py::test_eval_loss_ignores_dropout",  # 3 s
     "tests/test_experiments_skim_rnn.py::test_one_train_and_eval_step",  # 34 s
     "tests/test_experiments_skip_rnn.py::test_config_builds_and_takes_a_train_and_an_eval_step",  # 13 s
@@ -82,15 +85,23 @@ SLOW_TESTS = frozenset([
     "tests/test_experiments_sweep.py::test_a_diverging_setting_stops_alone_through_the_cli",  # 18 s
     "tests/test_experiments_sweep.py::test_each_record_is_its_single_runs",  # 39 s
     "tests/test_experiments_sweep.py::test_rerun_is_finished_and_another_study_is_refused",  # 23 s (its fixture)
+    "tests/test_gpu_script.py::test_a_spent_budget_starts_nothing_and_exits_8",  # 12 s
+    "tests/test_gpu_script.py::test_the_script_runs_the_queue_and_reports_each_row",  # 25 s
+    "tests/test_interrupt.py::test_stopped_run_saves_its_step_and_resumes_exactly",  # 8 s
+    "tests/test_interrupt.py::test_stopped_sweep_resumes_exactly",  # 14 s
     "tests/test_multiprocess.py::test_two_processes_match_single_process",  # 33 s
     "tests/test_parallel.py::test_batch_really_sharded_and_padding_excluded",  # 21 s: its fixture runs 8 devices
     "tests/test_parallel.py::test_eight_devices_match_one",  # 22 s
     "tests/test_readme.py::test_readme_python_blocks_run",  # 25 s
     "tests/test_reproduce.py::test_a_jump_row_gets_its_measured_speedup_and_a_failed_measurement_is_reported",  # 56 s
+    "tests/test_reproduce.py::test_a_platform_jax_cannot_start_is_one_fatal_line",  # 7 s
+    "tests/test_reproduce.py::test_a_platform_row_has_its_own_workdir_and_record",  # 25 s
     "tests/test_reproduce.py::test_a_sweep_row_publishes_a_record_per_setting_and_is_then_done",  # 25 s
     "tests/test_reproduce.py::test_command_line_errors_are_one_fatal_line",  # 15 s
     "tests/test_reproduce.py::test_failing_row_is_reported_and_the_rest_go_on_then_finished_rows_are_skipped",  # 20 s
     "tests/test_reproduce.py::test_kill_9_then_rerun_ends_equal_to_an_uninterrupted_queue",  # 40 s
+    "tests/test_reproduce.py::test_sigterm_to_the_queue_stops_its_row_cleanly",  # 15 s
+    "tests/test_reproduce.py::test_stop_after_stops_the_row_with_a_checkpoint_and_starts_no_other",  # 36 s
     "tests/test_sweep.py::test_settings_looped_in_chunks_match_vmapped",  # 7 s
     "tests/test_sweep.py::test_sweep_matches_each_setting_trained_alone",  # 10 s
     "tests/test_sweep_loop.py::test_killed_sweep_resumes_exactly",  # 12 s

@@ -206,6 +206,52 @@ def test_second_run_on_a_locked_workdir_fails_at_once_and_a_stale_lock_is_taken_
   assert json.loads((workdir / "result.json").read_text())["train_steps"] == 30
 
 
+# ------------------------------------------------------------------ stopping on request
+
+
+def test_stop_after_checkpoints_exits_8_and_the_same_command_finishes_as_unstopped(finished,
+                                                                                    tmp_path):
+  workdir = tmp_path / "stopped"
+  proc = run_cli(workdir, "--stop_after=0")
+  assert proc.returncode == exit_codes.INTERRUPTED, proc.stderr[-3000:]
+  (line,) = fatal_lines(proc)
+  assert line.startswith("FATAL stopped at step 1 (time limit of 0 s reached); checkpoint "
+                         f"{workdir.resolve() / 'checkpoints' / '1'}: run it again"), line
+  assert not (workdir / "result.json").exists() and not (workdir / "summary.json").exists()
+  again = run_cli(workdir, "--stop_after=3600")
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert "resumed from step 1" in again.stderr
+  got = json.loads((workdir / "result.json").read_text())
+  want = json.loads((finished / "result.json").read_text())
+  assert got["value"] == want["value"] and got["train_steps"] == want["train_steps"]
+  assert "--stop_after" not in got["command"]  # the recorded command reproduces the result
+  assert (_without_time(metrics_log.read_jsonl(workdir / "metrics.jsonl"))[-1] ==
+          _without_time(metrics_log.read_jsonl(finished / "metrics.jsonl"))[-1])
+
+
+def test_sigterm_stops_at_the_step_in_flight_with_a_checkpoint(tmp_path):
+  workdir = tmp_path / "term"
+  overrides = {"num_steps": 100000, "eval_every": 0, "checkpoint_every": 0, "log_every": 1}
+  proc = subprocess.Popen(cli(workdir, overrides=overrides), cwd=REPO, env=_env(),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  try:
+    deadline = time.time() + 120
+    while not (workdir / "metrics.jsonl").exists() or not (workdir / "metrics.jsonl").stat().st_size:
+      assert proc.poll() is None, proc.stderr.read()[-3000:]
+      assert time.time() < deadline
+      time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+  finally:
+    proc.kill()
+  assert proc.returncode == exit_codes.INTERRUPTED, stderr[-3000:]
+  line = [l for l in stderr.splitlines() if l.startswith("FATAL")][0]
+  step = int(line.split("stopped at step ")[1].split(" ")[0])
+  assert "(SIGTERM)" in line and step >= 1
+  saved = sorted(int(p.name) for p in (workdir / "checkpoints").iterdir() if p.name.isdigit())
+  assert saved[-1] == step  # no checkpoint before it: only the stop saved one
+
+
 # ------------------------------------------------------------------ 4. results stay in the workdir
 
 
@@ -305,6 +351,7 @@ def test_a_broken_config_file_is_one_line_naming_the_line(tmp_path, source, matc
     (["--config.num_steps=abc"], "FATAL flag --config.num_steps=abc: invalid literal"),
     (["--bogus"], "FATAL Unknown command line flag 'bogus'"),
     (["stray"], "FATAL unexpected arguments ['stray']"),
+    (["--stop_after=-1"], "FATAL --stop_after=-1.0: must be >= 0 seconds"),
 ])
 def test_bad_flags_and_values_are_one_line_without_the_help_text(tmp_path, args, want):
   line = _one_fatal_line(_run_module(f"--config={ADDING}", f"--workdir={tmp_path / 'w'}",

@@ -159,6 +159,92 @@ def test_kill_9_then_rerun_ends_equal_to_an_uninterrupted_queue(tmp_path):
   assert a["best_step"] == b["best_step"]
 
 
+def _long_queue(tmp_path):
+  """Row a trains (almost) forever; row b is tiny."""
+  long = _TINY.replace('"--config.num_steps=40"', '"--config.num_steps=1000000"').replace(
+      '"--config.checkpoint_every=5"', '"--config.checkpoint_every=0"').replace(
+          '"--config.eval_every=20"', '"--config.eval_every=0"')
+  path = tmp_path / "queue_long.py"
+  path.write_text("from experiments.queue import Row\nROWS = (\n"
+                  f'    Row("t/adding/a", "experiments/configs/lstm_adding.py", ({long}, '
+                  '"--config.experiment=a"), sec_per_step=0.01),\n'
+                  f'    Row("t/adding/b", "experiments/configs/lstm_adding.py", ({_TINY}, '
+                  '"--config.experiment=b"), sec_per_step=0.01),\n)\n')
+  return path
+
+
+def _saved_steps(workdir):
+  ckpt = workdir / "checkpoints"
+  return sorted(int(p.name) for p in ckpt.iterdir() if p.name.isdigit()) if ckpt.is_dir() else []
+
+
+def test_stop_after_stops_the_row_with_a_checkpoint_and_starts_no_other(tmp_path):
+  out = _run(_cmd(_long_queue(tmp_path), tmp_path, "--stop_after", "20"))
+  assert out.returncode == 8, out.stdout + out.stderr
+  a = tmp_path / "root/t/adding/a"
+  (line,) = [l for l in out.stdout.splitlines() if "stopped before its end" in l]
+  step = int(line.split("stopped at step ")[1].split(" ")[0])
+  assert "time limit of" in line and "the same command continues it" in line
+  assert _saved_steps(a) == [step]  # checkpoint_every=0: the stop alone saved it
+  assert "--stop_after=" in out.stdout  # the row was told its budget
+  assert not (a / "FAILED").exists() and not (tmp_path / "root/t/adding/b").exists()
+  listed = _run(_cmd(_long_queue(tmp_path), tmp_path, "--list"))
+  assert "1 running" not in listed.stdout and "t/adding/a" in listed.stdout
+  assert "0 failed" in listed.stdout
+  # Spent before a row starts: nothing runs.
+  out = _run(_cmd(_long_queue(tmp_path), tmp_path, "--stop_after", "0"))
+  assert out.returncode == 8 and "t/adding/a and the rows after it not started" in out.stdout
+  assert _saved_steps(a) == [step]
+
+
+def test_sigterm_to_the_queue_stops_its_row_cleanly(tmp_path):
+  proc = subprocess.Popen(_cmd(_long_queue(tmp_path), tmp_path), cwd=REPO, env=_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  metrics = tmp_path / "root/t/adding/a/metrics.jsonl"
+  try:
+    deadline = time.time() + 300
+    while not (metrics.exists() and metrics.stat().st_size):
+      assert proc.poll() is None and time.time() < deadline
+      time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=300)
+  finally:
+    proc.kill()
+  assert proc.returncode == 8, stdout
+  assert "reproduce: stopped by SIGTERM" in stdout
+  log = (tmp_path / "root/t/adding/a/train.log").read_text()
+  assert "FATAL stopped at step" in log and "(SIGTERM)" in log
+  assert len(_saved_steps(tmp_path / "root/t/adding/a")) == 1
+  assert not (tmp_path / "root/t/adding/a/FAILED").exists()
+
+
+def test_a_platform_jax_cannot_start_is_one_fatal_line(tmp_path):
+  env = dict(_env())
+  env.pop("JAX_PLATFORMS", None)
+  import jax  # pylint: disable=g-import-not-at-top
+  if any(d.platform == "gpu" for d in jax.devices()):
+    pytest.skip("this machine has a GPU")
+  out = subprocess.run(_cmd(_write_queue(tmp_path), tmp_path, "--platform", "gpu"), cwd=REPO,
+                       env=env, capture_output=True, text=True, timeout=600)
+  assert out.returncode == 2, out.stdout + out.stderr
+  (line,) = [l for l in out.stderr.splitlines() if l.startswith("FATAL")]
+  assert "--platform gpu: JAX cannot use it here (JAX_PLATFORMS=cuda)" in line
+  assert not (tmp_path / "root").exists()
+
+
+def test_a_platform_row_has_its_own_workdir_and_record(tmp_path):
+  out = _run(_cmd(_write_queue(tmp_path), tmp_path, "--platform", "cpu", "--only", "t/adding/a"))
+  assert out.returncode == 0, out.stdout + out.stderr
+  assert "reproduce: --platform cpu: cpu cpu" in out.stdout
+  assert _record(tmp_path, "a_cpu")["run_name"] == "a_cpu"
+  assert (tmp_path / "root/cpu/t/adding/a/result.json").is_file()
+  assert not (tmp_path / "results/a.json").exists()
+  listed = _run(_cmd(_write_queue(tmp_path), tmp_path, "--platform", "cpu", "--list"))
+  assert "1 done" in listed.stdout  # its own published record counts for it
+  listed = _run(_cmd(_write_queue(tmp_path), tmp_path, "--list"))
+  assert "0 done" in listed.stdout  # but not for the rows without --platform
+
+
 _TINY_JUMP = ('"--config.num_steps=4", "--config.eval_every=2", "--config.log_every=2", '
               '"--config.data.batch_size=4", "--config.data.eval_batch_size=8", '
               '"--config.data.train_examples=16", "--config.data.dev_examples=8", '
@@ -209,6 +295,9 @@ def test_a_rows_speedup_is_a_bool():
     (["--max_rows", "x"], "FATAL python -m experiments.reproduce: argument --max_rows: invalid "
      "int value: 'x'"),
     (["--bogus"], "FATAL python -m experiments.reproduce: unrecognized arguments: --bogus"),
+    (["--stop_after", "-5"], "FATAL reproduce: --stop_after=-5.0: must be >= 0 seconds"),
+    (["--platform", "tpu"], "FATAL python -m experiments.reproduce: argument --platform: invalid "
+     "choice: 'tpu'"),
 ])
 def test_command_line_errors_are_one_fatal_line(tmp_path, args, want):
   queue = _write_queue(tmp_path)

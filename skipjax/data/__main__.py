@@ -12,6 +12,12 @@ trains (or reads from its cache) the IMDB word2vec (train + unsup reviews) of
 `config.net.pretrained_embedding="word2vec_imdb"`, printing time, vocabulary size and coverage
 (`skipjax.data.vectors.main`; `--help` lists the word2vec settings).
 
+    python -m skipjax.data export NAME [NAME ...] --out DIR [--data_dir DIR] [--cache_dir DIR]
+
+writes every split of each dataset as NumPy files under DIR/arrays/ (`skipjax.data.arrays`), for
+a machine without TensorFlow: there, give DIR as the cache dir ($SKIPJAX_TFDS_DIR) and the
+datasets load from it (source 'arrays', or 'auto' without the raw files).
+
 A bad command line or a missing / damaged raw file exits with status 2 and one `FATAL` line.
 """
 
@@ -34,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
   if argv[:1] == ["vectors"]:
     from skipjax.data import vectors  # pylint: disable=g-import-not-at-top
     return vectors.main(argv[1:])
+  if argv[:1] == ["export"]:
+    return _export_main(argv[1:])
   parser = cli.ArgumentParser(prog="python -m skipjax.data",
                               description=__doc__.split("\n")[0],
                               epilog="python -m skipjax.data vectors --help: the IMDB "
@@ -45,13 +53,9 @@ def main(argv: list[str] | None = None) -> int:
                       "or <repo>/../shared/data)")
   parser.add_argument("--cache_dir", default=None, help="tfds prepared data (default "
                       f"${datasets.ENV_TFDS_DIR}, $TFDS_DATA_DIR or <repo>/.cache/tfds)")
-  parser.add_argument("--source", default="auto", choices=["auto", "local", "catalog"])
+  parser.add_argument("--source", default="auto", choices=list(tfds_source.SOURCES))
   args = parser.parse_args(argv)
-  unknown = sorted(set(args.names) - set(datasets.NAMES))
-  if unknown:
-    close = cli.closest(unknown[0], datasets.NAMES)
-    hint = f"did you mean {close}? " if close else ""
-    parser.error(f"unknown dataset(s) {unknown}; {hint}known: {', '.join(datasets.NAMES)}")
+  _check_names(parser, args.names)
   data_dir = files.resolve_data_dir(args.data_dir)
   if not data_dir.is_dir():
     cli.fatal(f"python -m skipjax.data: no data directory {data_dir} (give --data_dir or set "
@@ -65,6 +69,39 @@ def main(argv: list[str] | None = None) -> int:
     _prepare(names, data_dir, args.cache_dir, args.source)
   except (files.DataFileError, ValueError) as e:  # a missing or damaged raw file
     cli.fatal(f"python -m skipjax.data: {e}")
+  return 0
+
+
+def _check_names(parser, names: list[str]) -> None:
+  unknown = sorted(set(names) - set(datasets.NAMES))
+  if unknown:
+    close = cli.closest(unknown[0], datasets.NAMES)
+    hint = f"did you mean {close}? " if close else ""
+    parser.error(f"unknown dataset(s) {unknown}; {hint}known: {', '.join(datasets.NAMES)}")
+
+
+def _export_main(argv: list[str]) -> int:
+  parser = cli.ArgumentParser(prog="python -m skipjax.data export",
+                              description="Write datasets' splits as NumPy files (readable "
+                              "without TensorFlow) under OUT/arrays/.")
+  parser.add_argument("names", nargs="+", metavar="NAME", help="datasets to export")
+  parser.add_argument("--out", required=True, help="the cache dir to write (give it as the "
+                      f"cache dir, ${datasets.ENV_TFDS_DIR}, where the arrays are read)")
+  parser.add_argument("--data_dir", default=None, help="raw files (as for preparing)")
+  parser.add_argument("--cache_dir", default=None, help="tfds prepared data (as for preparing)")
+  parser.add_argument("--source", default="auto", choices=["auto", "local", "catalog"])
+  args = parser.parse_args(argv)
+  _check_names(parser, args.names)
+  for name in args.names:
+    start = time.perf_counter()
+    try:
+      folder = tfds_source.export_arrays(name, args.out, data_dir=args.data_dir,
+                                         cache_dir=args.cache_dir, source=args.source)
+    except (files.DataFileError, ValueError) as e:
+      cli.fatal(f"python -m skipjax.data export: {e}")
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    print(f"{name:16s} -> {folder} ({size / 2**20:.1f} MiB, "
+          f"{time.perf_counter() - start:.1f}s)", flush=True)
   return 0
 
 

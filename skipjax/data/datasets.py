@@ -128,7 +128,7 @@ def _train_vocab(name: str, data_dir, cache_dir, source, min_freq, max_vocab_siz
   if key in _vocab_memo:
     return _vocab_memo[key]
   if name == "ag_news" and not files.has_file("ag_news", "train", data_dir) and \
-      tfds_source.choose_source(name, source, data_dir) == "local":
+      tfds_source.choose_source(name, source, data_dir, cache_dir) == "local":
     raise ValueError("AG News: the vocabulary is built on the train split, which is not "
                      "available here (shared/data has the test split only). Pass vocab= (a "
                      "skipjax.data.Vocab or a JSON path saved by Vocab.save) to load the test "
@@ -184,7 +184,7 @@ def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
     vocab: None builds the word vocabulary on the train split (lower-cased; words seen fewer than
       min_freq times -> <unk>; at most max_vocab_size entries with PAD=0 and <unk>=1; ptb: the
       10k Mikolov words, no PAD, <eos> ends every line); or a Vocab, or a JSON path.
-    source: 'auto', 'local' or 'catalog'.
+    source: 'auto', 'local', 'catalog' or 'arrays' (`skipjax.data.tfds_source`).
     permutation_seed: pmnist's fixed pixel permutation,
       np.random.RandomState(seed).permutation(784).
     char_len: conll2003 only: also return 'chars' [N, T, char_len] int32 character ids
@@ -209,7 +209,7 @@ def load(name: str, split: str, *, data_dir: str | os.PathLike | None = None,
     validation.check_positive_int("max_len", max_len)
   data_dir, cache_dir = files.resolve_data_dir(data_dir), resolve_cache_dir(cache_dir)
   tfds_source.check_available(name, split, data_dir,
-                              tfds_source.choose_source(name, source, data_dir))
+                              tfds_source.choose_source(name, source, data_dir, cache_dir))
 
   if name in ("mnist", "pmnist"):
     return _load_mnist(name, split, data_dir, cache_dir, source, permutation_seed, pixel_dtype)

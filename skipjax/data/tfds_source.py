@@ -9,8 +9,11 @@ the data comes from (`source`):
   raw files it came from (`files.PREPARED_RECORD`), and every process that loads it again hashes
   the raw files and compares: a raw file changed since raises DataFileError naming it.
 - 'catalog': tfds's standard dataset (downloads; needs internet).
-- 'auto' (default): 'local' when the dataset's raw files are in the data dir, else 'catalog'
-  where tfds has the dataset, else the missing-file error.
+- 'arrays': splits exported as .npz under the cache dir (`skipjax.data.arrays`: `python -m
+  skipjax.data export`), read with NumPy alone: no tfds or TensorFlow on this machine.
+- 'auto' (default): 'local' when the dataset's raw files are in the data dir, else 'arrays'
+  when the cache dir holds them, else 'catalog' where tfds has the dataset, else the
+  missing-file error.
 
 tensorflow_datasets is imported only inside functions (`tfds_import.import_tfds`). Each split is
 read once per process (memoised; `clear_memo` forgets).
@@ -26,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from skipjax.data import arrays
 from skipjax.data import files
 from skipjax.data import tfds_import
 
@@ -71,18 +75,25 @@ def raw_present(name: str, data_dir: pathlib.Path) -> bool:
   return all(files.has_file(BUILDER_KEY[name], r, data_dir) for r in roles)
 
 
-def choose_source(name: str, source: str, data_dir: pathlib.Path) -> str:
-  """'auto' -> 'local' or 'catalog' (module docstring); a bad or impossible source raises."""
-  if source not in ("auto", "local", "catalog"):
-    raise ValueError(f"source must be 'auto', 'local' or 'catalog', got {source!r}")
+SOURCES = ("auto", "local", "catalog", "arrays")
+
+
+def choose_source(name: str, source: str, data_dir: pathlib.Path,
+                  cache_dir: pathlib.Path | None = None) -> str:
+  """'auto' -> 'local', 'arrays' or 'catalog' (module docstring); a bad or impossible source
+  raises."""
+  if source not in SOURCES:
+    raise ValueError(f"source must be one of {', '.join(map(repr, SOURCES))}, got {source!r}")
   if source == "catalog" and name not in CATALOG:
     raise ValueError(f"tfds has no standard dataset for {name!r}; use source='local' with the "
                      "raw files")
   if source != "auto":
     return source
-  if raw_present(name, data_dir) or name not in CATALOG:
+  if raw_present(name, data_dir):
     return "local"
-  return "catalog"
+  if arrays.present(BUILDER_KEY[name], resolve_cache_dir(cache_dir)):
+    return "arrays"
+  return "local" if name not in CATALOG else "catalog"
 
 
 def prepared_builder(name: str, source: str, data_dir: pathlib.Path, cache_dir: pathlib.Path):
@@ -175,10 +186,13 @@ def catalog_examples(name: str, builder, split: str) -> dict[str, Any]:
 def split_examples(name: str, split: str, data_dir: pathlib.Path, cache_dir: pathlib.Path,
                     source: str) -> tuple[dict[str, Any], dict[str, int], str]:
   """(raw examples of a split, split sizes, source used), memoised per process."""
-  source = choose_source(name, source, data_dir)
+  source = choose_source(name, source, data_dir, cache_dir)
   check_available(name, split, data_dir, source)
   key = (BUILDER_KEY[name], split, str(data_dir), str(cache_dir), source)
   with _lock:
+    if key not in _split_memo and source == "arrays":
+      examples, sizes = arrays.load_split(BUILDER_KEY[name], split, cache_dir)
+      _split_memo[key] = {"examples": examples, "sizes": sizes}
     if key not in _split_memo:
       builder = prepared_builder(name, source, data_dir, cache_dir)
       sizes = {k: v.num_examples for k, v in builder.info.splits.items()}
@@ -213,6 +227,29 @@ def load_examples(name: str, split: str, *, data_dir: str | os.PathLike | None =
   examples, sizes, _ = split_examples(key_name, split, files.resolve_data_dir(data_dir),
                                        resolve_cache_dir(cache_dir), source)
   return examples, sizes
+
+
+def export_arrays(name: str, out_dir: str | os.PathLike, *,
+                  data_dir: str | os.PathLike | None = None,
+                  cache_dir: str | os.PathLike | None = None,
+                  source: str = "auto") -> pathlib.Path:
+  """Writes every split of `name`'s raw examples as .npz under `out_dir` (the 'arrays' source,
+  `skipjax.data.arrays`); returns their folder."""
+  name = check_name(name)
+  key_name = "sst5" if name == "sst2_trees" else ("mnist" if name == "pmnist" else name)
+  data_dir, cache_dir = files.resolve_data_dir(data_dir), resolve_cache_dir(cache_dir)
+  source = choose_source(key_name, source, data_dir, cache_dir)
+  if source == "arrays":
+    raise ValueError(f"{name}: export reads the raw files or tfds's catalog, not exported "
+                     "arrays (give the data dir that holds the raw files)")
+  builder = prepared_builder(key_name, source, data_dir, cache_dir)
+  sizes = {k: v.num_examples for k, v in builder.info.splits.items()}
+  splits = {split: split_examples(key_name, split, data_dir, cache_dir, source)[0]
+            for split in sorted(sizes)}
+  key = BUILDER_KEY[key_name]
+  record = (files.read_prepared_record(builder.data_dir) if source == "local" else
+            {"catalog": CATALOG[key_name]})
+  return arrays.export(key, splits, sizes, record, pathlib.Path(out_dir).expanduser().resolve())
 
 
 def check_name(name: str) -> str:

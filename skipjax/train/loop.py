@@ -27,6 +27,7 @@ import numpy as np
 from skipjax import validation
 from skipjax.train import checkpoint as checkpoint_lib
 from skipjax.train import early_stopping
+from skipjax.train import interrupt
 from skipjax.train import evaluation
 from skipjax.train import metrics_log
 from skipjax.train import multihost
@@ -47,6 +48,7 @@ prefixed = evaluation.prefixed
 SUMMARY_NAME = "summary.json"
 # Per-step train metrics that must stay finite (a NaN/Inf in either stops the run).
 FINITE_METRICS = ("loss", "grad_norm")
+Interrupted = interrupt.Interrupted  # raised by fit when `should_stop` asks it to stop
 EVAL_KEY_DATA = 2**31 - 1  # evaluation key = fold_in(key, this): never a training step's key
 
 
@@ -143,7 +145,8 @@ def _new_loop_state(es_init: Callable[[], early_stopping.EarlyStoppingState]) ->
 def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathLike[str],
         train_step: TrainStep, init_state: TrainState, train_iter: ResumableIterator,
         key: jax.Array, eval_step: EvalStep | None = None, dev_batches: Batches | None = None,
-        test_batches: Batches | None = None) -> FitResult:
+        test_batches: Batches | None = None,
+        should_stop: interrupt.ShouldStop | None = None) -> FitResult:
   """Trains, evaluating on dev, checkpointing and logging; resumes if `workdir` has a checkpoint.
 
   Args:
@@ -158,6 +161,9 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
     eval_step: `(state, batch, key) -> metric sums and 'count'` (`step.make_eval_step`); its key
       is fixed, `fold_in(key, EVAL_KEY_DATA)`.
     dev_batches, test_batches: a re-iterable of batches or a function returning a fresh one.
+    should_stop: polled after every step (e.g. `interrupt.StopRequest`, which answers SIGTERM
+      and a time limit); when it returns True before the last step, the state is checkpointed
+      and `interrupt.Interrupted` is raised: the same call again resumes from there.
 
   Returns:
     FitResult(state, best_state, summary); the summary has 'steps', 'best_step', 'best_dev',
@@ -185,7 +191,8 @@ def fit(config: LoopConfig | Mapping[str, Any] | Any, *, workdir: str | os.PathL
     try:
       return _fit(cfg, workdir, manager, train_step=train_step, init_state=init_state,
                   train_iter=train_iter, key=key, eval_step=eval_step, dev_batches=dev_batches,
-                  test_batches=test_batches, full_config=config_dict(config))
+                  test_batches=test_batches, full_config=config_dict(config),
+                  should_stop=should_stop)
     finally:
       manager.close()
   finally:
@@ -215,7 +222,8 @@ def _all_finite(tree: Any) -> jax.Array:
 def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.CheckpointManager, *,
          train_step: TrainStep, init_state: TrainState, train_iter: ResumableIterator,
          key: jax.Array, eval_step: EvalStep | None, dev_batches: Batches | None,
-         test_batches: Batches | None, full_config: dict[str, Any]) -> FitResult:
+         test_batches: Batches | None, full_config: dict[str, Any],
+         should_stop: interrupt.ShouldStop | None = None) -> FitResult:
   t_start = time.perf_counter()
   # Abstract template taken before the first step can donate init_state's buffers.
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
@@ -353,6 +361,13 @@ def _fit(cfg: LoopConfig, workdir: pathlib.Path, manager: checkpoint_lib.Checkpo
       if (evaluated is not None or step == cfg.num_steps or bool(es.should_stop) or
           (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)):
         save(new_best)
+      if (step < cfg.num_steps and not bool(es.should_stop) and
+          interrupt.stop_now(should_stop, step, cfg.log_every)):
+        if last_saved != step:
+          save()
+        bar.write(f"stopping at step {step}: {interrupt.reason_of(should_stop)}")
+        raise interrupt.Interrupted(step, manager.step_dir(step),
+                                    interrupt.reason_of(should_stop))
     if last_saved != step:  # e.g. init_state already at num_steps
       save()
   except BaseException:

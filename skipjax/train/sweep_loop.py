@@ -42,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from skipjax.train import checkpoint as checkpoint_lib
+from skipjax.train import interrupt
 from skipjax.train import loop as loop_lib
 from skipjax.train import metrics_log
 from skipjax.train import step as step_lib
@@ -74,8 +75,8 @@ def fit_sweep(config: loop_lib.LoopConfig | Mapping[str, Any] | Any, *,
               dev_batches: loop_lib.Batches | None = None,
               test_batches: loop_lib.Batches | None = None,
               setting_configs: Sequence[Mapping[str, Any]] | None = None,
-              settings_per_call: int | None | str = "auto", mesh: Any = None
-              ) -> SweepFitResult:
+              settings_per_call: int | None | str = "auto", mesh: Any = None,
+              should_stop: interrupt.ShouldStop | None = None) -> SweepFitResult:
   """Trains a sweep; resumes if `workdir` has a checkpoint. See the module docstring.
 
   Args:
@@ -97,6 +98,8 @@ def fit_sweep(config: loop_lib.LoopConfig | Mapping[str, Any] | Any, *,
       spare the gradient all-reduce but needs S divisible by the devices and gives each device
       whole batches.) Pass `train_iter` and the evaluation batches as for a data-parallel `fit`
       (`parallel.ShardedIterator`, `parallel.sharded_batches`).
+    should_stop: as for `loop.fit`: checked after every step; True checkpoints the sweep and
+      raises `interrupt.Interrupted` (the same call again resumes).
   """
   if settings_per_call == "auto":
     settings_per_call = default_settings_per_call()
@@ -125,14 +128,14 @@ def fit_sweep(config: loop_lib.LoopConfig | Mapping[str, Any] | Any, *,
                         train_iter=train_iter, keys=keys, labels=labels, eval_step=eval_step,
                         dev_batches=dev_batches, test_batches=test_batches,
                         full_configs=full_configs, settings_per_call=settings_per_call,
-                        mesh=mesh)
+                        mesh=mesh, should_stop=should_stop)
     finally:
       manager.close()
 
 
 def _fit_sweep(cfg, workdir, manager, *, train_step, init_carry, train_iter, keys, labels,
                eval_step, dev_batches, test_batches, full_configs,
-               settings_per_call, mesh) -> SweepFitResult:
+               settings_per_call, mesh, should_stop=None) -> SweepFitResult:
   t_start = time.perf_counter()
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
   template = jax.tree.map(ocp.utils.to_shape_dtype_struct, init_carry)
@@ -281,6 +284,14 @@ def _fit_sweep(cfg, workdir, manager, *, train_step, init_carry, train_iter, key
       if (evaluated is not None or step == cfg.num_steps or not any_active or
           (cfg.checkpoint_every and step % cfg.checkpoint_every == 0)):
         save()
+      if (step < cfg.num_steps and any_active and
+          interrupt.stop_now(should_stop, step, cfg.log_every)):
+        report_failures()
+        if last_saved != step:
+          save()
+        bar.write(f"stopping at step {step}: {interrupt.reason_of(should_stop)}")
+        raise interrupt.Interrupted(step, manager.step_dir(step),
+                                    interrupt.reason_of(should_stop))
     if last_saved != step:
       report_failures()
       save()
