@@ -3,7 +3,7 @@ skip), reading all 400 tokens.
 
 Papers: 86.8% (Campos et al., 128 units, dropout 0.2, word2vec), 91.1% (Seo et al., d=100,
 GloVe), 89.1% (Gui et al.), LSTM-Jump's LSTM 89.1% (Yu et al.). Here: 128 units, 100-d embeddings
-trained from scratch, dropout 0.3 on the embedded inputs and on the final state (training only;
+initialised with our IMDB word2vec and trained with the model, dropout 0.3 on the embedded inputs and on the final state (training only;
 `hparams.dropout`), under the shared IMDB protocol of `experiments.configs.IMDB_PROTOCOL`: 15% of
 the training reviews as dev (21,250 / 3,750 / 25,000), up to 10 epochs (3,330 steps), evaluated
 every 166 steps, stopped after 1,000 steps (7 evaluations) without a better dev accuracy, the best
