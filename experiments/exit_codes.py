@@ -11,4 +11,4 @@ WORKDIR_LOCKED = 4    # another live run uses the workdir (its pid and host are 
 NON_FINITE = 5        # a NaN/Inf loss or gradient (the step and last finite checkpoint are named)
 PUBLISH_CONFLICT = 6  # --publish: the published record holds another result (kept as it was)
 OTHER_PROCESS_FAILED = 7  # multi-process run: process 0 failed at a check (its log says why)
-INTERRUPTED = 8        # stopped on request (SIGTERM, --stop_after) with a checkpoint: rerun to go on
+INTERRUPTED = 8        # stopped on request (SIGTERM, Ctrl-C, --stop_after), checkpointed: rerun

@@ -49,8 +49,8 @@ Exit statuses (`experiments/exit_codes.py`), each non-zero one but 1 with a one-
   5 a NaN/Inf loss, gradient or metric (the step and the last finite checkpoint are named; no
     result is written); 6 --publish found another result in the published file;
   7 (several processes) process 0 failed at a check, and this process stopped with it;
-  8 stopped on request (SIGTERM or --stop_after) with a checkpoint of its last step: rerun to go
-    on.
+  8 stopped on request (SIGTERM, a first Ctrl-C, --stop_after) with a checkpoint of its last
+    step: rerun to go on.
 """
 
 from __future__ import annotations

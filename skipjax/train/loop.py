@@ -27,8 +27,8 @@ import numpy as np
 from skipjax import validation
 from skipjax.train import checkpoint as checkpoint_lib
 from skipjax.train import early_stopping
-from skipjax.train import interrupt
 from skipjax.train import evaluation
+from skipjax.train import interrupt
 from skipjax.train import metrics_log
 from skipjax.train import multihost
 from skipjax.train import workdir as workdir_lib
