@@ -18,6 +18,7 @@ from skipjax.train import sweep_loop
 
 from test_checkpoint import (ToyIterator, toy_data, toy_eval_step, toy_fit,  # pylint: disable=g-bad-import-order
                              toy_init_state, toy_train_step)
+from test_loop import ckpt_steps  # pylint: disable=g-bad-import-order
 from test_sweep_loop import (EVAL_STEP, SETTINGS, TRAIN_STEP, batches, config,  # pylint: disable=g-bad-import-order
                              single_state)
 
@@ -31,10 +32,6 @@ class StopAfter:
   def __call__(self):
     self.calls += 1
     return self.calls >= self.n
-
-
-def ckpt_steps(workdir):
-  return sorted(int(p.name) for p in (workdir / "checkpoints").iterdir() if p.name.isdigit())
 
 
 @pytest.mark.parametrize("stop_after", [5, 4])  # between checkpoints; at an evaluation's
